@@ -1,0 +1,10 @@
+#![deny(clippy::all)]
+//! async-shape: the Rust core and its napi glue.
+//!
+//! Pure-Rust modules (no napi, covered by `cargo test`): `histogram`, `pool_stats`, `deadlines`,
+//! `pool_core`. The napi layer: `pool_binding`.
+
+pub mod deadlines;
+pub mod histogram;
+pub mod pool_core;
+pub mod pool_stats;
