@@ -6,5 +6,6 @@
 
 pub mod deadlines;
 pub mod histogram;
+pub mod pool_binding;
 pub mod pool_core;
 pub mod pool_stats;

@@ -48,6 +48,7 @@ pub struct PoolCore<T> {
   concurrency: f64,
   active: u32,
   pending: u32,
+  last_id: u32,
   /// Buckets by priority, highest first. Removed tasks stay in their deque as tombstones
   /// (their slot is `Free`, or reused with another generation) until popped.
   buckets: Vec<Bucket>,
@@ -66,6 +67,7 @@ impl<T> PoolCore<T> {
       concurrency,
       active: 0,
       pending: 0,
+      last_id: NO_ID,
       buckets: Vec::new(),
       slots: Vec::new(),
       free: Vec::new(),
@@ -167,7 +169,13 @@ impl<T> PoolCore<T> {
     }
     self.buckets[at].ids.push_back((id, generation));
     self.pending += 1;
+    self.last_id = id;
     id
+  }
+
+  /// The id the last `enqueue` returned.
+  pub fn last_id(&self) -> u32 {
+    self.last_id
   }
 
   fn child_left_queue(&mut self, id: u32) {

@@ -1,0 +1,5 @@
+// async-shape: ESM entry. `import pLimit, {limitFunction, Pool} from 'async-shape'`.
+import api from './index.js';
+
+export const {pLimit, limitFunction, Pool} = api;
+export default pLimit;

@@ -1,0 +1,490 @@
+'use strict';
+// Pool: the full bounded pool on the same Rust core as pLimit, with per-task AbortSignal,
+// timeouts that abort, priority, a hard queue cap, idle/empty/size waits, Little's-law statistics,
+// lazy `map` over (async) iterables, and opt-in detection of a pool that waits on itself.
+//
+// Rust owns the queue, the counters, the limit, the order, the deadlines and the statistics, and
+// keeps every task in a slot from submission to settlement. JS keeps, per slot id, the record of
+// what must stay a JS object: the task function, its promise's resolvers and its AbortController.
+
+const {createPool} = require('./native');
+const {onAbort} = require('./signals');
+const {
+  describe,
+  validateConcurrency,
+  validateFunction,
+  validateSignal,
+  validateTimeout,
+  validatePriority,
+  validateCount,
+  validateOptionsObject,
+} = require('./validate');
+
+const noop = () => {};
+// Timers in Node take at most 2^31-1 ms; a longer timeout never fires (as with p-timeout).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Raised when the queue is at `maxQueue`. */
+class QueueFullError extends RangeError {
+  constructor(maxQueue) {
+    super(`The pool's queue is full (maxQueue: ${maxQueue}); wait with \`pool.onSizeLessThan(${maxQueue})\` before adding`);
+    this.name = 'QueueFullError';
+    this.code = 'ASYNC_SHAPE_QUEUE_FULL';
+  }
+}
+
+/** Raised, with `detectDeadlock`, for a task that would wait forever on its own pool. */
+class DeadlockError extends Error {
+  constructor(concurrency) {
+    super(
+      `Deadlock: all ${concurrency} running tasks of this pool are waiting on tasks queued in the same pool. ` +
+        'Run the inner work outside the pool, or give it a pool of its own.',
+    );
+    this.name = 'DeadlockError';
+    this.code = 'ASYNC_SHAPE_DEADLOCK';
+  }
+}
+
+const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
+
+// One task, from submission to settlement.
+class Task {
+  constructor(fn, signal, timeout, resolve, reject) {
+    this.fn = fn;
+    this.signal = signal;
+    this.timeout = timeout;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.id = -1;
+    this.controller = undefined;
+    this.unlisten = undefined;
+    this.running = false;
+    this.done = false;
+  }
+}
+
+class Pool {
+  #core;
+  #tasks = [];
+  #maxQueue;
+  #defaultTimeout;
+  #context;
+  #timer;
+  #waiters = [];
+  // Bound once per pool: started from a promise reaction in the run() caller's async context.
+  #startById = id => this.#start(id);
+  #onTimer = () => this.#expire();
+
+  /**
+   * @param {object} [options]
+   * @param {number} [options.concurrency=Infinity]
+   * @param {number} [options.maxQueue=Infinity]
+   * @param {number} [options.timeout] default per-task timeout in ms
+   * @param {boolean} [options.detectDeadlock=false]
+   */
+  constructor(options = {}) {
+    validateOptionsObject(options);
+    const {concurrency = Number.POSITIVE_INFINITY, maxQueue = Number.POSITIVE_INFINITY, timeout, detectDeadlock = false} = options;
+    validateConcurrency(concurrency);
+    validateCount(maxQueue, 'maxQueue');
+    validateTimeout(timeout);
+    if (typeof detectDeadlock !== 'boolean') {
+      throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
+    }
+    this.#core = createPool(concurrency, true);
+    this.#maxQueue = maxQueue;
+    this.#defaultTimeout = timeout;
+    if (detectDeadlock) {
+      // Loaded only when asked for: it marks each task's async context with its slot id.
+      const {AsyncLocalStorage} = require('node:async_hooks');
+      this.#context = new AsyncLocalStorage();
+    }
+  }
+
+  /** Tasks running now. */
+  get activeCount() {
+    return this.#core.active();
+  }
+
+  /** Tasks waiting for a slot. */
+  get pendingCount() {
+    return this.#core.pending();
+  }
+
+  /** The most tasks that run at once. Raising it starts queued tasks in a microtask. */
+  get concurrency() {
+    return this.#core.concurrency();
+  }
+
+  set concurrency(value) {
+    validateConcurrency(value);
+    this.#core.setConcurrency(value);
+    queueMicrotask(this.#core.drain);
+  }
+
+  /**
+   * Runs `task({signal})` when a slot is free. Resolves or rejects with its outcome; rejects with
+   * `signal.reason` when `signal` aborts (a queued task is removed, a running one loses its slot),
+   * and with a `TimeoutError` DOMException after `timeout` ms of running (the task's signal aborts).
+   */
+  run(task, options) {
+    let signal;
+    let priority = 0;
+    let timeout = this.#defaultTimeout;
+    try {
+      validateFunction(task, 'task');
+      if (options !== undefined) {
+        validateOptionsObject(options);
+        signal = options.signal;
+        validateSignal(signal);
+        if (options.priority !== undefined) {
+          validatePriority(options.priority);
+          priority = options.priority;
+        }
+        if (options.timeout !== undefined) {
+          validateTimeout(options.timeout);
+          timeout = options.timeout;
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+
+    if (signal?.aborted) return Promise.reject(signal.reason);
+
+    const core = this.#core;
+    if (this.#maxQueue !== Number.POSITIVE_INFINITY) {
+      const pending = core.pending();
+      if (pending >= this.#maxQueue && (pending > 0 || core.active() >= core.concurrency())) {
+        return Promise.reject(new QueueFullError(this.#maxQueue));
+      }
+    }
+
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const record = new Task(task, signal, timeout, resolve, reject);
+
+    // With detectDeadlock, the running task (of this pool) that is submitting this one, if any.
+    const store = this.#context?.getStore();
+    const parent = store !== undefined && this.#tasks[store.id] === store && store.running ? store.id : undefined;
+    const gate = core.submit(priority, parent);
+    let id;
+    if (typeof gate === 'number') {
+      id = gate;
+      record.id = id;
+      this.#tasks[id] = record;
+      Promise.resolve(id).then(this.#startById);
+    } else {
+      id = core.lastId();
+      record.id = id;
+      this.#tasks[id] = record;
+      gate.then(this.#startById, noop);
+      if (parent !== undefined && core.deadlocked()) {
+        core.remove(id);
+        this.#settle(id, record, false, new DeadlockError(core.concurrency()));
+        return promise;
+      }
+    }
+
+    if (signal !== undefined) {
+      record.unlisten = onAbort(signal, reason => this.#abort(id, record, reason));
+    }
+    return promise;
+  }
+
+  #start(id) {
+    const record = this.#tasks[id];
+    if (record === undefined || record.done) return;
+    record.running = true;
+    let signal = record.signal;
+    const {timeout} = record;
+    if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
+      record.controller = new AbortController();
+      signal = record.controller.signal;
+      const earliest = this.#core.armDeadline(id, timeout);
+      if (earliest >= 0) this.#armTimer(earliest);
+    }
+
+    let result;
+    try {
+      result = this.#context === undefined ? record.fn({signal}) : this.#context.run(record, record.fn, {signal});
+    } catch (error) {
+      this.#settle(id, record, false, error);
+      return;
+    }
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      const settled = result instanceof Promise ? result : new Promise(r => r(result));
+      settled.then(
+        value => this.#settle(id, record, true, value),
+        error => this.#settle(id, record, false, error),
+      );
+    } else {
+      this.#settle(id, record, true, result);
+    }
+  }
+
+  // Settles a task's promise once, frees its slot and starts the next one.
+  #settle(id, record, ok, value) {
+    if (record.done) return;
+    record.done = true;
+    this.#tasks[id] = undefined;
+    record.unlisten?.();
+    if (ok) record.resolve(value);
+    else record.reject(value);
+    if (record.running) {
+      this.#core.finish(id, ok);
+      if (record.controller !== undefined && this.#timer !== undefined && this.#core.nextDeadline() < 0) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    }
+    if (this.#waiters.length > 0) this.#notify();
+  }
+
+  #abort(id, record, reason) {
+    if (record.done) return;
+    // Not removable from the queue: its gate opened and it holds a slot, though it may not have
+    // been called yet.
+    if (!record.running && !this.#core.remove(id)) record.running = true;
+    record.controller?.abort(reason);
+    this.#settle(id, record, false, reason);
+  }
+
+  #armTimer(ms) {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // Ref'd on purpose: a task with a timeout keeps the process alive until it settles or expires.
+    this.#timer = setTimeout(this.#onTimer, Math.ceil(ms));
+  }
+
+  #expire() {
+    this.#timer = undefined;
+    for (const id of this.#core.expire()) {
+      const record = this.#tasks[id];
+      if (record === undefined || record.done) continue;
+      const error = timeoutError(record.timeout);
+      record.controller.abort(error);
+      this.#settle(id, record, false, error);
+    }
+    const next = this.#core.nextDeadline();
+    if (next >= 0 && this.#timer === undefined) this.#armTimer(next);
+  }
+
+  /**
+   * Empties the queue. Each queued task's promise rejects with `reason` (default: an `AbortError`
+   * DOMException). Running tasks are not affected.
+   */
+  clear(reason = new DOMException('The pool was cleared', 'AbortError')) {
+    const ids = this.#core.clear(undefined);
+    for (const id of ids) {
+      const record = this.#tasks[id];
+      if (record !== undefined) this.#settle(id, record, false, reason);
+    }
+  }
+
+  /**
+   * Maps `input` (an iterable or async iterable) through `mapper(item, index, {signal})` with this
+   * pool's concurrency, pulling items lazily: at most `concurrency` are read ahead. Resolves with
+   * the results in input order. With `stopOnError` (default) the first error rejects the map,
+   * stops reading, and aborts the signal given to its mappers; otherwise every item runs and the
+   * errors reject as one `AggregateError`, in input order.
+   */
+  map(input, mapper, options = {}) {
+    let signal;
+    let stopOnError;
+    try {
+      const iterable = input !== null && input !== undefined && (typeof input[Symbol.iterator] === 'function' || typeof input[Symbol.asyncIterator] === 'function');
+      if (!iterable) {
+        throw new TypeError(`Expected \`input\` to be an Iterable or AsyncIterable, got ${describe(input)}`);
+      }
+      validateFunction(mapper, 'mapper');
+      validateOptionsObject(options);
+      ({signal, stopOnError = true} = options);
+      validateSignal(signal);
+      if (typeof stopOnError !== 'boolean') {
+        throw new TypeError(`Expected \`stopOnError\` to be a boolean, got ${describe(stopOnError)}`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return mapLazily(this, input, mapper, signal, stopOnError);
+  }
+
+  /** Resolves when nothing runs and nothing waits. */
+  onIdle() {
+    return this.#wait(() => this.#core.active() === 0 && this.#core.pending() === 0);
+  }
+
+  /** Resolves when nothing waits in the queue (tasks may still run). */
+  onEmpty() {
+    return this.#wait(() => this.#core.pending() === 0);
+  }
+
+  /** Resolves when fewer than `limit` tasks wait: backpressure for producers. */
+  onSizeLessThan(limit) {
+    try {
+      validateCount(limit, 'limit', {min: 1, infinity: false});
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#wait(() => this.#core.pending() < limit);
+  }
+
+  #wait(condition) {
+    if (condition()) return Promise.resolve();
+    return new Promise(resolve => {
+      this.#waiters.push({condition, resolve});
+    });
+  }
+
+  #notify() {
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.condition()) waiter.resolve();
+      else this.#waiters.push(waiter);
+    }
+  }
+
+  /**
+   * Statistics over the window since the pool was made (or last reset): counts, throughput per
+   * second, latency from start to settlement in ms, queue wait, mean tasks in flight, and
+   * Little's law's `throughput × mean latency`, the concurrency this workload actually needs.
+   */
+  stats(options = {}) {
+    validateOptionsObject(options);
+    const {reset = false} = options;
+    if (typeof reset !== 'boolean') {
+      throw new TypeError(`Expected \`reset\` to be a boolean, got ${describe(reset)}`);
+    }
+    const s = this.#core.stats(reset);
+    return {
+      completed: s.completed,
+      failed: s.failed,
+      active: this.#core.active(),
+      pending: this.#core.pending(),
+      concurrency: this.#core.concurrency(),
+      elapsedMs: s.elapsedMs,
+      throughput: s.throughput,
+      latency: {mean: s.latencyMean, p50: s.latencyP50, p90: s.latencyP90, p99: s.latencyP99, max: s.latencyMax},
+      wait: {mean: s.waitMean, p99: s.waitP99},
+      meanInFlight: s.meanInFlight,
+      littleConcurrency: s.littleConcurrency,
+    };
+  }
+}
+
+// pool.map: p-map's pull model over the pool. Items are read only while fewer than `concurrency`
+// of this map's tasks are in flight, so memory is O(concurrency), never O(input).
+function mapLazily(pool, input, mapper, outerSignal, stopOnError) {
+  return new Promise((resolve, reject) => {
+    const isAsync = typeof input[Symbol.asyncIterator] === 'function';
+    const iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    const controller = new AbortController();
+    const {signal} = controller;
+    const results = [];
+    const errors = [];
+    let index = 0;
+    let inFlight = 0;
+    let exhausted = false;
+    let pulling = false;
+    let finished = false;
+    let unlisten;
+
+    const finish = (ok, value) => {
+      if (finished) return;
+      finished = true;
+      unlisten?.();
+      if (!ok) {
+        controller.abort(value);
+        if (!exhausted) {
+          exhausted = true;
+          try {
+            const closing = iterator.return?.();
+            if (closing && typeof closing.then === 'function') closing.then(noop, noop);
+          } catch {}
+        }
+      }
+      if (ok) resolve(value);
+      else reject(value);
+    };
+
+    const maybeDone = () => {
+      if (finished || !exhausted || inFlight > 0 || pulling) return;
+      if (errors.length > 0) {
+        errors.sort((a, b) => a.index - b.index);
+        finish(false, new AggregateError(errors.map(e => e.error), `${errors.length} of ${index} mappers failed`));
+      } else {
+        finish(true, results);
+      }
+    };
+
+    const launch = (value, i) => {
+      inFlight++;
+      pool.run(() => mapper(value, i, {signal}), {signal}).then(
+        result => {
+          inFlight--;
+          if (finished) return;
+          results[i] = result;
+          pump();
+        },
+        error => {
+          inFlight--;
+          if (finished) return;
+          if (stopOnError) {
+            finish(false, error);
+            return;
+          }
+          errors.push({index: i, error});
+          pump();
+        },
+      );
+    };
+
+    const step = next => {
+      if (next === null || typeof next !== 'object') {
+        throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
+      }
+      if (next.done) {
+        exhausted = true;
+        return false;
+      }
+      launch(next.value, index++);
+      return true;
+    };
+
+    const pump = async () => {
+      if (pulling || finished) return;
+      pulling = true;
+      try {
+        while (!finished && !exhausted && inFlight < pool.concurrency) {
+          if (isAsync) {
+            const next = await iterator.next();
+            if (finished) break;
+            if (!step(next)) break;
+          } else if (!step(iterator.next())) {
+            break;
+          }
+        }
+      } catch (error) {
+        exhausted = true;
+        pulling = false;
+        finish(false, error);
+        return;
+      }
+      pulling = false;
+      maybeDone();
+    };
+
+    if (outerSignal !== undefined) {
+      unlisten = onAbort(outerSignal, reason => finish(false, reason));
+    }
+    pump();
+  });
+}
+
+module.exports = {Pool, QueueFullError, DeadlockError};

@@ -1,0 +1,372 @@
+//! napi glue for the pool: raw `napi::sys`, no per-task allocation on the Rust→JS boundary.
+//!
+//! `createPool(concurrency, tracked)` returns a plain object of native functions bound to one
+//! `PoolCore` (each function holds an `Rc` of it as callback data, freed by a finalizer). A queued
+//! task is a *gate*: a promise made with `napi_create_promise` whose deferred waits in the Rust
+//! queue. JS attaches the task's start to the gate in the caller's async context, so
+//! AsyncLocalStorage sees the `limit()` caller's store; Rust resolves the gate when a slot frees,
+//! inside the same native call that released the slot. Cleared or removed gates are rejected (with
+//! the given reason, or with the number 0 meaning "never settle") so that no deferred leaks.
+//!
+//! Every function takes and returns numbers, booleans or the gate, and validates nothing: the JS
+//! layer (`lib/pool.js`) validates user input before calling in.
+
+use crate::pool_core::{Outcome, PoolCore, NO_ID};
+use napi::bindgen_prelude::{Env, Result, Unknown};
+use napi::sys;
+use napi_derive::napi;
+use std::cell::RefCell;
+use std::ffi::{c_void, CStr};
+use std::ptr;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+type Gate = sys::napi_deferred;
+type Shared = Rc<RefCell<PoolCore<Gate>>>;
+
+pub(crate) fn now_ns() -> u64 {
+  static START: OnceLock<Instant> = OnceLock::new();
+  START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+unsafe fn cb_args<const N: usize>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> ([sys::napi_value; N], &'static RefCell<PoolCore<Gate>>) {
+  let mut argv = [ptr::null_mut(); N];
+  let mut argc = N;
+  let mut data: *mut c_void = ptr::null_mut();
+  sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data);
+  // `data` is the `Box<Shared>` made in `create_pool`, alive as long as this function object.
+  (argv, &**(data as *const Shared))
+}
+
+unsafe fn f64_of(env: sys::napi_env, v: sys::napi_value) -> f64 {
+  let mut out = 0.0;
+  sys::napi_get_value_double(env, v, &mut out);
+  out
+}
+unsafe fn i32_of(env: sys::napi_env, v: sys::napi_value) -> i32 {
+  let mut out = 0;
+  sys::napi_get_value_int32(env, v, &mut out);
+  out
+}
+unsafe fn u32_of(env: sys::napi_env, v: sys::napi_value) -> u32 {
+  let mut out = 0u32;
+  sys::napi_get_value_uint32(env, v, &mut out);
+  out
+}
+unsafe fn num(env: sys::napi_env, v: f64) -> sys::napi_value {
+  let mut out = ptr::null_mut();
+  sys::napi_create_double(env, v, &mut out);
+  out
+}
+unsafe fn boolean(env: sys::napi_env, v: bool) -> sys::napi_value {
+  let mut out = ptr::null_mut();
+  sys::napi_get_boolean(env, v, &mut out);
+  out
+}
+unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
+  let mut out = ptr::null_mut();
+  sys::napi_get_undefined(env, &mut out);
+  out
+}
+unsafe fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
+  let mut t = 0;
+  sys::napi_typeof(env, v, &mut t);
+  t == sys::ValueType::napi_undefined
+}
+
+/// Borrows the core; throws instead of panicking if a hook re-entered the pool mid-call.
+macro_rules! core_mut {
+  ($env:expr, $cell:expr) => {
+    match $cell.try_borrow_mut() {
+      Ok(c) => c,
+      Err(_) => {
+        sys::napi_throw_error($env, ptr::null(), c"async-shape: pool re-entered".as_ptr());
+        return ptr::null_mut();
+      }
+    }
+  };
+}
+
+/// Creates a gate promise; the deferred goes into the queue.
+unsafe fn new_gate(env: sys::napi_env) -> (Gate, sys::napi_value) {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  sys::napi_create_promise(env, &mut deferred, &mut promise);
+  (deferred, promise)
+}
+
+/// Opens started gates: untracked pools resolve with undefined, tracked ones with the task id.
+unsafe fn open(env: sys::napi_env, started: &[(u32, Gate)]) {
+  for &(id, gate) in started {
+    let v = if id == NO_ID { undefined(env) } else { num(env, id as f64) };
+    sys::napi_resolve_deferred(env, gate, v);
+  }
+}
+
+/// Rejects gates that will never start: with `reason`, or with 0 ("leave the task pending").
+unsafe fn shut(env: sys::napi_env, gates: impl IntoIterator<Item = Gate>, reason: Option<sys::napi_value>) {
+  for gate in gates {
+    let r = reason.unwrap_or_else(|| num(env, 0.0));
+    sys::napi_reject_deferred(env, gate, r);
+  }
+}
+
+fn drain(core: &mut PoolCore<Gate>, now: u64) -> Vec<(u32, Gate)> {
+  let mut started = Vec::new();
+  while let Some(s) = core.start_next(now) {
+    started.push(s);
+  }
+  started
+}
+
+/// `submit(priority, parent)`: undefined (untracked) or the task id (tracked) when the task starts
+/// now; otherwise its gate promise (the id is then `lastId()`).
+unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let now = now_ns();
+  let (priority, parent) = (i32_of(env, argv[0]), if is_undefined(env, argv[1]) { NO_ID } else { u32_of(env, argv[1]) });
+  {
+    let mut core = core_mut!(env, cell);
+    if let Some(id) = core.try_start_now(now, parent) {
+      drop(core);
+      return if id == NO_ID { undefined(env) } else { num(env, id as f64) };
+    }
+  }
+  let (gate, promise) = new_gate(env);
+  let started = {
+    let mut core = core_mut!(env, cell);
+    core.enqueue(priority, gate, now, parent);
+    // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
+    core.start_next(now)
+  };
+  if let Some(s) = started {
+    open(env, &[s]);
+  }
+  promise
+}
+
+/// `lastId()`: the id that the last queued `submit` got (tracked pools).
+unsafe extern "C" fn last_id(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  num(env, core.last_id() as f64)
+}
+
+/// `release()`: an untracked task settled; starts the next one.
+unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let now = now_ns();
+  let next = {
+    let mut core = core_mut!(env, cell);
+    core.finish(NO_ID, Outcome::Fulfilled, now);
+    core.start_next(now)
+  };
+  if let Some(s) = next {
+    open(env, &[s]);
+  }
+  ptr::null_mut()
+}
+
+/// `finish(id, ok)`: a tracked task settled or was abandoned; false if it had already finished.
+unsafe extern "C" fn finish(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let now = now_ns();
+  let id = u32_of(env, argv[0]);
+  let mut ok = false;
+  sys::napi_get_value_bool(env, argv[1], &mut ok);
+  let (done, next) = {
+    let mut core = core_mut!(env, cell);
+    let outcome = if ok { Outcome::Fulfilled } else { Outcome::Rejected };
+    let done = core.finish(id, outcome, now);
+    (done, if done { core.start_next(now) } else { None })
+  };
+  if let Some(s) = next {
+    open(env, &[s]);
+  }
+  boolean(env, done)
+}
+
+unsafe extern "C" fn active(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  num(env, core.active() as f64)
+}
+
+unsafe extern "C" fn pending(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  num(env, core.pending() as f64)
+}
+
+unsafe extern "C" fn concurrency_fn(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  num(env, core.concurrency())
+}
+
+/// `setConcurrency(c)`: takes effect for the next start; JS drains in a microtask, as p-limit does.
+unsafe extern "C" fn set_concurrency(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<1>(env, info);
+  let c = f64_of(env, argv[0]);
+  core_mut!(env, cell).set_concurrency(c);
+  ptr::null_mut()
+}
+
+/// `drain()`: starts queued tasks while slots are free.
+unsafe extern "C" fn drain_fn(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let started = {
+    let mut core = core_mut!(env, cell);
+    drain(&mut core, now_ns())
+  };
+  open(env, &started);
+  ptr::null_mut()
+}
+
+/// `clear(reason?)`: empties the queue. Gates are rejected with `reason`, or left to never start.
+/// Returns the cleared task ids in start order (tracked pools use them to reject their promises).
+unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<1>(env, info);
+  let cleared = core_mut!(env, cell).clear();
+  let reason = if is_undefined(env, argv[0]) { None } else { Some(argv[0]) };
+  let mut ids = ptr::null_mut();
+  sys::napi_create_array_with_length(env, cleared.len(), &mut ids);
+  for (i, &(id, _)) in cleared.iter().enumerate() {
+    sys::napi_set_element(env, ids, i as u32, num(env, id as f64));
+  }
+  shut(env, cleared.into_iter().map(|(_, g)| g), reason);
+  ids
+}
+
+/// `remove(id)`: takes a queued task out (its signal aborted); false if it is not queued.
+unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<1>(env, info);
+  let id = u32_of(env, argv[0]);
+  let gate = core_mut!(env, cell).remove(id);
+  let removed = gate.is_some();
+  shut(env, gate, None);
+  boolean(env, removed)
+}
+
+unsafe extern "C" fn deadlocked(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  boolean(env, core.deadlocked())
+}
+
+/// `armDeadline(id, ms)`: ms until the earliest deadline when this one became it, else -1.
+unsafe extern "C" fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let (id, ms) = (u32_of(env, argv[0]), f64_of(env, argv[1]));
+  let now = now_ns();
+  let earliest = core_mut!(env, cell).arm_deadline(id, (ms * 1e6) as u64, now);
+  num(env, if earliest { ms } else { -1.0 })
+}
+
+/// `expire()`: ids of running tasks past their deadline.
+unsafe extern "C" fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let due = core_mut!(env, cell).expire(now_ns());
+  let mut arr = ptr::null_mut();
+  sys::napi_create_array_with_length(env, due.len(), &mut arr);
+  for (i, id) in due.into_iter().enumerate() {
+    sys::napi_set_element(env, arr, i as u32, num(env, id as f64));
+  }
+  arr
+}
+
+/// `nextDeadline()`: ms until the earliest live deadline, or -1.
+unsafe extern "C" fn next_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let next = core_mut!(env, cell).next_deadline_in(now_ns());
+  num(env, next.map_or(-1.0, |ns| ns as f64 / 1e6))
+}
+
+/// `stats(reset)`: the Little's-law snapshot; `reset` starts a new window after reading.
+unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<1>(env, info);
+  let mut reset = false;
+  sys::napi_get_value_bool(env, argv[0], &mut reset);
+  let now = now_ns();
+  let s = {
+    let mut core = core_mut!(env, cell);
+    let s = core.stats(now);
+    if reset {
+      core.reset_stats(now);
+    }
+    s
+  };
+  let mut obj = ptr::null_mut();
+  sys::napi_create_object(env, &mut obj);
+  let fields: [(&CStr, f64); 13] = [
+    (c"completed", s.completed as f64),
+    (c"failed", s.failed as f64),
+    (c"elapsedMs", s.elapsed_ms),
+    (c"throughput", s.throughput),
+    (c"latencyMean", s.latency_mean_ms),
+    (c"latencyP50", s.latency_p50_ms),
+    (c"latencyP90", s.latency_p90_ms),
+    (c"latencyP99", s.latency_p99_ms),
+    (c"latencyMax", s.latency_max_ms),
+    (c"waitMean", s.wait_mean_ms),
+    (c"waitP99", s.wait_p99_ms),
+    (c"meanInFlight", s.mean_in_flight),
+    (c"littleConcurrency", s.little_concurrency),
+  ];
+  for (name, v) in fields {
+    sys::napi_set_named_property(env, obj, name.as_ptr(), num(env, v));
+  }
+  obj
+}
+
+unsafe extern "C" fn drop_shared(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  drop(Box::from_raw(data as *mut Shared));
+}
+
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Creates one pool. `tracked` keeps running tasks in slots (abort, timeouts, stats, deadlock
+/// detection); p-limit's API needs none of that and runs untracked.
+#[napi(js_name = "createPool")]
+pub fn create_pool<'env>(env: &'env Env, concurrency: f64, tracked: bool) -> Result<Unknown<'env>> {
+  let shared: Shared = Rc::new(RefCell::new(PoolCore::new(concurrency, tracked)));
+  let methods: [(&CStr, Callback); 16] = [
+    (c"submit", submit),
+    (c"lastId", last_id),
+    (c"release", release),
+    (c"finish", finish),
+    (c"active", active),
+    (c"pending", pending),
+    (c"concurrency", concurrency_fn),
+    (c"setConcurrency", set_concurrency),
+    (c"drain", drain_fn),
+    (c"clear", clear),
+    (c"remove", remove),
+    (c"deadlocked", deadlocked),
+    (c"armDeadline", arm_deadline),
+    (c"expire", expire),
+    (c"nextDeadline", next_deadline),
+    (c"stats", stats),
+  ];
+  let raw = env.raw();
+  unsafe {
+    let mut obj = ptr::null_mut();
+    sys::napi_create_object(raw, &mut obj);
+    for (name, cb) in &methods {
+      let data = Box::into_raw(Box::new(shared.clone())) as *mut c_void;
+      let mut f = ptr::null_mut();
+      let status = sys::napi_create_function(raw, name.as_ptr(), -1, Some(*cb), data, &mut f);
+      if status != sys::Status::napi_ok {
+        drop(Box::from_raw(data as *mut Shared));
+        return Err(napi::Error::from_reason("async-shape: could not create a pool function"));
+      }
+      sys::napi_add_finalizer(raw, f, data, Some(drop_shared), ptr::null_mut(), ptr::null_mut());
+      sys::napi_set_named_property(raw, obj, name.as_ptr(), f);
+    }
+    Ok(Unknown::from_raw_unchecked(raw, obj))
+  }
+}
