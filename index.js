@@ -1,11 +1,15 @@
 'use strict';
 // async-shape: CommonJS entry. `index.mjs` re-exports the same objects for ESM.
 const {pLimit, limitFunction} = require('./lib/limit');
-const {Pool} = require('./lib/pool');
+const {Pool, QueueFullError, DeadlockError} = require('./lib/pool');
 
 module.exports = {
   pLimit,
   limitFunction,
   Pool,
+  QueueFullError,
+  DeadlockError,
   default: pLimit,
 };
+// TypeScript's and bundlers' CJS interop then map `import pLimit from 'async-shape'` to `.default`.
+Object.defineProperty(module.exports, '__esModule', {value: true});

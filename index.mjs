@@ -1,5 +1,5 @@
 // async-shape: ESM entry. `import pLimit, {limitFunction, Pool} from 'async-shape'`.
 import api from './index.js';
 
-export const {pLimit, limitFunction, Pool} = api;
+export const {pLimit, limitFunction, Pool, QueueFullError, DeadlockError} = api;
 export default pLimit;

@@ -1,0 +1,70 @@
+'use strict';
+// Shared helpers for the JS tests. Tests assert behaviour, order and counts; where time is needed
+// the margins are wide.
+
+const {spawnSync} = require('node:child_process');
+const path = require('node:path');
+
+const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+/** Lets pending microtasks and a few loop turns run. */
+const ticks = async (n = 3) => {
+  for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve));
+};
+
+/** 'pending', 'fulfilled' or 'rejected', observed after a few loop turns (marks it handled). */
+async function stateOf(promise) {
+  let state = 'pending';
+  promise.then(
+    () => {
+      state = 'fulfilled';
+    },
+    () => {
+      state = 'rejected';
+    },
+  );
+  await ticks();
+  return state;
+}
+
+/** A promise with its resolvers outside. */
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return {promise, resolve, reject};
+}
+
+/**
+ * Runs `source` as a CommonJS script in a fresh node (the same binary) and returns
+ * {status, stdout, stderr, ms}. `async-shape` resolves to this package.
+ */
+function runScript(source, {timeout = 30_000, args = []} = {}) {
+  const started = Date.now();
+  const res = spawnSync(process.execPath, [...args, '-e', source], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout,
+    env: {...process.env, NODE_PATH: path.join(__dirname, '..', '..')},
+  });
+  return {status: res.status, signal: res.signal, stdout: res.stdout, stderr: res.stderr, ms: Date.now() - started};
+}
+
+/** Fails the test run if anything rejects unhandled while `fn` runs, or shortly after. */
+async function noUnhandledRejections(fn) {
+  const seen = [];
+  const onUnhandled = reason => seen.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await fn();
+    await ticks(5);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return seen;
+}
+
+module.exports = {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections};

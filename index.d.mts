@@ -1,0 +1,15 @@
+// ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
+import {pLimit} from './index.js';
+
+export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError} from './index.js';
+export type {
+	LimitFunction,
+	Options,
+	PoolOptions,
+	RunOptions,
+	TaskContext,
+	MapOptions,
+	MapContext,
+	PoolStats,
+} from './index.js';
+export default pLimit;
