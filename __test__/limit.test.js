@@ -360,3 +360,65 @@ test('a million tasks: memory stays flat', {timeout: 120_000}, async () => {
   assert.equal(limit.activeCount, 0);
   assert.equal(limit.pendingCount, 0);
 });
+
+test('map survives garbage collection of everything but the limit', async () => {
+  const limit = pLimit(1);
+  const first = limit.map([1, 2, 3], async x => (await delay(1), x));
+  global.gc();
+  global.gc();
+  const second = limit.map([4, 5], async x => {
+    global.gc();
+    return x;
+  });
+  assert.deepEqual(await Promise.all([first, second]), [[1, 2, 3], [4, 5]]);
+});
+
+test('map: items share the limit FIFO with plain calls, and clearQueue reaches them', async () => {
+  const limit = pLimit({concurrency: 1, rejectOnClear: true});
+  const order = [];
+  const gate = deferred();
+  const first = limit(() => gate.promise);
+  const mapped = limit.map(['a', 'b'], x => order.push(x));
+  const after = limit(() => order.push('after'));
+  assert.equal(limit.pendingCount, 3);
+  gate.resolve();
+  await Promise.all([first, mapped, after]);
+  assert.deepEqual(order, ['a', 'b', 'after']);
+  const g2 = deferred();
+  const running = limit(() => g2.promise);
+  const cleared = limit.map([1, 2, 3], x => x);
+  limit.clearQueue();
+  await assert.rejects(cleared, {name: 'AbortError'});
+  g2.resolve();
+  await running;
+  const plain = pLimit(1);
+  const g3 = deferred();
+  plain(() => g3.promise);
+  const never = plain.map([1], x => x);
+  plain.clearQueue();
+  assert.equal(await stateOf(never), 'pending');
+  g3.resolve();
+});
+
+test('map: first rejection rejects, the others keep running; the store is the caller’s', async () => {
+  const limit = pLimit(2);
+  const store = new AsyncLocalStorage();
+  const ran = [];
+  const seen = [];
+  const error = new Error('item 1');
+  await assert.rejects(
+    store.run('caller', () =>
+      limit.map([0, 1, 2, 3], async x => {
+        seen.push(store.getStore());
+        await delay(5);
+        ran.push(x);
+        if (x === 1) throw error;
+        return x;
+      }),
+    ),
+    e => e === error,
+  );
+  await delay(30);
+  assert.deepEqual(ran.sort(), [0, 1, 2, 3]);
+  assert.deepEqual(seen, ['caller', 'caller', 'caller', 'caller']);
+});

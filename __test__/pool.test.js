@@ -522,3 +522,33 @@ test('unhandled-rejection guard helper sees nothing here', async () => {
   });
   assert.deepEqual(seen, []);
 });
+
+test('map shares the pool: items queue behind other tasks, and an abort frees their places', async () => {
+  const pool = new Pool({concurrency: 2});
+  const gates = [deferred(), deferred()];
+  const busy = gates.map(g => pool.run(() => g.promise));
+  const ac = new AbortController();
+  const order = [];
+  const mapped = pool.map([1, 2, 3], x => order.push(x), {signal: ac.signal});
+  await ticks();
+  assert.equal(pool.pendingCount, 2, 'two items wait behind the busy tasks (read-ahead = concurrency)');
+  ac.abort(new Error('stop'));
+  await assert.rejects(mapped, {message: 'stop'});
+  assert.equal(pool.pendingCount, 0);
+  gates.forEach(g => g.resolve());
+  await Promise.all(busy);
+  assert.deepEqual(order, []);
+  assert.deepEqual(await pool.map([1, 2, 3], x => x * 2), [2, 4, 6]);
+  const s = pool.stats();
+  assert.equal(s.completed, 5);
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+});
+
+test('map on a pool with a default timeout times out its items', async () => {
+  const pool = new Pool({concurrency: 2, timeout: 30});
+  assert.deepEqual(await pool.map([1, 2], async x => x), [1, 2]);
+  await assert.rejects(
+    pool.map([1, 2], (x, _i, {signal}) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))),
+    {name: 'TimeoutError'},
+  );
+});

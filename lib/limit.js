@@ -10,12 +10,18 @@
 //
 // p-limit has one priority and no removal, so tasks start in the order they were submitted: `fn`
 // and its arguments wait in a FIFO ring rather than in a closure per task (16 bytes, not ~100).
+//
+// `limit.map` queues its items as one batch entry in Rust. Rust starts each item by calling the
+// pool's `onBatch(id)`, synchronously inside the native call that freed a slot; the item then runs
+// in the map caller's async context through one AsyncResource per map call. No promise, gate or
+// Promise.all element per item.
 
 const {createPool} = require('./native');
 const {validateLimitConcurrency} = require('./validate');
 
 const RESOLVED = Promise.resolve();
 const noop = () => {};
+let AsyncResource;
 
 // A gate rejected with 0 was cleared without `rejectOnClear`: like p-limit, the task's promise
 // never settles. Adopting a fresh pending promise keeps it collectable once the caller drops it.
@@ -37,9 +43,83 @@ function pLimit(concurrency) {
     throw new TypeError('Expected `rejectOnClear` to be a boolean');
   }
 
-  const core = createPool(concurrency, false);
-  const {submit, release, active, pending, drain, clear, setConcurrency} = core;
+  // Batches of limit.map, by id; Rust starts their items through onBatch.
+  const batches = new Map();
+  let nextBatchId = 0;
+  const onBatch = id => {
+    const batch = batches.get(id);
+    if (batch !== undefined) batch.resource.runInAsyncScope(runItem, undefined, batch);
+  };
+
+  const core = createPool(concurrency, false, onBatch);
+  const {submit, submitBatch, release, active, pending, drain, clear, setConcurrency} = core;
   const getConcurrency = core.concurrency;
+
+  // Runs the next item of a batch in the current slot.
+  const runItem = batch => {
+    const i = batch.next++;
+    const value = batch.values[i];
+    batch.values[i] = undefined;
+    if (batch.next === batch.values.length) batches.delete(batch.id);
+    let result;
+    try {
+      result = batch.fn(value, i);
+    } catch (error) {
+      itemSettled(batch, i, false, error);
+      return;
+    }
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      const settled = result instanceof Promise ? result : new Promise(resolve => resolve(result));
+      settled.then(
+        value => itemSettled(batch, i, true, value),
+        error => itemSettled(batch, i, false, error),
+      );
+    } else {
+      itemSettled(batch, i, true, result);
+    }
+  };
+
+  // Promise.all's rules: the first rejection rejects, the rest keep running.
+  const itemSettled = (batch, i, ok, value) => {
+    if (ok) {
+      batch.results[i] = value;
+      if (--batch.remaining === 0 && !batch.failed) batch.resolve(batch.results);
+    } else if (!batch.failed) {
+      batch.failed = true;
+      batch.reject(value);
+    }
+    release();
+  };
+
+  const runBatch = (values, fn) =>
+    new Promise((resolve, reject) => {
+      AsyncResource ??= require('node:async_hooks').AsyncResource;
+      const id = nextBatchId;
+      nextBatchId = (nextBatchId + 1) % 0x7fffffff;
+      const batch = {
+        id,
+        values,
+        fn,
+        results: new Array(values.length),
+        next: 0,
+        remaining: values.length,
+        failed: false,
+        resolve,
+        reject,
+        resource: new AsyncResource('async-shape:limit.map'),
+        // Rust holds onBatch weakly (a strong handle would be a cycle through this closure);
+        // referencing it here keeps it alive with this scope.
+        onBatch,
+      };
+      batches.set(id, batch);
+      const startedNow = submitBatch(id, values.length);
+      if (startedNow > 0) {
+        // Registered here, so these items run in this caller's context; the rest through onBatch.
+        RESOLVED.then(() => {
+          for (let k = 0; k < startedNow; k++) runItem(batch);
+        });
+      }
+    });
 
   // The FIFO ring of tasks that have been submitted but have not started.
   let fns = new Array(16);
@@ -117,15 +197,26 @@ function pLimit(concurrency) {
     },
     clearQueue: {
       value() {
-        const cleared = pending();
-        if (cleared === 0) return;
-        // The queued tasks are the newest entries of the ring.
-        for (let k = 0; k < cleared; k++) {
-          tail--;
-          fns[tail & mask] = undefined;
-          argLists[tail & mask] = undefined;
+        if (pending() === 0) return;
+        const error = rejectOnClear ? AbortSignal.abort().reason : undefined;
+        const cleared = clear(error);
+        for (const id of cleared) {
+          if (id === -1) {
+            // A plain task: the queued ones are the newest entries of the ring.
+            tail--;
+            fns[tail & mask] = undefined;
+            argLists[tail & mask] = undefined;
+            continue;
+          }
+          // A map that lost items never settles (p-limit's Promise.all), or rejects with the error.
+          const batch = batches.get(id);
+          if (batch === undefined) continue;
+          batches.delete(id);
+          if (rejectOnClear && !batch.failed) {
+            batch.failed = true;
+            batch.reject(error);
+          }
         }
-        clear(rejectOnClear ? AbortSignal.abort().reason : undefined);
       },
     },
     concurrency: {
@@ -138,17 +229,18 @@ function pLimit(concurrency) {
     },
     map: {
       async value(iterable, fn) {
-        const promises = [];
+        // Read eagerly, as p-limit's Array.from does.
+        const values = [];
         try {
-          for (const value of iterable) {
-            promises.push(limit(fn, value, promises.length));
-          }
+          for (const value of iterable) values.push(value);
         } catch (error) {
-          // Promise.all never sees the promises already made: observe them so none goes unhandled.
-          for (const promise of promises) promise.catch(noop);
+          // p-limit had already scheduled the items read so far: they still run, and their
+          // outcomes are observed so that none goes unhandled.
+          if (values.length > 0) runBatch(values, fn).catch(noop);
           throw error;
         }
-        return Promise.all(promises);
+        if (values.length === 0) return [];
+        return runBatch(values, fn);
       },
     },
   });

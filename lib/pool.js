@@ -311,7 +311,193 @@ class Pool {
       return Promise.reject(error);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return mapLazily(this, input, mapper, signal, stopOnError);
+    return this.#mapLazily(input, mapper, signal, stopOnError);
+  }
+
+  // p-map's pull model over the pool: an item is read only while fewer than `concurrency` of this
+  // map's items are in flight, so memory is O(concurrency), never O(input). Each item takes a slot
+  // straight from the core and its mapper is called from the pull loop, which runs in the map
+  // caller's async context; pools with a default timeout or deadlock detection go through run().
+  #mapLazily(input, mapper, outerSignal, stopOnError) {
+    const core = this.#core;
+    const direct = this.#defaultTimeout === undefined && this.#context === undefined;
+    return new Promise((resolve, reject) => {
+      const isAsync = typeof input[Symbol.asyncIterator] === 'function';
+      const iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+      const controller = new AbortController();
+      const context = {signal: controller.signal};
+      const results = [];
+      const errors = [];
+      // Items holding or awaiting a slot: by slot id on the direct path (ids are small and
+      // dense), by index through run().
+      const items = [];
+      let inFlight = 0;
+      let index = 0;
+      let exhausted = false;
+      let pulling = false;
+      let finished = false;
+      let unlisten;
+
+      const closeSource = () => {
+        if (exhausted) return;
+        exhausted = true;
+        try {
+          const closing = iterator.return?.();
+          if (closing && typeof closing.then === 'function') closing.then(noop, noop);
+        } catch {}
+      };
+
+      const finish = (ok, value) => {
+        if (finished) return;
+        finished = true;
+        unlisten?.();
+        if (!ok) {
+          // Items still holding or awaiting a slot give it up now, as an aborted run() does.
+          for (const item of items) {
+            if (item === undefined || item.done) continue;
+            item.done = true;
+            if (direct && (item.started || !core.remove(item.id))) core.finish(item.id, false);
+          }
+          items.length = 0;
+          inFlight = 0;
+          if (direct && this.#waiters.length > 0) this.#notify();
+          controller.abort(value);
+          closeSource();
+          reject(value);
+          return;
+        }
+        resolve(value);
+      };
+
+      const maybeDone = () => {
+        if (finished || !exhausted || inFlight > 0 || pulling) return;
+        if (errors.length === 0) {
+          finish(true, results);
+          return;
+        }
+        errors.sort((a, b) => a.index - b.index);
+        finish(false, new AggregateError(errors.map(e => e.error), `${errors.length} of ${index} mappers failed`));
+      };
+
+      const itemDone = (item, ok, value) => {
+        if (item.done) return;
+        item.done = true;
+        items[item.key] = undefined;
+        inFlight--;
+        if (direct) {
+          core.finish(item.id, ok);
+          if (this.#waiters.length > 0) this.#notify();
+        }
+        if (finished) return;
+        if (ok) {
+          results[item.index] = value;
+        } else if (stopOnError) {
+          finish(false, value);
+          return;
+        } else {
+          errors.push({index: item.index, error: value});
+        }
+        pump();
+      };
+
+      const startItem = item => {
+        if (item.done) return;
+        item.started = true;
+        const {value} = item;
+        item.value = undefined;
+        let result;
+        try {
+          result = mapper(value, item.index, context);
+        } catch (error) {
+          itemDone(item, false, error);
+          return;
+        }
+        if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+          const settled = result instanceof Promise ? result : new Promise(r => r(result));
+          settled.then(
+            v => itemDone(item, true, v),
+            e => itemDone(item, false, e),
+          );
+        } else {
+          itemDone(item, true, result);
+        }
+      };
+
+      const launch = value => {
+        const item = {id: -1, key: index, index: index++, value, started: false, done: false};
+        inFlight++;
+        if (!direct) {
+          items[item.key] = item;
+          // The task's own signal follows the map's and also aborts at the item's timeout.
+          this.run(({signal}) => mapper(value, item.index, {signal}), context).then(
+            v => itemDone(item, true, v),
+            e => itemDone(item, false, e),
+          );
+          return;
+        }
+        const gate = core.submit(0, undefined);
+        item.id = typeof gate === 'number' ? gate : core.lastId();
+        item.key = item.id;
+        items[item.key] = item;
+        if (typeof gate === 'number') startItem(item);
+        else gate.then(() => startItem(item), noop);
+      };
+
+      const step = next => {
+        if (next === null || typeof next !== 'object') {
+          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
+        }
+        if (next.done) {
+          exhausted = true;
+          return false;
+        }
+        launch(next.value);
+        return true;
+      };
+
+      // Sync sources are pulled in a plain loop (no promise per pull); async ones await next().
+      const pump = () => {
+        if (pulling || finished) return;
+        if (isAsync) {
+          pumpAsync();
+          return;
+        }
+        pulling = true;
+        try {
+          const limit = core.concurrency();
+          while (!finished && !exhausted && inFlight < limit && step(iterator.next()));
+        } catch (error) {
+          exhausted = true;
+          pulling = false;
+          finish(false, error);
+          return;
+        }
+        pulling = false;
+        maybeDone();
+      };
+
+      const pumpAsync = async () => {
+        pulling = true;
+        try {
+          while (!finished && !exhausted && inFlight < core.concurrency()) {
+            const next = await iterator.next();
+            if (finished || !step(next)) break;
+          }
+        } catch (error) {
+          exhausted = true;
+          pulling = false;
+          finish(false, error);
+          return;
+        }
+        pulling = false;
+        maybeDone();
+      };
+
+      if (outerSignal !== undefined) {
+        unlisten = onAbort(outerSignal, reason => finish(false, reason));
+      }
+      pump();
+    });
   }
 
   /** Resolves when nothing runs and nothing waits. */
@@ -376,115 +562,6 @@ class Pool {
       littleConcurrency: s.littleConcurrency,
     };
   }
-}
-
-// pool.map: p-map's pull model over the pool. Items are read only while fewer than `concurrency`
-// of this map's tasks are in flight, so memory is O(concurrency), never O(input).
-function mapLazily(pool, input, mapper, outerSignal, stopOnError) {
-  return new Promise((resolve, reject) => {
-    const isAsync = typeof input[Symbol.asyncIterator] === 'function';
-    const iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
-    const controller = new AbortController();
-    const {signal} = controller;
-    const results = [];
-    const errors = [];
-    let index = 0;
-    let inFlight = 0;
-    let exhausted = false;
-    let pulling = false;
-    let finished = false;
-    let unlisten;
-
-    const finish = (ok, value) => {
-      if (finished) return;
-      finished = true;
-      unlisten?.();
-      if (!ok) {
-        controller.abort(value);
-        if (!exhausted) {
-          exhausted = true;
-          try {
-            const closing = iterator.return?.();
-            if (closing && typeof closing.then === 'function') closing.then(noop, noop);
-          } catch {}
-        }
-      }
-      if (ok) resolve(value);
-      else reject(value);
-    };
-
-    const maybeDone = () => {
-      if (finished || !exhausted || inFlight > 0 || pulling) return;
-      if (errors.length > 0) {
-        errors.sort((a, b) => a.index - b.index);
-        finish(false, new AggregateError(errors.map(e => e.error), `${errors.length} of ${index} mappers failed`));
-      } else {
-        finish(true, results);
-      }
-    };
-
-    const launch = (value, i) => {
-      inFlight++;
-      pool.run(() => mapper(value, i, {signal}), {signal}).then(
-        result => {
-          inFlight--;
-          if (finished) return;
-          results[i] = result;
-          pump();
-        },
-        error => {
-          inFlight--;
-          if (finished) return;
-          if (stopOnError) {
-            finish(false, error);
-            return;
-          }
-          errors.push({index: i, error});
-          pump();
-        },
-      );
-    };
-
-    const step = next => {
-      if (next === null || typeof next !== 'object') {
-        throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
-      }
-      if (next.done) {
-        exhausted = true;
-        return false;
-      }
-      launch(next.value, index++);
-      return true;
-    };
-
-    const pump = async () => {
-      if (pulling || finished) return;
-      pulling = true;
-      try {
-        while (!finished && !exhausted && inFlight < pool.concurrency) {
-          if (isAsync) {
-            const next = await iterator.next();
-            if (finished) break;
-            if (!step(next)) break;
-          } else if (!step(iterator.next())) {
-            break;
-          }
-        }
-      } catch (error) {
-        exhausted = true;
-        pulling = false;
-        finish(false, error);
-        return;
-      }
-      pulling = false;
-      maybeDone();
-    };
-
-    if (outerSignal !== undefined) {
-      unlisten = onAbort(outerSignal, reason => finish(false, reason));
-    }
-    pump();
-  });
 }
 
 module.exports = {Pool, QueueFullError, DeadlockError};

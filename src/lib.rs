@@ -2,9 +2,10 @@
 //! async-shape: the Rust core and its napi glue.
 //!
 //! Pure-Rust modules (no napi, covered by `cargo test`): `histogram`, `pool_stats`, `deadlines`,
-//! `pool_core`. The napi layer: `pool_binding`.
+//! `pool_core`. The napi layer: `pool_binding`, and `diagnostics` for the benchmarks.
 
 pub mod deadlines;
+pub mod diagnostics;
 pub mod histogram;
 pub mod pool_binding;
 pub mod pool_core;

@@ -8,11 +8,15 @@
 //! inside the same native call that released the slot. Cleared or removed gates are rejected (with
 //! the given reason, or with the number 0 meaning "never settle") so that no deferred leaks.
 //!
+//! `limit.map` queues its N items as one run-length entry, `Waiter::Batch(id)`. Rust starts each
+//! item by calling the pool's one JS callback (`onBatch(id)`, held by a weak reference so the pool
+//! stays collectable): no promise, deferred or `Promise.all` element per item.
+//!
 //! Every function takes and returns numbers, booleans or the gate, and validates nothing: the JS
-//! layer (`lib/pool.js`) validates user input before calling in.
+//! layer (`lib/limit.js`, `lib/pool.js`) validates user input before calling in.
 
 use crate::pool_core::{Outcome, PoolCore, NO_ID};
-use napi::bindgen_prelude::{Env, Result, Unknown};
+use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
 use napi_derive::napi;
 use std::cell::RefCell;
@@ -23,7 +27,22 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 type Gate = sys::napi_deferred;
-type Shared = Rc<RefCell<PoolCore<Gate>>>;
+
+/// What waits in the queue for a slot.
+#[derive(Clone, Copy)]
+enum Waiter {
+  /// One task, started by resolving its gate promise.
+  Gate(Gate),
+  /// One item of a `limit.map` batch, started by calling `onBatch(id)`.
+  Batch(u32),
+}
+
+struct PoolCell {
+  core: RefCell<PoolCore<Waiter>>,
+  /// Weak reference to the JS `onBatch(id)` callback, or null.
+  on_batch: sys::napi_ref,
+}
+type Shared = Rc<PoolCell>;
 
 pub(crate) fn now_ns() -> u64 {
   static START: OnceLock<Instant> = OnceLock::new();
@@ -33,7 +52,7 @@ pub(crate) fn now_ns() -> u64 {
 unsafe fn cb_args<const N: usize>(
   env: sys::napi_env,
   info: sys::napi_callback_info,
-) -> ([sys::napi_value; N], &'static RefCell<PoolCore<Gate>>) {
+) -> ([sys::napi_value; N], &'static PoolCell) {
   let mut argv = [ptr::null_mut(); N];
   let mut argc = N;
   let mut data: *mut c_void = ptr::null_mut();
@@ -81,7 +100,7 @@ unsafe fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
 /// Borrows the core; throws instead of panicking if a hook re-entered the pool mid-call.
 macro_rules! core_mut {
   ($env:expr, $cell:expr) => {
-    match $cell.try_borrow_mut() {
+    match $cell.core.try_borrow_mut() {
       Ok(c) => c,
       Err(_) => {
         sys::napi_throw_error($env, ptr::null(), c"async-shape: pool re-entered".as_ptr());
@@ -99,23 +118,39 @@ unsafe fn new_gate(env: sys::napi_env) -> (Gate, sys::napi_value) {
   (deferred, promise)
 }
 
-/// Opens started gates: untracked pools resolve with undefined, tracked ones with the task id.
-unsafe fn open(env: sys::napi_env, started: &[(u32, Gate)]) {
-  for &(id, gate) in started {
-    let v = if id == NO_ID { undefined(env) } else { num(env, id as f64) };
-    sys::napi_resolve_deferred(env, gate, v);
+/// Starts what left the queue: gates resolve (with undefined when untracked, with the task id when
+/// tracked); batch items call `onBatch(id)`. Call with the core's borrow released: JS may run.
+unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(u32, Waiter)]) {
+  for &(id, waiter) in started {
+    match waiter {
+      Waiter::Gate(gate) => {
+        let v = if id == NO_ID { undefined(env) } else { num(env, id as f64) };
+        sys::napi_resolve_deferred(env, gate, v);
+      }
+      Waiter::Batch(batch) => {
+        let mut callback = ptr::null_mut();
+        sys::napi_get_reference_value(env, cell.on_batch, &mut callback);
+        if !callback.is_null() {
+          let args = [num(env, batch as f64)];
+          let mut ignored = ptr::null_mut();
+          sys::napi_call_function(env, undefined(env), callback, 1, args.as_ptr(), &mut ignored);
+        }
+      }
+    }
   }
 }
 
 /// Rejects gates that will never start: with `reason`, or with 0 ("leave the task pending").
-unsafe fn shut(env: sys::napi_env, gates: impl IntoIterator<Item = Gate>, reason: Option<sys::napi_value>) {
-  for gate in gates {
-    let r = reason.unwrap_or_else(|| num(env, 0.0));
-    sys::napi_reject_deferred(env, gate, r);
+unsafe fn shut(env: sys::napi_env, waiters: impl IntoIterator<Item = Waiter>, reason: Option<sys::napi_value>) {
+  for waiter in waiters {
+    if let Waiter::Gate(gate) = waiter {
+      let r = reason.unwrap_or_else(|| num(env, 0.0));
+      sys::napi_reject_deferred(env, gate, r);
+    }
   }
 }
 
-fn drain(core: &mut PoolCore<Gate>, now: u64) -> Vec<(u32, Gate)> {
+fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(u32, Waiter)> {
   let mut started = Vec::new();
   while let Some(s) = core.start_next(now) {
     started.push(s);
@@ -139,14 +174,27 @@ unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -
   let (gate, promise) = new_gate(env);
   let started = {
     let mut core = core_mut!(env, cell);
-    core.enqueue(priority, gate, now, parent);
+    core.enqueue(priority, Waiter::Gate(gate), now, parent);
     // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
     core.start_next(now)
   };
   if let Some(s) = started {
-    open(env, &[s]);
+    open(env, cell, &[s]);
   }
   promise
+}
+
+/// `submitBatch(batchId, count)`: untracked pools. Starts as many of `count` items as slots allow
+/// and returns that number (JS runs them); the rest wait as one queue entry, each started later
+/// through `onBatch(batchId)`.
+unsafe extern "C" fn submit_batch(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let (batch, count) = (u32_of(env, argv[0]), u32_of(env, argv[1]));
+  let mut core = core_mut!(env, cell);
+  let now_started = core.try_start_many(count);
+  core.enqueue_run(Waiter::Batch(batch), count - now_started);
+  drop(core);
+  num(env, now_started as f64)
 }
 
 /// `lastId()`: the id that the last queued `submit` got (tracked pools).
@@ -166,7 +214,7 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
     core.start_next(now)
   };
   if let Some(s) = next {
-    open(env, &[s]);
+    open(env, cell, &[s]);
   }
   ptr::null_mut()
 }
@@ -185,7 +233,7 @@ unsafe extern "C" fn finish(env: sys::napi_env, info: sys::napi_callback_info) -
     (done, if done { core.start_next(now) } else { None })
   };
   if let Some(s) = next {
-    open(env, &[s]);
+    open(env, cell, &[s]);
   }
   boolean(env, done)
 }
@@ -223,20 +271,26 @@ unsafe extern "C" fn drain_fn(env: sys::napi_env, info: sys::napi_callback_info)
     let mut core = core_mut!(env, cell);
     drain(&mut core, now_ns())
   };
-  open(env, &started);
+  open(env, cell, &started);
   ptr::null_mut()
 }
 
 /// `clear(reason?)`: empties the queue. Gates are rejected with `reason`, or left to never start.
-/// Returns the cleared task ids in start order (tracked pools use them to reject their promises).
+/// Returns, in start order, the cleared task ids (tracked pools reject their promises), or for an
+/// untracked pool one element per queue entry: the batch id for a batch, -1 for a plain task.
 unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (argv, cell) = cb_args::<1>(env, info);
   let cleared = core_mut!(env, cell).clear();
   let reason = if is_undefined(env, argv[0]) { None } else { Some(argv[0]) };
   let mut ids = ptr::null_mut();
   sys::napi_create_array_with_length(env, cleared.len(), &mut ids);
-  for (i, &(id, _)) in cleared.iter().enumerate() {
-    sys::napi_set_element(env, ids, i as u32, num(env, id as f64));
+  for (i, &(id, waiter)) in cleared.iter().enumerate() {
+    let id = match waiter {
+      Waiter::Batch(batch) => batch as f64,
+      Waiter::Gate(_) if id == NO_ID => -1.0,
+      Waiter::Gate(_) => id as f64,
+    };
+    sys::napi_set_element(env, ids, i as u32, num(env, id));
   }
   shut(env, cleared.into_iter().map(|(_, g)| g), reason);
   ids
@@ -246,9 +300,9 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
 unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (argv, cell) = cb_args::<1>(env, info);
   let id = u32_of(env, argv[0]);
-  let gate = core_mut!(env, cell).remove(id);
-  let removed = gate.is_some();
-  shut(env, gate, None);
+  let waiter = core_mut!(env, cell).remove(id);
+  let removed = waiter.is_some();
+  shut(env, waiter, None);
   boolean(env, removed)
 }
 
@@ -323,19 +377,38 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
   obj
 }
 
-unsafe extern "C" fn drop_shared(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  drop(Box::from_raw(data as *mut Shared));
+unsafe extern "C" fn drop_shared(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  let shared = Box::from_raw(data as *mut Shared);
+  if Rc::strong_count(&shared) == 1 && !shared.on_batch.is_null() {
+    sys::napi_delete_reference(env, shared.on_batch);
+  }
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// Creates one pool. `tracked` keeps running tasks in slots (abort, timeouts, stats, deadlock
-/// detection); p-limit's API needs none of that and runs untracked.
-#[napi(js_name = "createPool")]
-pub fn create_pool<'env>(env: &'env Env, concurrency: f64, tracked: bool) -> Result<Unknown<'env>> {
-  let shared: Shared = Rc::new(RefCell::new(PoolCore::new(concurrency, tracked)));
-  let methods: [(&CStr, Callback); 16] = [
+/// detection); p-limit's API needs none of that and runs untracked. `onBatch(id)`, for untracked
+/// pools, starts one item of batch `id`.
+#[napi(js_name = "createPool", ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void")]
+pub fn create_pool<'env>(
+  env: &'env Env,
+  concurrency: f64,
+  tracked: bool,
+  on_batch: Option<Unknown<'env>>,
+) -> Result<Unknown<'env>> {
+  let raw = env.raw();
+  let mut on_batch_ref = ptr::null_mut();
+  if let Some(f) = on_batch {
+    // Weak (count 0): the callback's closure reaches these functions, so a strong one would leak.
+    unsafe { sys::napi_create_reference(raw, f.raw(), 0, &mut on_batch_ref) };
+  }
+  let shared: Shared = Rc::new(PoolCell {
+    core: RefCell::new(PoolCore::new(concurrency, tracked)),
+    on_batch: on_batch_ref,
+  });
+  let methods: [(&CStr, Callback); 17] = [
     (c"submit", submit),
+    (c"submitBatch", submit_batch),
     (c"lastId", last_id),
     (c"release", release),
     (c"finish", finish),
@@ -352,7 +425,6 @@ pub fn create_pool<'env>(env: &'env Env, concurrency: f64, tracked: bool) -> Res
     (c"nextDeadline", next_deadline),
     (c"stats", stats),
   ];
-  let raw = env.raw();
   unsafe {
     let mut obj = ptr::null_mut();
     sys::napi_create_object(raw, &mut obj);

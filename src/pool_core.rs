@@ -5,8 +5,9 @@
 //! A task is queued with a `payload` (in the addon, the `napi_deferred` of its start gate). Tasks
 //! start in priority order, FIFO within a priority. A *tracked* pool (`Pool`) keeps every task in a
 //! slot from submission to settlement, for abort, timeouts, statistics and deadlock detection. An
-//! untracked pool (`pLimit`) keeps only queued tasks in slots and running ones as a count, which is
-//! all p-limit's API can observe.
+//! untracked pool (`pLimit`) has one priority and no removal, so its queue is a plain FIFO of
+//! payloads with run-length entries (a `map` of N items waits as one entry), and its running tasks
+//! are a count: that is all p-limit's API can observe.
 
 use crate::deadlines::Deadlines;
 use crate::pool_stats::{PoolStats, StatsSnapshot};
@@ -52,6 +53,8 @@ pub struct PoolCore<T> {
   /// Buckets by priority, highest first. Removed tasks stay in their deque as tombstones
   /// (their slot is `Free`, or reused with another generation) until popped.
   buckets: Vec<Bucket>,
+  /// The untracked pool's queue: (payload, how many tasks share it), oldest first.
+  fifo: VecDeque<(T, u32)>,
   slots: Vec<Slot<T>>,
   free: Vec<u32>,
   tracked: bool,
@@ -61,7 +64,7 @@ pub struct PoolCore<T> {
   stats: PoolStats,
 }
 
-impl<T> PoolCore<T> {
+impl<T: Copy> PoolCore<T> {
   pub fn new(concurrency: f64, tracked: bool) -> Self {
     PoolCore {
       concurrency,
@@ -69,6 +72,7 @@ impl<T> PoolCore<T> {
       pending: 0,
       last_id: NO_ID,
       buckets: Vec::new(),
+      fifo: VecDeque::new(),
       slots: Vec::new(),
       free: Vec::new(),
       tracked,
@@ -151,8 +155,12 @@ impl<T> PoolCore<T> {
     Some(self.alloc(State::Running, None, now, parent))
   }
 
-  /// Queues a task behind the others of its priority. Returns its id.
+  /// Queues a task behind the others of its priority. Returns its id (`NO_ID` when untracked).
   pub fn enqueue(&mut self, priority: i32, payload: T, now: u64, parent: u32) -> u32 {
+    if !self.tracked {
+      self.enqueue_run(payload, 1);
+      return NO_ID;
+    }
     let id = self.alloc(State::Queued, Some(payload), now, parent);
     let generation = self.slots[id as usize].generation;
     let (p, _) = self.slots[id as usize].parent;
@@ -176,6 +184,37 @@ impl<T> PoolCore<T> {
   /// The id the last `enqueue` returned.
   pub fn last_id(&self) -> u32 {
     self.last_id
+  }
+
+  /// Untracked pools: queues `count` tasks that share one payload, behind everything queued.
+  pub fn enqueue_run(&mut self, payload: T, count: u32) {
+    debug_assert!(!self.tracked, "runs are for untracked pools");
+    if count > 0 {
+      self.fifo.push_back((payload, count));
+      self.pending += count;
+    }
+  }
+
+  /// Untracked pools: starts up to `count` tasks at once while slots are free and nothing waits.
+  /// Returns how many started.
+  pub fn try_start_many(&mut self, count: u32) -> u32 {
+    if self.pending > 0 || self.tracked {
+      return 0;
+    }
+    let room = (self.concurrency - self.active as f64).max(0.0);
+    let n = if room >= count as f64 { count } else { room as u32 };
+    self.active += n;
+    n
+  }
+
+  fn pop_fifo(&mut self) -> Option<T> {
+    let front = self.fifo.front_mut()?;
+    let payload = front.0;
+    front.1 -= 1;
+    if front.1 == 0 {
+      self.fifo.pop_front();
+    }
+    Some(payload)
   }
 
   fn child_left_queue(&mut self, id: u32) {
@@ -210,16 +249,18 @@ impl<T> PoolCore<T> {
     if self.pending == 0 || !self.has_room() {
       return None;
     }
+    if !self.tracked {
+      let payload = self.pop_fifo()?;
+      self.pending -= 1;
+      self.active += 1;
+      return Some((NO_ID, payload));
+    }
     let id = self.pop_queued()?;
     self.pending -= 1;
     self.active += 1;
     self.child_left_queue(id);
     let s = &mut self.slots[id as usize];
     let payload = s.payload.take()?;
-    if !self.tracked {
-      self.release_slot(id);
-      return Some((NO_ID, payload));
-    }
     let waited = now.saturating_sub(s.since);
     s.state = State::Running;
     s.since = now;
@@ -271,8 +312,13 @@ impl<T> PoolCore<T> {
     payload
   }
 
-  /// Empties the queue; returns the removed tasks in the order they would have started.
+  /// Empties the queue; returns the removed tasks in the order they would have started (one
+  /// element per run in an untracked pool).
   pub fn clear(&mut self) -> Vec<(u32, T)> {
+    if !self.tracked {
+      self.pending = 0;
+      return self.fifo.drain(..).map(|(payload, _)| (NO_ID, payload)).collect();
+    }
     let mut out = Vec::with_capacity(self.pending as usize);
     while let Some(id) = self.pop_queued() {
       self.child_left_queue(id);
@@ -362,6 +408,26 @@ mod tests {
     assert_eq!((p.active(), p.pending()), (2, 1));
     // Nothing queued may jump the queue while something waits.
     assert_eq!(p.try_start_now(0, NO_ID), None);
+  }
+
+  #[test]
+  fn untracked_runs_share_one_entry_and_keep_fifo() {
+    let mut p = PoolCore::new(2.0, false);
+    assert_eq!(p.try_start_many(5), 2);
+    p.enqueue_run("batch", 3);
+    p.enqueue(0, "single", 0, NO_ID);
+    assert_eq!((p.active(), p.pending()), (2, 4));
+    assert_eq!(p.fifo.len(), 2, "a run of 3 is one entry");
+    assert_eq!(p.try_start_many(1), 0, "nothing jumps the queue");
+    let mut started = vec![];
+    for _ in 0..4 {
+      p.finish(NO_ID, Outcome::Fulfilled, 0);
+      started.push(p.start_next(0).unwrap().1);
+    }
+    assert_eq!(started, ["batch", "batch", "batch", "single"]);
+    p.enqueue_run("b2", 2);
+    assert_eq!(p.clear(), vec![(NO_ID, "b2")]);
+    assert_eq!(p.pending(), 0);
   }
 
   #[test]

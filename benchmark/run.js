@@ -1,0 +1,304 @@
+'use strict';
+// npm run bench: async-shape against its peers, side by side in one process, as ratios.
+//
+//   node --expose-gc benchmark/run.js            full run, writes benchmark/RESULTS.md
+//   BENCH_QUICK=1 node --expose-gc benchmark/run.js   a fast smoke run, writes nothing
+//
+// Per-task overhead: 100,000 tasks of `() => Promise.resolve(1)` through each limiter at
+// concurrency 1, 16 and 1000; every contender runs once per round in a rotating order, and the
+// table shows the median of the rounds. Memory: 200,000 tasks queued behind one blocked task at
+// concurrency 1, counting the JS heap plus the C allocator (native memory: Rust slots, napi
+// deferreds, V8 global handles).
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const {pLimit, Pool} = require('..');
+const {mallocInUse} = require('../lib/native');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = QUICK ? 20_000 : 100_000;
+const ROUNDS = QUICK ? 2 : 7;
+const LEVELS = [1, 16, 1000];
+const QUEUED = QUICK ? 50_000 : 200_000;
+
+if (typeof global.gc !== 'function') {
+  console.error('Run with --expose-gc (npm run bench does).');
+  process.exit(1);
+}
+
+const task = () => Promise.resolve(1);
+const items = Array.from({length: N}, (_, i) => i);
+const mapper = x => Promise.resolve(x);
+
+async function loadPeers() {
+  const {default: peerLimit} = await import('p-limit');
+  const {default: PQueue} = await import('p-queue');
+  const {default: pMap} = await import('p-map');
+  const {Sema} = require('async-sema');
+  // Read from disk: p-limit and friends do not export ./package.json.
+  const version = name =>
+    JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
+  return {peerLimit, PQueue, pMap, Sema, version};
+}
+
+async function allOf(run) {
+  const ps = new Array(N);
+  for (let i = 0; i < N; i++) ps[i] = run();
+  await Promise.all(ps);
+}
+
+function contenders(peers) {
+  const {peerLimit, PQueue, pMap, Sema, version} = peers;
+  return {
+    tasks: [
+      ['Promise.all (unbounded)', () => allOf(task)],
+      [`p-limit ${version('p-limit')}`, c => {
+        const limit = peerLimit(c);
+        return allOf(() => limit(task));
+      }],
+      ['async-shape pLimit', c => {
+        const limit = pLimit(c);
+        return allOf(() => limit(task));
+      }],
+      ['async-shape Pool#run', c => {
+        const pool = new Pool({concurrency: c});
+        return allOf(() => pool.run(task));
+      }],
+      [`p-queue ${version('p-queue')}`, c => {
+        const queue = new PQueue({concurrency: c});
+        return allOf(() => queue.add(task));
+      }],
+      [`async-sema ${version('async-sema')}`, c => {
+        const sema = new Sema(c);
+        return allOf(async () => {
+          await sema.acquire();
+          try {
+            return await task();
+          } finally {
+            sema.release();
+          }
+        });
+      }],
+    ],
+    maps: [
+      [`p-map ${version('p-map')}`, c => pMap(items, mapper, {concurrency: c})],
+      [`p-limit ${version('p-limit')} limit.map`, c => peerLimit(c).map(items, mapper)],
+      ['async-shape limit.map', c => pLimit(c).map(items, mapper)],
+      ['async-shape Pool#map', c => new Pool({concurrency: c}).map(items, mapper)],
+    ],
+  };
+}
+
+const median = xs => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+async function timeGroup(group) {
+  const results = new Map(group.map(([name]) => [name, new Map(LEVELS.map(c => [c, []]))]));
+  for (let round = -1; round < ROUNDS; round++) {
+    for (const c of LEVELS) {
+      const order = group.map((_, i) => group[(i + round + 1) % group.length]);
+      for (const [name, run] of order) {
+        global.gc();
+        const t0 = process.hrtime.bigint();
+        await run(c);
+        const ns = Number(process.hrtime.bigint() - t0) / N;
+        if (round >= 0) results.get(name).get(c).push(ns); // round -1 warms up
+      }
+    }
+    process.stderr.write(`\r  round ${round + 1}/${ROUNDS}`);
+  }
+  process.stderr.write('\n');
+  const table = new Map();
+  for (const [name, byLevel] of results) {
+    table.set(name, new Map([...byLevel].map(([c, xs]) => [c, median(xs)])));
+  }
+  return table;
+}
+
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise(r => setImmediate(r));
+  global.gc();
+  global.gc();
+};
+
+async function bytesPerQueued(setup) {
+  await settle();
+  const heap0 = process.memoryUsage().heapUsed;
+  const native0 = mallocInUse();
+  const {enqueue, teardown} = setup();
+  const held = new Array(QUEUED);
+  for (let i = 0; i < QUEUED; i++) held[i] = enqueue();
+  await settle();
+  const heap = (process.memoryUsage().heapUsed - heap0) / QUEUED;
+  const native = native0 >= 0 ? (mallocInUse() - native0) / QUEUED : NaN;
+  await teardown(held);
+  return {heap, native, total: heap + (Number.isNaN(native) ? 0 : native)};
+}
+
+function memoryContenders(peers) {
+  const {peerLimit, PQueue, version} = peers;
+  const blocked = () => {
+    let release;
+    const gate = new Promise(r => (release = r));
+    return {gate, release};
+  };
+  return [
+    ['a pending promise + its resolver (floor)', () => {
+      const resolvers = [];
+      return {
+        enqueue: () => new Promise(r => resolvers.push(r)),
+        teardown: async () => resolvers.forEach(r => r()),
+      };
+    }],
+    [`p-limit ${version('p-limit')}`, () => {
+      const limit = peerLimit(1);
+      const {gate, release} = blocked();
+      limit(() => gate);
+      return {enqueue: () => limit(task), teardown: async held => (release(), await Promise.all(held))};
+    }],
+    ['async-shape pLimit', () => {
+      const limit = pLimit(1);
+      const {gate, release} = blocked();
+      limit(() => gate);
+      return {enqueue: () => limit(task), teardown: async held => (release(), await Promise.all(held))};
+    }],
+    ['async-shape Pool#run', () => {
+      const pool = new Pool({concurrency: 1});
+      const {gate, release} = blocked();
+      pool.run(() => gate);
+      return {enqueue: () => pool.run(task), teardown: async held => (release(), await Promise.all(held))};
+    }],
+    [`p-queue ${version('p-queue')}`, () => {
+      const queue = new PQueue({concurrency: 1});
+      const {gate, release} = blocked();
+      queue.add(() => gate);
+      return {enqueue: () => queue.add(task), teardown: async held => (release(), await Promise.all(held))};
+    }],
+  ];
+}
+
+const fmt = ns => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
+const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
+
+function taskTable(table, baseName) {
+  const base = table.get(baseName);
+  const lines = [
+    `| contender | ${LEVELS.map(c => `c=${c}`).join(' | ')} | ${LEVELS.map(c => `vs p-limit c=${c}`).join(' | ')} |`,
+    `|---|${LEVELS.map(() => '---:').join('|')}|${LEVELS.map(() => '---:').join('|')}|`,
+  ];
+  for (const [name, byLevel] of table) {
+    const cells = LEVELS.map(c => fmt(byLevel.get(c)));
+    const ratios = LEVELS.map(c => ratio(byLevel.get(c), base.get(c)));
+    lines.push(`| ${name} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function mapTable(table, baseName) {
+  const base = table.get(baseName);
+  const lines = [
+    `| contender | ${LEVELS.map(c => `c=${c}`).join(' | ')} | ${LEVELS.map(c => `vs p-map c=${c}`).join(' | ')} |`,
+    `|---|${LEVELS.map(() => '---:').join('|')}|${LEVELS.map(() => '---:').join('|')}|`,
+  ];
+  for (const [name, byLevel] of table) {
+    lines.push(
+      `| ${name} | ${LEVELS.map(c => fmt(byLevel.get(c))).join(' | ')} | ${LEVELS.map(c => ratio(byLevel.get(c), base.get(c))).join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function memoryTable(rows) {
+  const lines = ['| contender | JS heap B/task | native B/task | total B/task |', '|---|---:|---:|---:|'];
+  for (const [name, m] of rows) {
+    const native = Number.isNaN(m.native) ? 'n/a' : Math.round(m.native);
+    lines.push(`| ${name} | ${Math.round(m.heap)} | ${native} | ${Math.round(m.total)} |`);
+  }
+  return lines.join('\n');
+}
+
+function machine() {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const load = os.loadavg().map(x => x.toFixed(2)).join(' ');
+  return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average at start ${load}`;
+}
+
+async function main() {
+  const peers = await loadPeers();
+  const {tasks, maps} = contenders(peers);
+  const when = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const where = machine();
+  console.log(`async-shape benchmark — ${when}\n${where}\n`);
+
+  console.log(`Per task: ${N.toLocaleString('en')} tasks of \`() => Promise.resolve(1)\`, median of ${ROUNDS} rounds`);
+  const taskResults = await timeGroup(tasks);
+  const pLimitName = `p-limit ${peers.version('p-limit')}`;
+  const t1 = taskTable(taskResults, pLimitName);
+  console.log(`${t1}\n`);
+
+  console.log(`Mapping ${N.toLocaleString('en')} items through \`x => Promise.resolve(x)\`, per item`);
+  const mapResults = await timeGroup(maps);
+  const t2 = mapTable(mapResults, `p-map ${peers.version('p-map')}`);
+  console.log(`${t2}\n`);
+
+  console.log(`Memory per queued task: ${QUEUED.toLocaleString('en')} tasks behind one blocked task at concurrency 1, promises held by the caller`);
+  const memRows = [];
+  for (const [name, setup] of memoryContenders(peers)) memRows.push([name, await bytesPerQueued(setup)]);
+  const t3 = memoryTable(memRows);
+  console.log(`${t3}\n`);
+
+  const ours = taskResults.get('async-shape pLimit');
+  const peer = taskResults.get(pLimitName);
+  const worst = Math.max(...LEVELS.map(c => ours.get(c) / peer.get(c)));
+  const pm = mapResults.get(`p-map ${peers.version('p-map')}`);
+  const mapWorst = name => Math.max(...LEVELS.map(c => mapResults.get(name).get(c) / pm.get(c)));
+  const memOurs = memRows.find(([n]) => n === 'async-shape pLimit')[1].total;
+  const goals = [
+    `- pLimit per task, worst level: ${worst.toFixed(2)}× p-limit (goal ≤ 0.40×) ${worst <= 0.4 ? '✓' : '✗'}`,
+    `- limit.map, worst level: ${mapWorst('async-shape limit.map').toFixed(2)}× p-map (goal ≤ 1.00×) ${mapWorst('async-shape limit.map') <= 1 ? '✓' : '✗'}`,
+    `- Pool#map, worst level: ${mapWorst('async-shape Pool#map').toFixed(2)}× p-map (goal ≤ 1.00×) ${mapWorst('async-shape Pool#map') <= 1 ? '✓' : '✗'}`,
+    `- pLimit memory per queued task: ${Math.round(memOurs)} B (goal ≤ 300 B) ${memOurs <= 300 ? '✓' : '✗'}`,
+  ].join('\n');
+  console.log(`Goals (issue #2)\n${goals}`);
+
+  if (QUICK) return;
+  const md = `# Benchmark results
+
+Latest \`npm run bench\`: ${when}.
+Machine: ${where}.
+
+All contenders run side by side in one process, in a rotating order, ${ROUNDS} rounds after a warm-up round; cells are medians. Compare ratios within a table: absolute times move with the machine's load.
+
+## Per task
+
+${N.toLocaleString('en')} tasks of \`() => Promise.resolve(1)\`, all submitted at once, then \`await Promise.all\`.
+
+${t1}
+
+## Mapping
+
+${N.toLocaleString('en')} items through \`x => Promise.resolve(x)\`, per item.
+
+${t2}
+
+## Memory per queued task
+
+${QUEUED.toLocaleString('en')} tasks queued behind one blocked task at concurrency 1, their promises held by the caller. JS heap from \`process.memoryUsage().heapUsed\`; native from glibc's \`mallinfo2()\` (Rust slots, napi deferreds and V8 global handles live there, outside the JS heap).
+
+${t3}
+
+## Goals
+
+${goals}
+`;
+  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
+  console.log('\nWrote benchmark/RESULTS.md');
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exit(1);
+});
