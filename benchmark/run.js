@@ -286,7 +286,7 @@ ${t2}
 
 ## Memory per queued task
 
-${QUEUED.toLocaleString('en')} tasks queued behind one blocked task at concurrency 1, their promises held by the caller. JS heap from \`process.memoryUsage().heapUsed\`; native from glibc's \`mallinfo2()\` (Rust slots, napi deferreds and V8 global handles live there, outside the JS heap).
+${QUEUED.toLocaleString('en')} tasks queued behind one blocked task at concurrency 1, their promises held by the caller. JS heap from \`process.memoryUsage().heapUsed\`; native from glibc's \`mallinfo2()\` (Rust slots, napi deferreds and V8 global handles live there, outside the JS heap). Pure-JS contenders allocate almost nothing natively, so their native column is a few bytes of noise either way (a negative value means the collector freed native memory during the measurement).
 
 ${t3}
 
