@@ -67,4 +67,25 @@ async function noUnhandledRejections(fn) {
   return seen;
 }
 
-module.exports = {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections};
+/**
+ * Runs `batch()` `rounds` times and returns how much the floor of heap + external memory rose
+ * (bytes). The test runner may keep the previous batch alive for one round, so floors are
+ * compared: a leak raises the floor with every batch. Needs --expose-gc.
+ */
+async function floorGrowth(batch, rounds = 11) {
+  const measure = async () => {
+    await ticks();
+    global.gc();
+    global.gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const samples = [];
+  for (let i = 0; i < rounds; i++) {
+    await batch();
+    samples.push(await measure());
+  }
+  return Math.min(...samples.slice(-3)) - Math.min(...samples.slice(0, 3));
+}
+
+module.exports = {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections, floorGrowth};

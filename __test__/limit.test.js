@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const {AsyncLocalStorage} = require('node:async_hooks');
 const {pLimit, limitFunction} = require('..');
 const asyncShape = require('..');
-const {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections} = require('./helpers');
+const {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections, floorGrowth} = require('./helpers');
 
 const CONCURRENCY_MESSAGE = 'Expected `concurrency` to be a number from 1 and up';
 
@@ -335,27 +335,11 @@ test('fn sees the AsyncLocalStorage store of its limit() caller', async () => {
 test('a million tasks: memory stays flat', {timeout: 120_000}, async () => {
   assert.equal(typeof global.gc, 'function', 'run with --expose-gc');
   const limit = pLimit(16);
-  const batch = async n => {
-    const ps = new Array(n);
-    for (let i = 0; i < n; i++) ps[i] = limit(() => Promise.resolve(i));
+  const growth = await floorGrowth(async () => {
+    const ps = new Array(100_000);
+    for (let i = 0; i < ps.length; i++) ps[i] = limit(() => Promise.resolve(i));
     await Promise.all(ps);
-  };
-  const heap = async () => {
-    await ticks();
-    global.gc();
-    global.gc();
-    return process.memoryUsage().heapUsed + process.memoryUsage().external;
-  };
-  // The test runner may keep the previous batch alive for one round, so compare floors: a leak
-  // raises the floor with every batch.
-  const samples = [];
-  for (let i = 0; i < 11; i++) {
-    await batch(100_000);
-    samples.push(await heap());
-  }
-  const early = Math.min(...samples.slice(0, 3));
-  const late = Math.min(...samples.slice(-3));
-  const growth = late - early;
+  });
   assert.ok(growth < 4 * 1024 * 1024, `floor grew ${(growth / 1048576).toFixed(1)} MiB over 1,100,000 tasks`);
   assert.equal(limit.activeCount, 0);
   assert.equal(limit.pendingCount, 0);

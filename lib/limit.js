@@ -17,6 +17,7 @@
 // Promise.all element per item.
 
 const {createPool} = require('./native');
+const {asPromise} = require('./outcome');
 const {validateLimitConcurrency} = require('./validate');
 
 const RESOLVED = Promise.resolve();
@@ -68,14 +69,14 @@ function pLimit(concurrency) {
       itemSettled(batch, i, false, error);
       return;
     }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      const settled = result instanceof Promise ? result : new Promise(resolve => resolve(result));
-      settled.then(
+    const pending = asPromise(result);
+    if (pending === undefined) {
+      itemSettled(batch, i, true, result);
+    } else {
+      pending.then(
         value => itemSettled(batch, i, true, value),
         error => itemSettled(batch, i, false, error),
       );
-    } else {
-      itemSettled(batch, i, true, result);
     }
   };
 
@@ -160,22 +161,13 @@ function pLimit(concurrency) {
       throw error;
     }
 
-    if (result instanceof Promise) {
-      result.then(release, release);
+    const pending = asPromise(result);
+    if (pending === undefined) {
+      release();
       return result;
     }
-
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      // Maybe a thenable: assimilate it once, then release when it settles.
-      const assimilated = new Promise(resolve => {
-        resolve(result);
-      });
-      assimilated.then(release, release);
-      return assimilated;
-    }
-
-    release();
-    return result;
+    pending.then(release, release);
+    return pending;
   };
 
   const limit = (fn, ...args) => {

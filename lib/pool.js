@@ -8,6 +8,7 @@
 // what must stay a JS object: the task function, its promise's resolvers and its AbortController.
 
 const {createPool} = require('./native');
+const {asPromise} = require('./outcome');
 const {onAbort} = require('./signals');
 const {
   describe,
@@ -216,14 +217,14 @@ class Pool {
       this.#settle(id, record, false, error);
       return;
     }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      const settled = result instanceof Promise ? result : new Promise(r => r(result));
-      settled.then(
+    const pending = asPromise(result);
+    if (pending === undefined) {
+      this.#settle(id, record, true, result);
+    } else {
+      pending.then(
         value => this.#settle(id, record, true, value),
         error => this.#settle(id, record, false, error),
       );
-    } else {
-      this.#settle(id, record, true, result);
     }
   }
 
@@ -412,14 +413,14 @@ class Pool {
           itemDone(item, false, error);
           return;
         }
-        if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-          const settled = result instanceof Promise ? result : new Promise(r => r(result));
-          settled.then(
+        const pending = asPromise(result);
+        if (pending === undefined) {
+          itemDone(item, true, result);
+        } else {
+          pending.then(
             v => itemDone(item, true, v),
             e => itemDone(item, false, e),
           );
-        } else {
-          itemDone(item, true, result);
         }
       };
 
@@ -467,13 +468,18 @@ class Pool {
           const limit = core.concurrency();
           while (!finished && !exhausted && inFlight < limit && step(iterator.next()));
         } catch (error) {
-          exhausted = true;
-          pulling = false;
-          finish(false, error);
+          pullFailed(error);
           return;
         }
         pulling = false;
         maybeDone();
+      };
+
+      // The source threw (or gave a non-object): the map rejects with that error.
+      const pullFailed = error => {
+        exhausted = true;
+        pulling = false;
+        finish(false, error);
       };
 
       const pumpAsync = async () => {
@@ -484,9 +490,7 @@ class Pool {
             if (finished || !step(next)) break;
           }
         } catch (error) {
-          exhausted = true;
-          pulling = false;
-          finish(false, error);
+          pullFailed(error);
           return;
         }
         pulling = false;
