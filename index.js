@@ -2,6 +2,8 @@
 // async-shape: CommonJS entry. `index.mjs` re-exports the same objects for ESM.
 const {pLimit, limitFunction} = require('./lib/limit');
 const {Pool, QueueFullError, DeadlockError} = require('./lib/pool');
+const {all, allSettled, race, any, timeout} = require('./lib/combinators');
+const {stream} = require('./lib/stream');
 
 module.exports = {
   pLimit,
@@ -9,6 +11,12 @@ module.exports = {
   Pool,
   QueueFullError,
   DeadlockError,
+  all,
+  allSettled,
+  race,
+  any,
+  timeout,
+  stream,
   default: pLimit,
 };
 // TypeScript's and bundlers' CJS interop then map `import pLimit from 'async-shape'` to `.default`.

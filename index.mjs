@@ -1,5 +1,5 @@
 // async-shape: ESM entry. `import pLimit, {limitFunction, Pool} from 'async-shape'`.
 import api from './index.js';
 
-export const {pLimit, limitFunction, Pool, QueueFullError, DeadlockError} = api;
+export const {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream} = api;
 export default pLimit;

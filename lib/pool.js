@@ -9,6 +9,8 @@
 
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
+const {DeadlineTimer} = require('./deadline-timer');
+const {createStream, readStreamOptions, validateBound} = require('./stream');
 const {onAbort} = require('./signals');
 const {
   describe,
@@ -70,11 +72,10 @@ class Pool {
   #maxQueue;
   #defaultTimeout;
   #context;
-  #timer;
+  #deadlines = new DeadlineTimer(() => this.#expire());
   #waiters = [];
   // Bound once per pool: started from a promise reaction in the run() caller's async context.
   #startById = id => this.#start(id);
-  #onTimer = () => this.#expire();
 
   /**
    * @param {object} [options]
@@ -206,8 +207,7 @@ class Pool {
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
       record.controller = new AbortController();
       signal = record.controller.signal;
-      const earliest = this.#core.armDeadline(id, timeout);
-      if (earliest >= 0) this.#armTimer(earliest);
+      this.#deadlines.arm(this.#core.armDeadline(id, timeout));
     }
 
     let result;
@@ -238,9 +238,8 @@ class Pool {
     else record.reject(value);
     if (record.running) {
       this.#core.finish(id, ok);
-      if (record.controller !== undefined && this.#timer !== undefined && this.#core.nextDeadline() < 0) {
-        clearTimeout(this.#timer);
-        this.#timer = undefined;
+      if (record.controller !== undefined && this.#deadlines.armed && this.#core.nextDeadline() < 0) {
+        this.#deadlines.clear();
       }
     }
     if (this.#waiters.length > 0) this.#notify();
@@ -255,14 +254,8 @@ class Pool {
     this.#settle(id, record, false, reason);
   }
 
-  #armTimer(ms) {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    // Ref'd on purpose: a task with a timeout keeps the process alive until it settles or expires.
-    this.#timer = setTimeout(this.#onTimer, Math.ceil(ms));
-  }
-
+  // Times out the due tasks; returns ms until the next deadline, or -1.
   #expire() {
-    this.#timer = undefined;
     for (const id of this.#core.expire()) {
       const record = this.#tasks[id];
       if (record === undefined || record.done) continue;
@@ -270,8 +263,7 @@ class Pool {
       record.controller.abort(error);
       this.#settle(id, record, false, error);
     }
-    const next = this.#core.nextDeadline();
-    if (next >= 0 && this.#timer === undefined) this.#armTimer(next);
+    return this.#core.nextDeadline();
   }
 
   /**
@@ -502,6 +494,18 @@ class Pool {
       }
       pump();
     });
+  }
+
+  /**
+   * An async iterable of `mapper(item, index, {signal})` over `input`, run on this pool: at most
+   * `concurrency` (default: the pool's) mapped items in flight or waiting to be taken. `ordered`
+   * (default true) yields in input order, otherwise as results land.
+   */
+  stream(input, mapper, options) {
+    const {ordered, signal} = readStreamOptions(input, mapper, options);
+    const bound = options?.concurrency ?? this.concurrency;
+    validateBound(bound, 'pool.stream()');
+    return createStream(this, input, mapper, bound, ordered, signal);
   }
 
   /** Resolves when nothing runs and nothing waits. */

@@ -2,10 +2,13 @@
 //! async-shape: the Rust core and its napi glue.
 //!
 //! Pure-Rust modules (no napi, covered by `cargo test`): `histogram`, `pool_stats`, `deadlines`,
-//! `pool_core`. The napi layer: `pool_binding`, and `diagnostics` for the benchmarks.
+//! `pool_core`, `group_core`. The napi layer: `pool_binding`, `group_binding`, and `diagnostics`
+//! for the benchmarks.
 
 pub mod deadlines;
 pub mod diagnostics;
+pub mod group_binding;
+pub mod group_core;
 pub mod histogram;
 pub mod pool_binding;
 pub mod pool_core;

@@ -1,0 +1,282 @@
+'use strict';
+// stream(input, mapper, {concurrency, ordered, signal}): an async iterable of mapped results with
+// backpressure and O(concurrency) memory.
+//
+// Items are read from the source only while (mappers in flight + results not yet taken) is below
+// `concurrency`: a consumer that stops pulling stops the reading after at most `concurrency`
+// results. `ordered` yields in input order, otherwise as results land. The source is closed
+// (`return()`) on `break`, on error and on abort, and the mappers' signal aborts.
+// Mappers run through a Pool (the caller's for `pool.stream`, else a private one), so slots,
+// counts and statistics stay in the Rust core.
+
+const {describe, validateFunction, validateSignal, validateOptionsObject} = require('./validate');
+const {onAbort} = require('./signals');
+
+const closedReason = () => new DOMException('The stream was closed', 'AbortError');
+
+function validateInput(input) {
+  const ok =
+    input !== null &&
+    input !== undefined &&
+    (typeof input[Symbol.iterator] === 'function' || typeof input[Symbol.asyncIterator] === 'function');
+  if (!ok) throw new TypeError(`Expected \`input\` to be an Iterable or AsyncIterable, got ${describe(input)}`);
+}
+
+/**
+ * @param {import('./pool').Pool} pool runs the mappers
+ * @param {number} concurrency mappers in flight plus results waiting, at most
+ */
+function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
+  const isAsync = typeof input[Symbol.asyncIterator] === 'function';
+  let iterator;
+  const controller = new AbortController();
+  const context = {signal: controller.signal};
+  // ordered: results by index; unordered: results in landing order.
+  const ready = new Map();
+  const landed = [];
+  let landedHead = 0;
+  let index = 0;
+  let nextToYield = 0;
+  let inFlight = 0;
+  let exhausted = false;
+  let pulling = false;
+  let ended = false;
+  let failure;
+  let failed = false;
+  let consumer;
+  let unlisten;
+
+  const buffered = () => (ordered ? ready.size : landed.length - landedHead);
+
+  const closeSource = () => {
+    if (exhausted || iterator === undefined) {
+      exhausted = true;
+      return;
+    }
+    exhausted = true;
+    try {
+      const closing = iterator.return?.();
+      if (closing && typeof closing.then === 'function') closing.then(undefined, () => {});
+    } catch {}
+  };
+
+  // Stops everything: aborts the mappers, closes the source, forgets buffered results.
+  const stop = reason => {
+    if (ended) return;
+    ended = true;
+    unlisten?.();
+    controller.abort(reason);
+    closeSource();
+    ready.clear();
+    landed.length = 0;
+    landedHead = 0;
+  };
+
+  const take = () => {
+    if (ordered) {
+      const result = ready.get(nextToYield);
+      if (result === undefined) return undefined;
+      ready.delete(nextToYield);
+      nextToYield++;
+      return result;
+    }
+    if (landedHead === landed.length) return undefined;
+    const result = landed[landedHead];
+    landed[landedHead++] = undefined;
+    if (landedHead > 1024 && landedHead * 2 > landed.length) {
+      landed.splice(0, landedHead);
+      landedHead = 0;
+    }
+    return result;
+  };
+
+  // Answers a waiting next() if something can answer it.
+  const deliver = () => {
+    if (consumer === undefined) return;
+    const {resolve, reject} = consumer;
+    if (failed) {
+      consumer = undefined;
+      failed = false;
+      reject(failure);
+      return;
+    }
+    if (ended) {
+      consumer = undefined;
+      resolve({value: undefined, done: true});
+      return;
+    }
+    const result = take();
+    if (result !== undefined) {
+      consumer = undefined;
+      if (result.ok) {
+        resolve({value: result.value, done: false});
+      } else {
+        stop(result.value);
+        reject(result.value);
+      }
+      pump();
+      return;
+    }
+    if (exhausted && inFlight === 0 && !pulling) {
+      consumer = undefined;
+      ended = true;
+      unlisten?.();
+      resolve({value: undefined, done: true});
+    }
+  };
+
+  const landedResult = (i, ok, value) => {
+    inFlight--;
+    if (ended) return;
+    const result = {ok, value};
+    if (ordered) ready.set(i, result);
+    else landed.push(result);
+    deliver();
+    pump();
+  };
+
+  const launch = value => {
+    const i = index++;
+    inFlight++;
+    pool.run(({signal}) => mapper(value, i, {signal}), context).then(
+      v => landedResult(i, true, v),
+      e => landedResult(i, false, e),
+    );
+  };
+
+  const pullFailed = error => {
+    exhausted = true;
+    pulling = false;
+    failure = error;
+    failed = true;
+    stop(error);
+    deliver();
+  };
+
+  const pump = () => {
+    if (pulling || ended || exhausted) return;
+    if (isAsync) {
+      pumpAsync();
+      return;
+    }
+    pulling = true;
+    try {
+      while (!ended && !exhausted && inFlight + buffered() < concurrency) {
+        const next = iterator.next();
+        if (next === null || typeof next !== 'object') {
+          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
+        }
+        if (next.done) exhausted = true;
+        else launch(next.value);
+      }
+    } catch (error) {
+      pullFailed(error);
+      return;
+    }
+    pulling = false;
+    deliver();
+  };
+
+  const pumpAsync = async () => {
+    pulling = true;
+    try {
+      while (!ended && !exhausted && inFlight + buffered() < concurrency) {
+        const next = await iterator.next();
+        if (ended) break;
+        if (next === null || typeof next !== 'object') {
+          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
+        }
+        if (next.done) exhausted = true;
+        else launch(next.value);
+      }
+    } catch (error) {
+      pullFailed(error);
+      return;
+    }
+    pulling = false;
+    deliver();
+  };
+
+  const begin = () => {
+    if (iterator !== undefined) return;
+    iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    if (outerSignal !== undefined) {
+      unlisten = onAbort(outerSignal, reason => {
+        if (ended) return;
+        failure = reason;
+        failed = true;
+        stop(reason);
+        deliver();
+      });
+    }
+  };
+
+  const stream = {
+    next() {
+      if (consumer !== undefined) {
+        return Promise.reject(new TypeError('Concurrent next() calls on an async-shape stream are not supported; await each one'));
+      }
+      if (outerSignal?.aborted && !ended) {
+        failure = outerSignal.reason;
+        failed = true;
+        stop(failure);
+      }
+      if (!ended) begin();
+      return new Promise((resolve, reject) => {
+        consumer = {resolve, reject};
+        deliver();
+        if (consumer !== undefined) pump();
+      });
+    },
+    return(value) {
+      stop(closedReason());
+      failed = false;
+      return Promise.resolve({value, done: true});
+    },
+    throw(error) {
+      stop(error);
+      failed = false;
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return stream;
+}
+
+function readStreamOptions(input, mapper, options) {
+  validateInput(input);
+  validateFunction(mapper, 'mapper');
+  validateOptionsObject(options);
+  const {ordered = true, signal} = options ?? {};
+  if (typeof ordered !== 'boolean') {
+    throw new TypeError(`Expected \`ordered\` to be a boolean, got ${describe(ordered)}`);
+  }
+  validateSignal(signal);
+  return {ordered, signal};
+}
+
+/** Checks a stream's bound: an integer from 1 up (streams read ahead at most this much). */
+function validateBound(concurrency, where) {
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new TypeError(
+      `Expected \`concurrency\` to be an integer from 1 up for ${where} (a stream's read-ahead must be bounded), got ${describe(concurrency)}`,
+    );
+  }
+}
+
+/**
+ * An async iterable of `mapper(item, index, {signal})` over `input`, at most `concurrency` in
+ * flight and read ahead. Throws a TypeError at once for bad arguments.
+ */
+function stream(input, mapper, options) {
+  const {ordered, signal} = readStreamOptions(input, mapper, options);
+  const {concurrency} = options ?? {};
+  validateBound(concurrency, 'stream()');
+  // Loaded here: pool.js requires this file for Pool#stream.
+  const {Pool} = require('./pool');
+  return createStream(new Pool({concurrency}), input, mapper, concurrency, ordered, signal);
+}
+
+module.exports = {stream, createStream, readStreamOptions, validateBound};
