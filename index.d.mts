@@ -1,7 +1,7 @@
 // ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
 import {pLimit} from './index.js';
 
-export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError} from './index.js';
+export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream} from './index.js';
 export type {
 	LimitFunction,
 	Options,
@@ -11,5 +11,12 @@ export type {
 	MapOptions,
 	MapContext,
 	PoolStats,
+	CancellableContext,
+	Task,
+	TaskResult,
+	GroupOptions,
+	RaceOptions,
+	StreamOptions,
+	PoolStreamOptions,
 } from './index.js';
 export default pLimit;

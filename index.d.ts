@@ -287,3 +287,157 @@ export class DeadlockError extends Error {
 	readonly name: 'DeadlockError';
 	readonly code: 'ASYNC_SHAPE_DEADLOCK';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Combinators that cancel, and bounded streams
+// ---------------------------------------------------------------------------------------------
+
+/**
+What a combinator's task receives. Reading `signal` creates its AbortController, so a task that never reads it costs none.
+*/
+export type CancellableContext = {
+	/** Aborts when the task loses, is left over, times out, or the outer signal aborts. */
+	readonly signal: AbortSignal;
+};
+
+/**
+A task, `({signal}) => value | PromiseLike`, or a plain promise or value (those cannot be cancelled).
+*/
+export type Task<T> = ((context: CancellableContext) => PromiseLike<T> | T) | PromiseLike<T> | T;
+
+/** The value a `Task<T>` produces. */
+export type TaskResult<T> = T extends (context: CancellableContext) => infer R ? Awaited<R> : Awaited<T>;
+
+export type GroupOptions = {
+	/** Aborting it rejects with `signal.reason` and aborts every running task. */
+	readonly signal?: AbortSignal;
+	/**
+	At most this many tasks run at once, started in input order.
+
+	@default Infinity
+	*/
+	readonly concurrency?: number;
+	/** Per-task running time in ms: at the deadline the task's signal aborts and it rejects with a `TimeoutError`. */
+	readonly timeout?: number;
+};
+
+export type RaceOptions = {
+	/** Aborting it rejects with `signal.reason` and aborts every task. */
+	readonly signal?: AbortSignal;
+};
+
+/**
+Like `Promise.all`, but the tasks are cancelled: on the first rejection every running task's signal aborts, no queued task starts, and the promise rejects with that error.
+
+@example
+```
+import {all} from 'async-shape';
+
+const [user, orders] = await all([
+	({signal}) => fetch('/user', {signal}).then(r => r.json()),
+	({signal}) => fetch('/orders', {signal}).then(r => r.json()),
+], {timeout: 5000});
+```
+*/
+export function all<const Tasks extends readonly unknown[]>(
+	tasks: Tasks,
+	options?: GroupOptions
+): Promise<{-readonly [K in keyof Tasks]: TaskResult<Tasks[K]>}>;
+export function all<T>(tasks: Iterable<Task<T>>, options?: GroupOptions): Promise<Array<TaskResult<Task<T>>>>;
+
+/**
+Every outcome, `{status, value | reason}`, in input order. With `timeout`, a task past its deadline is aborted and counts as rejected with a `TimeoutError`.
+
+@example
+```
+const outcomes = await allSettled(urls.map(url => ({signal}) => fetch(url, {signal})), {concurrency: 8, timeout: 2000});
+```
+*/
+export function allSettled<const Tasks extends readonly unknown[]>(
+	tasks: Tasks,
+	options?: GroupOptions
+): Promise<{-readonly [K in keyof Tasks]: PromiseSettledResult<TaskResult<Tasks[K]>>}>;
+export function allSettled<T>(
+	tasks: Iterable<Task<T>>,
+	options?: GroupOptions
+): Promise<Array<PromiseSettledResult<TaskResult<Task<T>>>>>;
+
+/**
+The first task to settle wins, and every loser's signal aborts, also when the winner rejects. An empty input rejects with a `RangeError` (`Promise.race([])` would hang forever). A task that settles synchronously wins before later tasks are called.
+
+@example
+```
+const fastest = await race(mirrors.map(url => ({signal}) => fetch(url, {signal})));
+```
+*/
+export function race<const Tasks extends readonly unknown[]>(
+	tasks: Tasks,
+	options?: RaceOptions
+): Promise<TaskResult<Tasks[number]>>;
+export function race<T>(tasks: Iterable<Task<T>>, options?: RaceOptions): Promise<TaskResult<Task<T>>>;
+
+/**
+The first fulfilment wins and the other tasks are aborted. If every task rejects: an `AggregateError` with the errors in input order (also for an empty input, as `Promise.any` does).
+*/
+export function any<const Tasks extends readonly unknown[]>(
+	tasks: Tasks,
+	options?: RaceOptions
+): Promise<TaskResult<Tasks[number]>>;
+export function any<T>(tasks: Iterable<Task<T>>, options?: RaceOptions): Promise<TaskResult<Task<T>>>;
+
+/**
+Runs `task({signal})` (or awaits a promise) for at most `ms` milliseconds. At the deadline the task's signal aborts and the promise rejects with a `TimeoutError` DOMException. The timer keeps the process alive while the task runs and is cleared as soon as it settles. `Infinity` (or more than 2^31-1) means no timer.
+
+@example
+```
+const body = await timeout(({signal}) => fetch(url, {signal}).then(r => r.text()), 3000);
+```
+*/
+export function timeout<T>(task: Task<T>, ms: number, options?: RaceOptions): Promise<TaskResult<Task<T>>>;
+
+export type StreamOptions = {
+	/** Mappers in flight plus results not yet taken, at most: the read-ahead bound. A finite integer from 1 up. */
+	readonly concurrency: number;
+	/**
+	`true`: yield in input order. `false`: yield as results land.
+
+	@default true
+	*/
+	readonly ordered?: boolean;
+	/** Aborting it ends the stream with `signal.reason`, aborts the mappers and closes the source. */
+	readonly signal?: AbortSignal;
+};
+
+export type PoolStreamOptions = Omit<StreamOptions, 'concurrency'> & {
+	/** Defaults to the pool's concurrency, which must then be finite. */
+	readonly concurrency?: number;
+};
+
+/**
+An async iterable of `mapper(item, index, {signal})` over `input`, with at most `concurrency` mappers in flight and a read-ahead bounded by `concurrency`, so memory is O(concurrency) however long the input. The source is closed on `break`, on error and on abort. A mapper's error ends the stream (in input order when `ordered`).
+
+@example
+```
+import {stream} from 'async-shape';
+
+for await (const row of stream(readLines('big.csv'), (line, i, {signal}) => enrich(line, {signal}), {concurrency: 16})) {
+	await write(row);
+}
+```
+*/
+export function stream<Input, Output>(
+	input: Iterable<Input> | AsyncIterable<Input>,
+	mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
+	options: StreamOptions
+): AsyncIterableIterator<Output>;
+
+export interface Pool {
+	/**
+	A bounded stream (see `stream`) whose mappers run on this pool.
+	*/
+	stream<Input, Output>(
+		input: Iterable<Input> | AsyncIterable<Input>,
+		mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
+		options?: PoolStreamOptions
+	): AsyncIterableIterator<Output>;
+}

@@ -363,3 +363,20 @@ test('a million combinator tasks: memory stays flat', {timeout: 120_000}, async 
   assert.ok(growth < 4 * 1024 * 1024, `floor grew ${(growth / 1048576).toFixed(1)} MiB`);
   assert.equal(liveGroups(), 0);
 });
+
+test('plain promises only: native speed, and the outer signal still rejects early', async () => {
+  const ac = new AbortController();
+  const never = new Promise(() => {});
+  const p = all([never, Promise.resolve(1)], {signal: ac.signal});
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+  ac.abort(new Error('gave up'));
+  await assert.rejects(p, {message: 'gave up'});
+  const ac2 = new AbortController();
+  assert.deepEqual(await allSettled([Promise.reject(new Error('x')), 2], {signal: ac2.signal}).then(r => r.map(o => o.status)), ['rejected', 'fulfilled']);
+  assert.equal(await race([new Promise(r => setTimeout(r, 5, 'p')), never], {signal: ac2.signal}), 'p');
+  assert.equal(await any([Promise.reject(new Error('a')), Promise.resolve('b')], {signal: ac2.signal}), 'b');
+  assert.equal(getEventListeners(ac2.signal, 'abort').length, 0);
+  // With a timeout, plain promises go through the group: an overdue one rejects.
+  const [late] = await allSettled([never], {timeout: 10});
+  assert.equal(late.reason.name, 'TimeoutError');
+});

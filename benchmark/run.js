@@ -13,7 +13,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const {pLimit, Pool} = require('..');
+const {pLimit, Pool, all, allSettled, race, any, stream} = require('..');
 const {mallocInUse} = require('../lib/native');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -36,10 +36,13 @@ async function loadPeers() {
   const {default: PQueue} = await import('p-queue');
   const {default: pMap} = await import('p-map');
   const {Sema} = require('async-sema');
+  const {default: pSettle} = await import('p-settle');
+  const {default: pRace} = await import('p-race');
+  const {default: pAny} = await import('p-any');
   // Read from disk: p-limit and friends do not export ./package.json.
   const version = name =>
     JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
-  return {peerLimit, PQueue, pMap, Sema, version};
+  return {peerLimit, PQueue, pMap, Sema, pSettle, pRace, pAny, version};
 }
 
 async function allOf(run) {
@@ -180,6 +183,122 @@ function memoryContenders(peers) {
   ];
 }
 
+// Combinators: each run gets fresh inputs (settled promises, or task functions), made outside
+// the timed region.
+async function timeRows(rows, makeInput) {
+  const samples = new Map(rows.map(([name]) => [name, []]));
+  for (let round = -1; round < ROUNDS; round++) {
+    for (let k = 0; k < rows.length; k++) {
+      const [name, run] = rows[(k + round + 1) % rows.length];
+      const input = makeInput();
+      global.gc();
+      const t0 = process.hrtime.bigint();
+      await run(input);
+      const ns = Number(process.hrtime.bigint() - t0) / N;
+      if (round >= 0) samples.get(name).push(ns);
+    }
+  }
+  return new Map([...samples].map(([name, xs]) => [name, median(xs)]));
+}
+
+function combinatorContenders(peers) {
+  const {pMap, pSettle, pRace, pAny, version} = peers;
+  const invoke = tasks => tasks.map(t => t());
+  return {
+    plain: [
+      ['all', [
+        ['Promise.all', xs => Promise.all(xs)],
+        ['async-shape all', xs => all(xs)],
+        [`p-map ${version('p-map')}`, xs => pMap(xs, x => x)],
+      ]],
+      ['allSettled', [
+        ['Promise.allSettled', xs => Promise.allSettled(xs)],
+        ['async-shape allSettled', xs => allSettled(xs)],
+        [`p-settle ${version('p-settle')}`, xs => pSettle(xs)],
+      ]],
+      ['race', [
+        ['Promise.race', xs => Promise.race(xs)],
+        ['async-shape race', xs => race(xs)],
+        [`p-race ${version('p-race')}`, xs => pRace(xs)],
+      ]],
+      ['any', [
+        ['Promise.any', xs => Promise.any(xs)],
+        ['async-shape any', xs => any(xs)],
+        [`p-any ${version('p-any')}`, xs => pAny(xs)],
+      ]],
+    ],
+    tasks: [
+      ['all', [
+        ['Promise.all(tasks.map(call))', ts => Promise.all(invoke(ts))],
+        ['async-shape all (cancellable)', ts => all(ts)],
+        [`p-map ${version('p-map')}`, ts => pMap(ts, t => t())],
+      ]],
+      ['allSettled', [
+        ['Promise.allSettled(tasks.map(call))', ts => Promise.allSettled(invoke(ts))],
+        ['async-shape allSettled (cancellable)', ts => allSettled(ts)],
+        [`p-settle ${version('p-settle')}`, ts => pSettle(ts)],
+      ]],
+      ['race', [
+        ['Promise.race(tasks.map(call))', ts => Promise.race(invoke(ts))],
+        ['async-shape race (cancellable)', ts => race(ts)],
+        [`p-race ${version('p-race')} (executor)`, ts => pRace(() => invoke(ts))],
+      ]],
+      ['any', [
+        ['Promise.any(tasks.map(call))', ts => Promise.any(invoke(ts))],
+        ['async-shape any (cancellable)', ts => any(ts)],
+        [`p-any ${version('p-any')}`, ts => pAny(invoke(ts))],
+      ]],
+    ],
+  };
+}
+
+function combinatorTable(sections) {
+  const lines = ['| method | contender | per element | vs native |', '|---|---|---:|---:|'];
+  for (const [method, results] of sections) {
+    const base = [...results.values()][0];
+    for (const [name, ns] of results) lines.push(`| ${method} | ${name} | ${fmt(ns)} | ${ratio(ns, base)} |`);
+  }
+  return lines.join('\n');
+}
+
+// Peak live heap while mapping STREAM_ITEMS items: all at once with Promise.all, or through a
+// stream. Each sample collects garbage first: heapUsed alone would count up to a young
+// generation's worth of dead objects.
+const STREAM_ITEMS = QUICK ? 200_000 : 1_000_000;
+async function peakHeap(run) {
+  await settle();
+  const base = process.memoryUsage().heapUsed;
+  let peak = 0;
+  const sample = () => {
+    global.gc();
+    peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+  };
+  await run(sample);
+  return peak;
+}
+
+async function streamMemory() {
+  const mapper = x => Promise.resolve(x * 2);
+  function* items() {
+    for (let i = 0; i < STREAM_ITEMS; i++) yield i;
+  }
+  const eager = await peakHeap(async sample => {
+    const promises = Array.from(items(), mapper);
+    sample();
+    const results = await Promise.all(promises);
+    sample();
+    return results.length;
+  });
+  const streamed = await peakHeap(async sample => {
+    let n = 0;
+    for await (const v of stream(items(), mapper, {concurrency: 16})) {
+      if (++n % 50_000 === 0) sample();
+      void v;
+    }
+  });
+  return {eager, streamed};
+}
+
 const fmt = ns => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
@@ -250,19 +369,54 @@ async function main() {
   const t3 = memoryTable(memRows);
   console.log(`${t3}\n`);
 
+  console.log(`Combinators over ${N.toLocaleString('en')} settled promises, per element`);
+  const {plain, tasks: taskGroups} = combinatorContenders(peers);
+  const plainResults = [];
+  for (const [method, rows] of plain) {
+    plainResults.push([method, await timeRows(rows, () => Array.from({length: N}, (_, i) => Promise.resolve(i)))]);
+  }
+  const t4 = combinatorTable(plainResults);
+  console.log(`${t4}\n`);
+
+  console.log(`Combinators over ${N.toLocaleString('en')} tasks \`() => Promise.resolve(i)\`, per task`);
+  const taskResultsByMethod = [];
+  for (const [method, rows] of taskGroups) {
+    taskResultsByMethod.push([method, await timeRows(rows, () => Array.from({length: N}, (_, i) => () => Promise.resolve(i)))]);
+  }
+  const t5 = combinatorTable(taskResultsByMethod);
+  console.log(`${t5}\n`);
+
+  console.log(`Peak heap mapping ${STREAM_ITEMS.toLocaleString('en')} items through \`x => Promise.resolve(x * 2)\``);
+  const {eager, streamed} = await streamMemory();
+  const t6 = [
+    '| shape | peak heap |',
+    '|---|---:|',
+    `| \`Promise.all(items.map(mapper))\` | ${(eager / 2 ** 20).toFixed(1)} MiB |`,
+    `| \`stream(items, mapper, {concurrency: 16})\` | ${(streamed / 2 ** 20).toFixed(1)} MiB |`,
+  ].join('\n');
+  console.log(`${t6}\n`);
+
   const ours = taskResults.get('async-shape pLimit');
   const peer = taskResults.get(pLimitName);
   const worst = Math.max(...LEVELS.map(c => ours.get(c) / peer.get(c)));
   const pm = mapResults.get(`p-map ${peers.version('p-map')}`);
   const mapWorst = name => Math.max(...LEVELS.map(c => mapResults.get(name).get(c) / pm.get(c)));
   const memOurs = memRows.find(([n]) => n === 'async-shape pLimit')[1].total;
+  const plainWorst = Math.max(
+    ...plainResults.map(([, results]) => {
+      const values = [...results.values()];
+      return values[1] / values[0];
+    }),
+  );
   const goals = [
     `- pLimit per task, worst level: ${worst.toFixed(2)}× p-limit (goal ≤ 0.40×) ${worst <= 0.4 ? '✓' : '✗'}`,
     `- limit.map, worst level: ${mapWorst('async-shape limit.map').toFixed(2)}× p-map (goal ≤ 1.00×) ${mapWorst('async-shape limit.map') <= 1 ? '✓' : '✗'}`,
     `- Pool#map, worst level: ${mapWorst('async-shape Pool#map').toFixed(2)}× p-map (goal ≤ 1.00×) ${mapWorst('async-shape Pool#map') <= 1 ? '✓' : '✗'}`,
     `- pLimit memory per queued task: ${Math.round(memOurs)} B (goal ≤ 300 B) ${memOurs <= 300 ? '✓' : '✗'}`,
+    `- combinators over plain promises, worst method: ${plainWorst.toFixed(2)}× the native Promise method (goal ≤ 1.50×) ${plainWorst <= 1.5 ? '✓' : '✗'}`,
+    `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
   ].join('\n');
-  console.log(`Goals (issue #2)\n${goals}`);
+  console.log(`Goals (issues #2 and #3)\n${goals}`);
 
   if (QUICK) return;
   const md = `# Benchmark results
@@ -289,6 +443,24 @@ ${t2}
 ${QUEUED.toLocaleString('en')} tasks queued behind one blocked task at concurrency 1, their promises held by the caller. JS heap from \`process.memoryUsage().heapUsed\`; native from glibc's \`mallinfo2()\` (Rust slots, napi deferreds and V8 global handles live there, outside the JS heap). Pure-JS contenders allocate almost nothing natively, so their native column is a few bytes of noise either way (a negative value means the collector freed native memory during the measurement).
 
 ${t3}
+
+## Combinators over settled promises
+
+${N.toLocaleString('en')} settled promises, per element. With only promises and values there is nothing to cancel, so async-shape hands them to the native method and only adds the outer \`signal\`.
+
+${t4}
+
+## Combinators over tasks
+
+${N.toLocaleString('en')} tasks \`() => Promise.resolve(i)\`, per task. async-shape's combinators give each task an AbortSignal (made when the task reads it) and abort the losers; the native rows only call the functions.
+
+${t5}
+
+## Streaming memory
+
+Peak live JS heap (sampled after a collection) while mapping ${STREAM_ITEMS.toLocaleString('en')} items through \`x => Promise.resolve(x * 2)\`.
+
+${t6}
 
 ## Goals
 

@@ -5,7 +5,8 @@
 // The rules (which task starts when, who won, what is left running) live in Rust
 // (`src/group_core.rs`); JS holds the tasks, their results and their AbortControllers. A
 // controller is made only when a task reads its `signal`, so tasks that ignore cancellation cost
-// none. Plain promises and values are accepted too; they cannot be cancelled.
+// none. Plain promises and values are accepted too; they cannot be cancelled, and an input of
+// only those goes to the native Promise method (with the outer signal still honoured).
 
 const {groupApi} = require('./native');
 const {asPromise} = require('./outcome');
@@ -34,6 +35,33 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const noop = () => {};
 
 const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
+
+// Without a function among the inputs there is nothing to cancel or schedule: the native method
+// decides exactly as the group would, at V8's speed.
+const NATIVE = {
+  [ALL]: items => Promise.all(items),
+  [ALL_SETTLED]: items => Promise.allSettled(items),
+  [RACE]: items => Promise.race(items),
+  [ANY]: items => Promise.any(items),
+};
+
+function nativeGroup(policy, items, signal) {
+  const settled = NATIVE[policy](items);
+  if (signal === undefined) return settled;
+  return new Promise((resolve, reject) => {
+    const unlisten = onAbort(signal, reject);
+    settled.then(
+      value => {
+        unlisten();
+        resolve(value);
+      },
+      error => {
+        unlisten();
+        reject(error);
+      },
+    );
+  });
+}
 const loserReason = {
   [ALL]: () => new DOMException('Another task of the group failed', 'AbortError'),
   [ALL_SETTLED]: () => new DOMException('The group was aborted', 'AbortError'),
@@ -67,8 +95,9 @@ function toArray(tasks, name) {
   if (tasks === null || tasks === undefined || typeof tasks[Symbol.iterator] !== 'function') {
     throw new TypeError(`Expected \`tasks\` to be an iterable of tasks, promises or values, got ${describe(tasks)} in ${name}()`);
   }
-  // One pass: a one-shot iterator (a generator) is read exactly once.
-  return Array.isArray(tasks) ? tasks.slice() : Array.from(tasks);
+  // One pass: a one-shot iterator (a generator) is read exactly once. Arrays are used as they are
+  // (the group path copies before it writes).
+  return Array.isArray(tasks) ? tasks : Array.from(tasks);
 }
 
 function readOptions(options, {concurrency: allowConcurrency, timeout: allowTimeout}) {
@@ -97,6 +126,11 @@ function runGroup(policy, name, tasks, options, optionKinds) {
     // Promise.race([]) never settles; a race with no runners is a bug at the call site.
     return Promise.reject(new RangeError('Expected `tasks` to contain at least one task in race()'));
   }
+
+  if (timeout === undefined && !items.some(item => typeof item === 'function')) {
+    return nativeGroup(policy, items, signal);
+  }
+  if (items === tasks) items = items.slice();
 
   return new Promise((resolve, reject) => {
     const h = group.create(policy, n, concurrency === Number.POSITIVE_INFINITY ? 0 : concurrency);
@@ -153,10 +187,11 @@ function runGroup(policy, name, tasks, options, optionKinds) {
       const item = items[i];
       items[i] = undefined;
       let result = item;
+      // Plain promises time out too (they just cannot be stopped).
+      if (deadlines !== undefined) deadlines.arm(group.armDeadline(h, i, timeout));
       if (typeof item === 'function') {
         const context = new TaskContext();
         contexts[i] = context;
-        if (deadlines !== undefined) deadlines.arm(group.armDeadline(h, i, timeout));
         try {
           result = item(context);
         } catch (error) {
