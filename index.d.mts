@@ -1,7 +1,7 @@
 // ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
 import {pLimit} from './index.js';
 
-export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream} from './index.js';
+export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats} from './index.js';
 export type {
 	LimitFunction,
 	Options,
@@ -18,5 +18,8 @@ export type {
 	RaceOptions,
 	StreamOptions,
 	PoolStreamOptions,
+	MisuseEvent,
+	PromisifyOptions,
+	BridgeCounts,
 } from './index.js';
 export default pLimit;

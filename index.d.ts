@@ -441,3 +441,109 @@ export interface Pool {
 		options?: PoolStreamOptions
 	): AsyncIterableIterator<Output>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The always-async callback bridge
+// ---------------------------------------------------------------------------------------------
+
+/** A misuse of a callback API, as `onMisuse` receives it. */
+export type MisuseEvent = {
+	/**
+	`'sync-callback'`: the callback ran inside the call (Zalgo; the promise still settles asynchronously).
+	`'double-callback'`: it ran again after the outcome was settled.
+	`'dropped-error'`: an error would have been lost (a late callback's error, a throw after the callback).
+	*/
+	readonly kind: 'sync-callback' | 'double-callback' | 'dropped-error';
+	/** The wrapped function's name (or `options.name`). */
+	readonly name: string;
+	/** How many misuses of this kind this name has had so far. */
+	readonly count: number;
+	/** The error that was ignored, if any. */
+	readonly error?: unknown;
+	/** The value that was ignored, for a double callback without an error. */
+	readonly value?: unknown;
+};
+
+export type PromisifyOptions = {
+	/** Resolve with every success argument, as an array. @default false */
+	readonly multiArgs?: boolean;
+	/** Receives every misuse instead of the default process warnings (which back off: occurrences 1–10, then 16, 32, …). */
+	readonly onMisuse?: (event: MisuseEvent) => void;
+	/** The name used in warnings and statistics. @default original.name */
+	readonly name?: string;
+};
+
+/** A Node-style callback. */
+type Callback<T> = (error: unknown, value?: T) => void;
+
+/**
+A drop-in for `util.promisify` that also settles once, turns a synchronous throw into a rejection, counts callbacks fired inside the call, and reports a second callback (with the value or error it carried) instead of dropping it. `util.promisify.custom` is honoured.
+
+@example
+```
+import {readFile} from 'node:fs';
+import {promisify} from 'async-shape';
+
+const read = promisify(readFile);
+const text = await read('config.json', 'utf8');
+```
+*/
+export function promisify<TCustom extends (...args: never[]) => unknown>(
+	original: {[promisify.custom]: TCustom},
+	options?: PromisifyOptions
+): TCustom;
+export function promisify<T>(original: (callback: Callback<T>) => void, options?: PromisifyOptions): () => Promise<T>;
+export function promisify<T, A1>(original: (a1: A1, callback: Callback<T>) => void, options?: PromisifyOptions): (a1: A1) => Promise<T>;
+export function promisify<T, A1, A2>(
+	original: (a1: A1, a2: A2, callback: Callback<T>) => void,
+	options?: PromisifyOptions
+): (a1: A1, a2: A2) => Promise<T>;
+export function promisify<T, A1, A2, A3>(
+	original: (a1: A1, a2: A2, a3: A3, callback: Callback<T>) => void,
+	options?: PromisifyOptions
+): (a1: A1, a2: A2, a3: A3) => Promise<T>;
+export function promisify<T, A1, A2, A3, A4>(
+	original: (a1: A1, a2: A2, a3: A3, a4: A4, callback: Callback<T>) => void,
+	options?: PromisifyOptions
+): (a1: A1, a2: A2, a3: A3, a4: A4) => Promise<T>;
+export function promisify(original: (...args: never[]) => void, options?: PromisifyOptions): (...args: unknown[]) => Promise<unknown>;
+export namespace promisify {
+	/** The same symbol as `util.promisify.custom`. */
+	const custom: typeof import('node:util').promisify.custom;
+}
+
+/**
+A drop-in for `util.callbackify` whose callback is always called asynchronously and exactly once, also when `original` returns a plain value or throws synchronously. A rejection with a falsy value arrives as an `ERR_FALSY_VALUE_REJECTION` error with `.reason`. A throw inside the callback is an uncaught exception, never a rejection.
+
+@example
+```
+const legacy = callbackify(async (id: string) => db.load(id));
+legacy('42', (error, row) => { … });
+```
+*/
+export function callbackify<T>(original: () => PromiseLike<T> | T): (callback: (error: unknown, value: T) => void) => void;
+export function callbackify<T, A1>(original: (a1: A1) => PromiseLike<T> | T): (a1: A1, callback: (error: unknown, value: T) => void) => void;
+export function callbackify<T, A1, A2>(
+	original: (a1: A1, a2: A2) => PromiseLike<T> | T
+): (a1: A1, a2: A2, callback: (error: unknown, value: T) => void) => void;
+export function callbackify<T, A1, A2, A3>(
+	original: (a1: A1, a2: A2, a3: A3) => PromiseLike<T> | T
+): (a1: A1, a2: A2, a3: A3, callback: (error: unknown, value: T) => void) => void;
+export function callbackify(original: (...args: never[]) => unknown): (...args: unknown[]) => void;
+
+/**
+Wraps `callback` so that it never runs in the same tick as this call: a call made before the current synchronous code and its microtasks have finished is deferred with `process.nextTick`; later calls run at once.
+*/
+export function dezalgo<Args extends unknown[]>(callback: (...args: Args) => void): (...args: Args) => void;
+
+/** Misuse counts of one wrapped function name. */
+export type BridgeCounts = {
+	readonly syncCallbacks: number;
+	readonly doubleCallbacks: number;
+	readonly droppedErrors: number;
+};
+
+/**
+Misuse counts per wrapped function name, for the names with any. `{reset: true}` zeroes them after reading.
+*/
+export function bridgeStats(options?: {readonly reset?: boolean}): Record<string, BridgeCounts>;

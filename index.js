@@ -4,6 +4,7 @@ const {pLimit, limitFunction} = require('./lib/limit');
 const {Pool, QueueFullError, DeadlockError} = require('./lib/pool');
 const {all, allSettled, race, any, timeout} = require('./lib/combinators');
 const {stream} = require('./lib/stream');
+const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge');
 
 module.exports = {
   pLimit,
@@ -17,6 +18,10 @@ module.exports = {
   any,
   timeout,
   stream,
+  promisify,
+  callbackify,
+  dezalgo,
+  bridgeStats,
   default: pLimit,
 };
 // TypeScript's and bundlers' CJS interop then map `import pLimit from 'async-shape'` to `.default`.

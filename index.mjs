@@ -1,5 +1,21 @@
 // async-shape: ESM entry. `import pLimit, {limitFunction, Pool} from 'async-shape'`.
 import api from './index.js';
 
-export const {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream} = api;
+export const {
+  pLimit,
+  limitFunction,
+  Pool,
+  QueueFullError,
+  DeadlockError,
+  all,
+  allSettled,
+  race,
+  any,
+  timeout,
+  stream,
+  promisify,
+  callbackify,
+  dezalgo,
+  bridgeStats,
+} = api;
 export default pLimit;

@@ -13,7 +13,8 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const {pLimit, Pool, all, allSettled, race, any, stream} = require('..');
+const util = require('node:util');
+const {pLimit, Pool, all, allSettled, race, any, stream, promisify, callbackify} = require('..');
 const {mallocInUse} = require('../lib/native');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -299,6 +300,41 @@ async function streamMemory() {
   return {eager, streamed};
 }
 
+// The callback bridge: sequential awaited calls, so each row is one call's full cost.
+const BRIDGE_CALLS = QUICK ? 50_000 : 200_000;
+async function timeBridge() {
+  const syncApi = (x, cb) => cb(null, x + 1);
+  const asyncApi = (x, cb) => queueMicrotask(() => cb(null, x + 1));
+  const rows = [
+    ['promisify, callback called synchronously', [['util.promisify', util.promisify(syncApi)], ['async-shape promisify', promisify(syncApi)]]],
+    ['promisify, callback called later', [['util.promisify', util.promisify(asyncApi)], ['async-shape promisify', promisify(asyncApi)]]],
+  ];
+  const viaCallback = f => x => new Promise(resolve => f(x, resolve));
+  rows.push([
+    'callbackify of an async function',
+    [
+      ['util.callbackify', viaCallback(util.callbackify(async x => x))],
+      ['async-shape callbackify', viaCallback(callbackify(async x => x))],
+    ],
+  ]);
+  const out = [];
+  for (const [shape, contenders] of rows) {
+    const samples = contenders.map(() => []);
+    for (let round = -1; round < ROUNDS; round++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const j = (k + round + 1) % contenders.length;
+        const f = contenders[j][1];
+        global.gc();
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < BRIDGE_CALLS; i++) await f(i);
+        if (round >= 0) samples[j].push(Number(process.hrtime.bigint() - t0) / BRIDGE_CALLS);
+      }
+    }
+    out.push([shape, contenders.map(([name], j) => [name, median(samples[j])])]);
+  }
+  return out;
+}
+
 const fmt = ns => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
@@ -396,6 +432,16 @@ async function main() {
   ].join('\n');
   console.log(`${t6}\n`);
 
+  console.log(`Callback bridge: ${BRIDGE_CALLS.toLocaleString('en')} awaited calls of a trivial callback API, per call`);
+  const bridgeResults = await timeBridge();
+  const t7 = [
+    '| shape | contender | per call | vs util |',
+    '|---|---|---:|---:|',
+    ...bridgeResults.flatMap(([shape, rows]) => rows.map(([name, ns]) => `| ${shape} | ${name} | ${fmt(ns)} | ${ratio(ns, rows[0][1])} |`)),
+  ].join('\n');
+  console.log(`${t7}\n`);
+  const bridgeWorst = Math.max(...bridgeResults.map(([, rows]) => rows[1][1] / rows[0][1]));
+
   const ours = taskResults.get('async-shape pLimit');
   const peer = taskResults.get(pLimitName);
   const worst = Math.max(...LEVELS.map(c => ours.get(c) / peer.get(c)));
@@ -414,9 +460,10 @@ async function main() {
     `- Pool#map, worst level: ${mapWorst('async-shape Pool#map').toFixed(2)}× p-map (goal ≤ 1.00×) ${mapWorst('async-shape Pool#map') <= 1 ? '✓' : '✗'}`,
     `- pLimit memory per queued task: ${Math.round(memOurs)} B (goal ≤ 300 B) ${memOurs <= 300 ? '✓' : '✗'}`,
     `- combinators over plain promises, worst method: ${plainWorst.toFixed(2)}× the native Promise method (goal ≤ 1.50×) ${plainWorst <= 1.5 ? '✓' : '✗'}`,
+    `- promisify/callbackify per call, worst shape: ${bridgeWorst.toFixed(2)}× util's (goal ≤ 1.00×, within noise) ${bridgeWorst <= 1.05 ? '✓' : '✗'}`,
     `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
   ].join('\n');
-  console.log(`Goals (issues #2 and #3)\n${goals}`);
+  console.log(`Goals (issues #2, #3 and #4)\n${goals}`);
 
   if (QUICK) return;
   const md = `# Benchmark results
@@ -461,6 +508,12 @@ ${t5}
 Peak live JS heap (sampled after a collection) while mapping ${STREAM_ITEMS.toLocaleString('en')} items through \`x => Promise.resolve(x * 2)\`.
 
 ${t6}
+
+## Callback bridge
+
+${BRIDGE_CALLS.toLocaleString('en')} awaited calls of a trivial callback API, per call. A synchronous callback is counted (Zalgo) in JS and flushed to Rust when the statistics are read; a well-behaved call never crosses into Rust.
+
+${t7}
 
 ## Goals
 

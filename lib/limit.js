@@ -53,7 +53,7 @@ function pLimit(concurrency) {
   };
 
   const core = createPool(concurrency, false, onBatch);
-  const {submit, submitBatch, release, active, pending, drain, clear, setConcurrency} = core;
+  const {submitPlain, submitBatch, release, active, pending, drain, clear, setConcurrency} = core;
   const getConcurrency = core.concurrency;
 
   // Runs the next item of a batch in the current slot.
@@ -170,13 +170,20 @@ function pLimit(concurrency) {
     return pending;
   };
 
-  const limit = (fn, ...args) => {
+  // A plain function reading `arguments`: a rest parameter would allocate an array per call even
+  // when there are no arguments, which is the common case.
+  const limit = function limit(fn) {
     if (tail - head > mask) grow();
     const i = tail & mask;
     fns[i] = fn;
-    argLists[i] = args.length === 0 ? undefined : args;
+    const n = arguments.length;
+    if (n > 1) {
+      const args = new Array(n - 1);
+      for (let k = 1; k < n; k++) args[k - 1] = arguments[k];
+      argLists[i] = args;
+    }
     tail++;
-    const gate = submit(0);
+    const gate = submitPlain();
     return gate === undefined ? RESOLVED.then(start) : gate.then(start, onGateShut);
   };
 

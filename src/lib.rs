@@ -2,9 +2,11 @@
 //! async-shape: the Rust core and its napi glue.
 //!
 //! Pure-Rust modules (no napi, covered by `cargo test`): `histogram`, `pool_stats`, `deadlines`,
-//! `pool_core`, `group_core`. The napi layer: `pool_binding`, `group_binding`, and `diagnostics`
-//! for the benchmarks.
+//! `pool_core`, `group_core`, `bridge_core`. The napi layer: `pool_binding`, `group_binding`,
+//! `bridge_binding`, and `diagnostics` for the benchmarks.
 
+pub mod bridge_binding;
+pub mod bridge_core;
 pub mod deadlines;
 pub mod diagnostics;
 pub mod group_binding;

@@ -197,6 +197,30 @@ unsafe extern "C" fn submit_batch(env: sys::napi_env, info: sys::napi_callback_i
   num(env, now_started as f64)
 }
 
+/// `submitPlain()`: `submit` for untracked pools, which have one priority and no parents: reads
+/// no arguments. Undefined when the task starts now, else its gate promise.
+unsafe extern "C" fn submit_plain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  {
+    let mut core = core_mut!(env, cell);
+    if core.try_start_now(0, NO_ID).is_some() {
+      drop(core);
+      return undefined(env);
+    }
+  }
+  let (gate, promise) = new_gate(env);
+  let started = {
+    let mut core = core_mut!(env, cell);
+    core.enqueue(0, Waiter::Gate(gate), 0, NO_ID);
+    // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
+    core.start_next(0)
+  };
+  if let Some(s) = started {
+    open(env, cell, &[s]);
+  }
+  promise
+}
+
 /// `lastId()`: the id that the last queued `submit` got (tracked pools).
 unsafe extern "C" fn last_id(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
@@ -406,8 +430,9 @@ pub fn create_pool<'env>(
     core: RefCell::new(PoolCore::new(concurrency, tracked)),
     on_batch: on_batch_ref,
   });
-  let methods: [(&CStr, Callback); 17] = [
+  let methods: [(&CStr, Callback); 18] = [
     (c"submit", submit),
+    (c"submitPlain", submit_plain),
     (c"submitBatch", submit_batch),
     (c"lastId", last_id),
     (c"release", release),

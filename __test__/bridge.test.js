@@ -1,0 +1,413 @@
+'use strict';
+// promisify / callbackify / dezalgo / bridgeStats: never Zalgo, never a lost error, settled once.
+// Includes the cases of Node's own test-util-promisify.js and test-util-callbackify.js,
+// rewritten for this module.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const dns = require('node:dns');
+const zlib = require('node:zlib');
+const util = require('node:util');
+const vm = require('node:vm');
+const {promisify, callbackify, dezalgo, bridgeStats} = require('..');
+const {delay, ticks, runScript} = require('./helpers');
+
+const warningsDuring = async fn => {
+  const seen = [];
+  const onWarning = w => seen.push(w);
+  process.on('warning', onWarning);
+  try {
+    await fn();
+    await delay(5);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return seen.filter(w => w.name === 'AsyncShapeWarning');
+};
+
+// --- Node's test-util-promisify.js, rewritten ---
+
+test('promisify(fs.stat) resolves like statSync and rejects with ENOENT', async () => {
+  const stat = promisify(fs.stat);
+  const promise = stat(__filename);
+  assert.ok(promise instanceof Promise);
+  assert.deepEqual(await promise, fs.statSync(__filename));
+  await assert.rejects(stat('/dontexist'), e => e.message.includes('ENOENT: no such file or directory, stat'));
+});
+
+test('promisify.custom is honoured, and promisify is idempotent', () => {
+  assert.equal(promisify.custom, util.promisify.custom);
+  function fn() {}
+  function promisified() {}
+  fn[promisify.custom] = promisified;
+  assert.equal(promisify(fn), promisified);
+  assert.equal(promisify(promisify(fn)), promisified);
+  const plain = promisify(function plain(cb) {
+    cb(null, 1);
+  });
+  assert.equal(promisify(plain), plain);
+});
+
+test('a non-function promisify.custom is an ERR_INVALID_ARG_TYPE TypeError, as in util', () => {
+  function fn() {}
+  fn[promisify.custom] = 42;
+  const ours = (() => {
+    try {
+      promisify(fn);
+    } catch (e) {
+      return e;
+    }
+  })();
+  const theirs = (() => {
+    try {
+      util.promisify(fn);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(ours instanceof TypeError);
+  assert.equal(ours.code, theirs.code);
+  assert.equal(ours.message, theirs.message);
+});
+
+test('the prototype of the original is kept (other realms too)', () => {
+  const fn = vm.runInNewContext('(function() {})');
+  assert.notEqual(Object.getPrototypeOf(promisify(fn)), Function.prototype);
+  assert.equal(Object.getPrototypeOf(promisify(fn)), Object.getPrototypeOf(fn));
+  async function* gen() {}
+  const original = function named(cb) {
+    cb();
+  };
+  original.extra = 'kept';
+  const p = promisify(original);
+  assert.equal(p.extra, 'kept');
+  assert.equal(p.name, 'named');
+  void gen;
+});
+
+test('only the first success argument, undefined for none', async () => {
+  assert.equal(await promisify(cb => cb(null, 'foo', 'bar'))(), 'foo');
+  assert.equal(await promisify(cb => cb(null))(), undefined);
+  assert.equal(await promisify(cb => cb())(), undefined);
+  assert.deepEqual(await promisify(cb => cb(null, 'foo', 'bar'), {multiArgs: true})(), ['foo', 'bar']);
+});
+
+test('this is forwarded, and arguments too', async () => {
+  const o = {
+    value: 7,
+    get(add, cb) {
+      cb(null, this.value + add);
+    },
+  };
+  o.getAsync = promisify(o.get);
+  assert.equal(await o.getAsync(3), 10);
+});
+
+test('non-functions are an ERR_INVALID_ARG_TYPE TypeError, with util’s message', () => {
+  for (const value of ['foo', null, undefined, false, 0, {}, Symbol('s'), []]) {
+    const ours = (() => {
+      try {
+        promisify(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    const theirs = (() => {
+      try {
+        util.promisify(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(ours instanceof TypeError, String(value));
+    assert.equal(ours.code, 'ERR_INVALID_ARG_TYPE');
+    assert.equal(ours.message, theirs.message);
+  }
+});
+
+test('errors reject, falsy errors do not', async () => {
+  const error = new Error('nope');
+  await assert.rejects(promisify(cb => cb(error))(), e => e === error);
+  assert.equal(await promisify(cb => cb(0, 'ok'))(), 'ok');
+  assert.equal(await promisify(cb => cb(false, 'ok'))(), 'ok');
+});
+
+// --- Beyond util.promisify ---
+
+test('a callback API that is synchronous on a cache hit: the caller’s code always runs first', async () => {
+  const cache = new Map([['hit', 'cached']]);
+  function lookup(key, cb) {
+    if (cache.has(key)) return cb(null, cache.get(key));
+    setImmediate(() => {
+      cache.set(key, `loaded ${key}`);
+      cb(null, cache.get(key));
+    });
+  }
+  const p = promisify(lookup);
+  for (const key of ['miss', 'hit', 'miss']) {
+    const order = [];
+    const done = p(key).then(v => order.push(v));
+    order.push('after the call');
+    await done;
+    assert.equal(order[0], 'after the call', `${key}: ${order}`);
+  }
+  assert.equal(bridgeStats().lookup.syncCallbacks, 2, 'the two cache hits were counted');
+});
+
+test('a double callback: the promise keeps the first outcome and a warning names the function', async () => {
+  bridgeStats({reset: true});
+  const warnings = await warningsDuring(async () => {
+    function readTwice(cb) {
+      setImmediate(() => {
+        cb(null, 'first');
+        cb(new Error('lost error'));
+        cb(null, 'lost value');
+      });
+    }
+    assert.equal(await promisify(readTwice)(), 'first');
+  });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0].message, /readTwice/);
+  assert.match(warnings[0].message, /lost error/);
+  assert.equal(warnings[0].code, 'ASYNC_SHAPE_DOUBLE_CALLBACK');
+  assert.match(warnings[1].message, /lost value/);
+  assert.deepEqual(bridgeStats().readTwice, {syncCallbacks: 0, doubleCallbacks: 2, droppedErrors: 1});
+});
+
+test('onMisuse receives every misuse instead of warnings', async () => {
+  const events = [];
+  const warnings = await warningsDuring(async () => {
+    const api = promisify(
+      cb => {
+        cb(null, 1);
+        cb(null, 2);
+        throw new Error('after');
+      },
+      {name: 'customName', onMisuse: e => events.push(e)},
+    );
+    assert.equal(await api(), 1);
+  });
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    events.map(e => [e.kind, e.name]),
+    [
+      ['sync-callback', 'customName'],
+      ['double-callback', 'customName'],
+      ['dropped-error', 'customName'],
+    ],
+  );
+  assert.equal(events[1].value, 2);
+  assert.equal(events[2].error.message, 'after');
+});
+
+test('a synchronous throw becomes a rejection', async () => {
+  await assert.rejects(
+    promisify(() => {
+      throw new RangeError('sync');
+    })(),
+    RangeError,
+  );
+});
+
+test('warnings back off for a function that misbehaves all the time', async () => {
+  const warnings = await warningsDuring(async () => {
+    const api = promisify(function chatty(cb) {
+      cb(null, 1);
+      cb(null, 2);
+    });
+    for (let i = 0; i < 40; i++) await api();
+  });
+  assert.deepEqual(
+    warnings.map(w => Number(/\((\d+) time/.exec(w.message)[1])),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 32],
+  );
+});
+
+test('fs.readFile, dns.lookup and zlib.gzip give what util.promisify gives', async () => {
+  assert.deepEqual(await promisify(fs.readFile)(__filename, 'utf8'), await util.promisify(fs.readFile)(__filename, 'utf8'));
+  assert.deepEqual(await promisify(dns.lookup)('localhost'), await util.promisify(dns.lookup)('localhost'));
+  assert.deepEqual(await promisify(dns.lookup)('localhost', {all: true}), await util.promisify(dns.lookup)('localhost', {all: true}));
+  const input = Buffer.from('async-shape '.repeat(100));
+  const ours = await promisify(zlib.gzip)(input);
+  const theirs = await util.promisify(zlib.gzip)(input);
+  assert.deepEqual(zlib.gunzipSync(ours), zlib.gunzipSync(theirs));
+  assert.deepEqual(ours, theirs);
+  await assert.rejects(promisify(fs.readFile)('/does/not/exist'), {code: 'ENOENT'});
+});
+
+// --- Node's test-util-callbackify.js, rewritten ---
+
+const values = ['hello world', null, undefined, false, 0, {}, {key: 'value'}, Symbol('I am a symbol'), function ok() {}, ['array', 'with', 4, 'values'], new Error('boo')];
+
+const onceCallback = () => {
+  let resolve;
+  const called = new Promise(r => (resolve = r));
+  let calls = 0;
+  const cb = function (err, ret) {
+    calls++;
+    resolve({err, ret, self: this, calls: () => calls});
+  };
+  return {cb, called};
+};
+
+test('callbackify: the resolution value is the callback’s second argument', async () => {
+  for (const value of values) {
+    for (const make of [
+      async () => await Promise.resolve(value),
+      () => Promise.resolve(value),
+      () => ({then: onRes => onRes(value)}),
+    ]) {
+      const {cb, called} = onceCallback();
+      callbackify(make)(cb);
+      const {err, ret} = await called;
+      assert.equal(err, null);
+      assert.equal(ret, value);
+    }
+  }
+});
+
+test('callbackify: the rejection reason is the first argument; falsy ones are wrapped', async () => {
+  for (const value of values) {
+    for (const make of [
+      async () => await Promise.reject(value),
+      () => Promise.reject(value),
+      () => ({then: (_onRes, onRej) => onRej(value)}),
+    ]) {
+      const {cb, called} = onceCallback();
+      callbackify(make)(cb);
+      const {err, ret} = await called;
+      assert.equal(ret, undefined);
+      if (err instanceof Error && 'reason' in err) {
+        assert.ok(!value);
+        assert.equal(err.code, 'ERR_FALSY_VALUE_REJECTION');
+        assert.equal(err.reason, value);
+      } else {
+        assert.equal(err, value);
+      }
+    }
+  }
+});
+
+test('callbackify: arguments and `this` reach the original, `this` reaches the callback', async () => {
+  for (const value of values) {
+    const self = {
+      fn(arg) {
+        assert.equal(this, self);
+        return Promise.resolve(arg);
+      },
+    };
+    self.cbFn = callbackify(self.fn);
+    const {cb, called} = onceCallback();
+    self.cbFn(value, cb);
+    const out = await called;
+    assert.equal(out.err, null);
+    assert.equal(out.ret, value);
+    assert.equal(out.self, self);
+  }
+});
+
+test('callbackify: non-function inputs and a non-function last argument throw ERR_INVALID_ARG_TYPE', () => {
+  for (const value of ['foo', null, undefined, false, 0, {}, Symbol('s'), []]) {
+    assert.throws(() => callbackify(value), {code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError', message: /^The "original" argument must be of type function\. Received /});
+  }
+  const cb = callbackify(async () => 42);
+  const theirs = util.callbackify(async () => 42);
+  const args = [];
+  for (const value of ['foo', null, undefined, false, 0, {}, Symbol('s'), []]) {
+    args.push(value);
+    // Node's wording today: "The last argument must be of type function. Received …".
+    let expected;
+    try {
+      theirs(...args);
+    } catch (e) {
+      expected = e.message;
+    }
+    assert.throws(() => cb(...args), {code: 'ERR_INVALID_ARG_TYPE', message: expected});
+  }
+});
+
+test('callbackify: the name and length of the original, as util gives them', () => {
+  async function fetchThing(a, b) {
+    return a + b;
+  }
+  const ours = callbackify(fetchThing);
+  const theirs = util.callbackify(fetchThing);
+  assert.equal(ours.name, theirs.name);
+  assert.equal(ours.length, theirs.length);
+});
+
+test('callbackify: a throw inside the callback is an uncaught exception, not a rejection', () => {
+  const thrown = runScript(`
+    const {callbackify} = require('.');
+    callbackify(async () => 1)(() => { throw new Error('from the callback'); });
+  `);
+  assert.equal(thrown.status, 1);
+  assert.match(thrown.stderr, /Error: from the callback/);
+  assert.doesNotMatch(thrown.stderr, /unhandled|UnhandledPromiseRejection/i);
+  const handled = runScript(`
+    const {callbackify} = require('.');
+    process.on('uncaughtException', e => console.log('caught', e.message));
+    callbackify(() => Promise.reject(new Error('why')))(err => { throw err; });
+  `);
+  assert.equal(handled.status, 0, handled.stderr);
+  assert.equal(handled.stdout.trim(), 'caught why');
+});
+
+// --- Beyond util.callbackify ---
+
+test('callbackify: always asynchronous and once, also for plain values and synchronous throws', async () => {
+  const order = [];
+  const calls = [];
+  const done = new Promise(resolve => {
+    let n = 0;
+    const cb = label => (err, value) => {
+      calls.push([label, err?.message ?? null, value]);
+      if (++n === 3) resolve();
+    };
+    callbackify(() => 'plain')(cb('value'));
+    callbackify(() => {
+      throw new Error('sync throw');
+    })(cb('throw'));
+    callbackify(() => ({
+      then(onRes, onRej) {
+        onRes('first');
+        onRej(new Error('second'));
+        onRes('third');
+      },
+    }))(cb('thenable'));
+    order.push('after the calls');
+  });
+  assert.deepEqual(order, ['after the calls']);
+  await done;
+  await ticks();
+  assert.deepEqual(calls.sort(), [
+    ['thenable', null, 'first'],
+    ['throw', 'sync throw', undefined],
+    ['value', null, 'plain'],
+  ]);
+});
+
+test('dezalgo: never in the registration tick; later calls run at once', async () => {
+  const order = [];
+  const cb = dezalgo(v => order.push(v));
+  cb('sync');
+  order.push('after');
+  await delay(1);
+  cb('later');
+  assert.deepEqual(order, ['after', 'sync', 'later']);
+  assert.throws(() => dezalgo(5), {code: 'ERR_INVALID_ARG_TYPE'});
+});
+
+test('bridgeStats: counts per name; reset', async () => {
+  bridgeStats({reset: true});
+  const api = promisify(function statsProbe(cb) {
+    cb(null, 1);
+  });
+  await api();
+  await api();
+  assert.deepEqual(bridgeStats().statsProbe, {syncCallbacks: 2, doubleCallbacks: 0, droppedErrors: 0});
+  assert.deepEqual(bridgeStats({reset: true}).statsProbe.syncCallbacks, 2);
+  assert.equal(bridgeStats().statsProbe, undefined);
+  assert.throws(() => bridgeStats({reset: 1}), {code: 'ERR_INVALID_ARG_TYPE'});
+});
