@@ -1,163 +1,311 @@
 #!/usr/bin/env node
 'use strict';
-// async-shape's command line.
-//
-//   async-shape demo [--requests N] [--capacity C] [--latency MS] [--queue Q]
-//
-// `demo` runs one workload four ways against a simulated downstream that serves `capacity`
-// requests at once in `latency` ms each, queues up to `queue` more, and answers 429 beyond that,
-// as a rate-limited service does: a serial loop, an unbounded Promise.all, pLimit at the
-// downstream's capacity, and Pool#map with its statistics.
+// async-shape's command line: `sweep` finds the knee of a service, `demo` shows four async shapes
+// against the built-in downstream. Bad input gets one line and a non-zero exit, never a stack.
 
-const {pLimit, Pool} = require('..');
+const fs = require('node:fs');
+const http = require('node:http');
+const {monitorEventLoopDelay} = require('node:perf_hooks');
+const {pLimit, stream} = require('..');
+const {sweep} = require('../lib/sweep');
+const {startDownstream} = require('../lib/downstream');
+const report = require('../lib/report');
 
 const USAGE = `Usage: async-shape <command> [options]
 
 Commands:
-  demo    one workload four ways against a simulated rate-limited downstream
-          --requests N   requests to make (default 200)
-          --capacity C   requests the downstream serves at once (default 16)
-          --latency MS   service time of one request in ms (default 20)
-          --queue Q      requests it queues before answering 429 (default 32)
-  help    this text`;
+  sweep   measure throughput and p99 against concurrency, and find the knee
+  demo    one workload four ways against the built-in downstream
+  help    this text
 
-function fail(message) {
-  console.error(`async-shape: ${message}`);
-  console.error('Run `async-shape help` for usage.');
-  process.exit(2);
-}
+sweep options:
+  --url URL            the service to sweep (default: the built-in downstream on 127.0.0.1)
+  --levels 1,5,10,…    concurrency levels (default 1,5,10,20,40,80)
+  --duration S         seconds per level (default 2)
+  --requests N         requests per level instead of a duration
+  --method M           HTTP method (default GET)
+  --header 'K: V'      a request header (repeatable)
+  --body TEXT          the request body
+  --capacity R         built-in downstream: requests per second (default 400)
+  --latency MS         built-in downstream: ms per request (default 50)
+  --queue Q            built-in downstream: waiting places before 429 (default capacity × latency)
+  --json               print the result as JSON
+  --html FILE          write an HTML report with a chart
+  --svg FILE           write the chart as SVG
 
-function parseOptions(args, defaults) {
-  const options = {...defaults};
+demo options:
+  --requests N, --capacity R, --latency MS, --queue Q (defaults 200, 400, 50, 20)`;
+
+class UsageError extends Error {}
+
+const SPEC = {
+  sweep: {
+    url: 'string',
+    levels: 'levels',
+    duration: 'positive',
+    requests: 'count',
+    method: 'string',
+    header: 'list',
+    body: 'string',
+    capacity: 'positive',
+    latency: 'positive',
+    queue: 'count0',
+    json: 'flag',
+    html: 'string',
+    svg: 'string',
+  },
+  demo: {requests: 'count', capacity: 'positive', latency: 'positive', queue: 'count0'},
+};
+
+function parse(command, args) {
+  const spec = SPEC[command];
+  const out = {header: []};
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
-    const key = flag.startsWith('--') ? flag.slice(2) : undefined;
-    if (key === undefined || !(key in defaults)) fail(`unknown option ${JSON.stringify(flag)}`);
-    const raw = args[++i];
-    const value = Number(raw);
-    if (raw === undefined || !Number.isInteger(value) || value < 1) {
-      fail(`--${key} expects a whole number from 1 up, got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+    const [key, inline] = flag.startsWith('--') ? flag.slice(2).split(/=(.*)/s) : [undefined];
+    const kind = spec[key];
+    if (kind === undefined) throw new UsageError(`unknown option ${JSON.stringify(flag)} for ${command}`);
+    if (kind === 'flag') {
+      out[key] = true;
+      continue;
     }
-    options[key] = value;
+    const raw = inline ?? args[++i];
+    if (raw === undefined) throw new UsageError(`--${key} needs a value`);
+    const number = Number(raw);
+    switch (kind) {
+      case 'string':
+        out[key] = raw;
+        break;
+      case 'list':
+        out[key].push(raw);
+        break;
+      case 'positive':
+        if (!Number.isFinite(number) || number <= 0) throw new UsageError(`--${key} expects a positive number, got ${JSON.stringify(raw)}`);
+        out[key] = number;
+        break;
+      case 'count':
+      case 'count0':
+        if (!Number.isInteger(number) || number < (kind === 'count' ? 1 : 0)) {
+          throw new UsageError(`--${key} expects a whole number from ${kind === 'count' ? 1 : 0} up, got ${JSON.stringify(raw)}`);
+        }
+        out[key] = number;
+        break;
+      case 'levels': {
+        const levels = raw.split(',').map(s => Number(s.trim()));
+        if (levels.length === 0 || levels.some(l => !Number.isInteger(l) || l < 1)) {
+          throw new UsageError(`--levels expects whole numbers from 1 up separated by commas, got ${JSON.stringify(raw)}`);
+        }
+        out.levels = [...new Set(levels)].sort((a, b) => a - b);
+        break;
+      }
+      default:
+        throw new UsageError(`internal: unknown option kind ${kind}`);
+    }
   }
-  return options;
+  return out;
 }
 
-/** A downstream with `capacity` servers, a waiting room of `queue`, and 429 beyond. */
-function downstream({capacity, latency, queue}) {
-  let busy = 0;
-  let peak = 0;
-  const waiting = [];
-  const serve = resolve => {
-    busy++;
-    peak = Math.max(peak, busy);
-    setTimeout(() => {
-      busy--;
-      resolve({status: 200});
-      const next = waiting.shift();
-      if (next) serve(next);
-    }, latency);
-  };
+function headersOf(list) {
+  const headers = {};
+  for (const h of list) {
+    const at = h.indexOf(':');
+    if (at <= 0) throw new UsageError(`--header expects 'Name: value', got ${JSON.stringify(h)}`);
+    headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+function progress(enabled) {
+  if (!enabled) return {update() {}, done() {}};
+  let last = 0;
   return {
-    request: () =>
-      new Promise(resolve => {
-        if (busy < capacity) serve(resolve);
-        else if (waiting.length < queue) waiting.push(resolve);
-        else setImmediate(resolve, {status: 429});
-      }),
-    get peak() {
-      return peak;
+    update({level, index, of, done}) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      process.stderr.write(`\r  level ${index + 1}/${of}: concurrency ${level}, ${done} requests…   `);
+    },
+    done() {
+      process.stderr.write('\r\x1b[K');
     },
   };
 }
 
-async function measure(name, options, run) {
-  const service = downstream(options);
-  const latencies = [];
-  let ok = 0;
-  let limited = 0;
-  const call = async () => {
-    const t0 = performance.now();
-    const res = await service.request();
-    latencies.push(performance.now() - t0);
-    if (res.status === 200) ok++;
-    else limited++;
-  };
-  const started = performance.now();
-  const extra = await run(call, options.requests);
-  const wall = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies[Math.min(latencies.length - 1, Math.ceil(latencies.length * 0.99) - 1)];
-  return {name, wall, ok, limited, peak: service.peak, p99, extra};
+async function runSweep(args) {
+  const o = parse('sweep', args);
+  const levels = o.levels ?? [1, 5, 10, 20, 40, 80];
+  let url = o.url;
+  let downstream;
+  if (url === undefined) {
+    if (o.method !== undefined && o.method !== 'GET') throw new UsageError('--method needs --url (the built-in downstream answers GET)');
+    downstream = startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+    url = downstream.url;
+  } else {
+    for (const k of ['capacity', 'latency', 'queue']) {
+      if (o[k] !== undefined) throw new UsageError(`--${k} configures the built-in downstream; it does not go with --url`);
+    }
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
+    }
+  }
+  if (o.requests !== undefined && o.duration !== undefined) throw new UsageError('give --requests or --duration, not both');
+  const show = !o.json && process.stderr.isTTY;
+  const bar = progress(show);
+  if (!o.json) {
+    const what = downstream
+      ? `the built-in downstream (${downstream.capacity} req/s at ${downstream.latency} ms, knee ${downstream.knee}, ${downstream.queue} waiting places, then 429) at ${url}`
+      : url;
+    const amount = o.requests !== undefined ? `${o.requests} requests` : `${o.duration ?? 2} s`;
+    console.log(`Sweeping ${what}\nLevels ${levels.join(', ')}, ${amount} each.\n`);
+  }
+  let result;
+  try {
+    result = await sweep(url, {
+      levels,
+      requests: o.requests,
+      duration: o.requests === undefined ? (o.duration ?? 2) : undefined,
+      method: o.method ?? 'GET',
+      headers: headersOf(o.header),
+      body: o.body,
+      onProgress: bar.update,
+    });
+  } finally {
+    bar.done();
+    downstream?.close();
+  }
+  if (downstream) result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee};
+  if (o.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`${report.table(result)}\n\n${report.summary(result)}`);
+  if (o.html) {
+    fs.writeFileSync(o.html, report.html(result));
+    if (!o.json) console.log(`Wrote ${o.html}`);
+  }
+  if (o.svg) {
+    fs.writeFileSync(o.svg, report.svg(result));
+    if (!o.json) console.log(`Wrote ${o.svg}`);
+  }
 }
 
-async function demo(args) {
-  const options = parseOptions(args, {requests: 200, capacity: 16, latency: 20, queue: 32});
-  const {requests, capacity, latency, queue} = options;
-  console.log(
-    `Downstream: ${capacity} at once, ${latency} ms each, queues ${queue} more, then 429. Workload: ${requests} requests.\n`,
-  );
-  const rows = [];
-  rows.push(
-    await measure('for … await (serial)', options, async (call, n) => {
-      for (let i = 0; i < n; i++) await call();
-    }),
-  );
-  rows.push(
-    await measure('Promise.all (unbounded)', options, async (call, n) => {
-      await Promise.all(Array.from({length: n}, call));
-    }),
-  );
-  rows.push(
-    await measure(`pLimit(${capacity})`, options, async (call, n) => {
-      const limit = pLimit(capacity);
-      await Promise.all(Array.from({length: n}, () => limit(call)));
-    }),
-  );
-  rows.push(
-    await measure(`Pool#map, concurrency ${capacity}`, options, async (call, n) => {
-      const pool = new Pool({concurrency: capacity});
-      await pool.map(Array.from({length: n}, (_, i) => i), call);
-      return pool.stats();
-    }),
-  );
+// --- demo ---
 
-  const table = [
-    ['shape', 'wall ms', 'ok', '429', 'peak at downstream', 'p99 ms'],
-    ...rows.map(r => [r.name, r.wall.toFixed(0), String(r.ok), String(r.limited), String(r.peak), r.p99.toFixed(1)]),
-  ];
-  const widths = table[0].map((_, c) => Math.max(...table.map(row => row[c].length)));
-  for (const [i, row] of table.entries()) {
-    console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-    if (i === 0) console.log(widths.map(w => '-'.repeat(w)).join('  '));
-  }
-  const stats = rows[3].extra;
+async function measureShape(name, downstream, run) {
+  const agent = new http.Agent({keepAlive: true});
+  let sockets = 0;
+  agent.on('free', () => {});
+  const origCreate = agent.createConnection.bind(agent);
+  agent.createConnection = (...a) => {
+    sockets++;
+    return origCreate(...a);
+  };
+  const get = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get(downstream.url, {agent}, res => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        })
+        .on('error', reject);
+    });
+  const loop = monitorEventLoopDelay({resolution: 10});
+  let peakHeap = 0;
+  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 5);
+  const heap0 = process.memoryUsage().heapUsed;
+  let refused = 0;
+  const call = async () => {
+    const status = await get();
+    if (status === 429) refused++;
+    return status;
+  };
+  loop.enable();
+  const t0 = performance.now();
+  await run(call);
+  const wall = performance.now() - t0;
+  loop.disable();
+  clearInterval(sampler);
+  agent.destroy();
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  return {
+    name,
+    wall,
+    refused,
+    sockets,
+    heap: (peakHeap - heap0) / 2 ** 20,
+    loopP99: loop.count > 0 ? Math.max(0, loop.percentile(99) / 1e6 - 10) : 0,
+  };
+}
+
+async function runDemo(args) {
+  const o = parse('demo', args);
+  const requests = o.requests ?? 200;
+  const downstream = startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+  const knee = downstream.knee;
   console.log(
-    `\nPool statistics: throughput ${stats.throughput.toFixed(0)}/s × mean latency ${stats.latency.mean.toFixed(1)} ms ` +
-      `= ${stats.littleConcurrency.toFixed(1)} in flight (Little's law; the downstream serves ${capacity}).`,
+    `The built-in downstream serves ${downstream.capacity} req/s at ${downstream.latency} ms each (knee ${knee}), ` +
+      `queues ${downstream.queue} more, then answers 429. Workload: ${requests} requests.\n`,
   );
-  const ideal = Math.ceil(requests / capacity) * latency;
-  console.log(`Bounded at the downstream's capacity, the work takes ~${ideal} ms with no 429s; serial takes ~${requests * latency} ms.`);
+  const ids = () => Array.from({length: requests}, (_, i) => i);
+  const rows = [];
+  try {
+    rows.push(
+      await measureShape('for … await (serial)', downstream, async call => {
+        for (let i = 0; i < requests; i++) await call();
+      }),
+    );
+    rows.push(await measureShape('Promise.all (unbounded)', downstream, call => Promise.all(ids().map(call))));
+    rows.push(
+      await measureShape(`pLimit(${knee}) at the knee`, downstream, call => {
+        const limit = pLimit(knee);
+        return Promise.all(ids().map(() => limit(call)));
+      }),
+    );
+    rows.push(
+      await measureShape(`stream, concurrency ${knee}`, downstream, async call => {
+        for await (const status of stream(ids(), call, {concurrency: knee})) void status;
+      }),
+    );
+  } finally {
+    downstream.close();
+  }
+  const head = ['shape', 'wall ms', '429s', 'sockets', 'peak heap MiB', 'loop p99 ms'];
+  const body = rows.map(r => [r.name, r.wall.toFixed(0), String(r.refused), String(r.sockets), r.heap.toFixed(1), r.loopP99.toFixed(1)]);
+  const widths = head.map((_, c) => Math.max(...[head, ...body].map(r => r[c].length)));
+  const line = r => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  console.log([line(head), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));
+  const ideal = Math.ceil(requests / knee) * downstream.latency;
+  console.log(
+    `\nAt the knee the work takes ~${ideal} ms with no 429s and ${knee} sockets; serial takes ~${requests * downstream.latency} ms; ` +
+      `unbounded, most requests are refused.`,
+  );
 }
 
 async function main(argv) {
   const [command, ...args] = argv;
   switch (command) {
+    case 'sweep':
+      return runSweep(args);
     case 'demo':
-      await demo(args);
-      break;
+      return runDemo(args);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       console.log(USAGE);
-      break;
+      return undefined;
     default:
-      fail(`unknown command ${JSON.stringify(command)}`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 
-main(process.argv.slice(2)).catch(error => {
-  console.error(`async-shape: ${error.message}`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  () => {
+    process.exitCode ??= 0;
+  },
+  error => {
+    console.error(`async-shape: ${error.message}`);
+    if (error instanceof UsageError) console.error('Run `async-shape help` for usage.');
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,140 @@
+'use strict';
+// The sweep: the built-in downstream, the knee, and the command line.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const http = require('node:http');
+const {spawnSync} = require('node:child_process');
+const {Worker} = require('node:worker_threads');
+const {startDownstream} = require('../lib/downstream');
+const {sweep, findKnee, littlesLaw} = require('../lib/sweep');
+
+const cli = path.join(__dirname, '..', 'bin', 'async-shape.js');
+const runCli = (args, timeout = 120_000) => spawnSync(process.execPath, [cli, ...args], {encoding: 'utf8', timeout});
+
+const get = (url, agent) =>
+  new Promise((resolve, reject) => {
+    http
+      .get(url, {agent}, res => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      })
+      .on('error', reject);
+  });
+
+test('downstream: capacity × latency servers, a waiting room, then 429', async () => {
+  const d = startDownstream({capacity: 100, latency: 200, queue: 2});
+  try {
+    assert.equal(d.knee, 20);
+    assert.equal(d.queue, 2);
+    const agent = new http.Agent({keepAlive: true});
+    const statuses = await Promise.all(Array.from({length: 30}, () => get(d.url, agent)));
+    agent.destroy();
+    assert.equal(statuses.filter(s => s === 200).length, 22);
+    assert.equal(statuses.filter(s => s === 429).length, 8);
+    const c = d.counters();
+    assert.equal(c.maxInService, 20);
+    assert.equal(c.maxWaiting, 2);
+    assert.equal(c.refused, 8);
+  } finally {
+    d.close();
+    d.close();
+  }
+  assert.throws(() => startDownstream({capacity: 0}), {message: /`capacity` to be a positive number/});
+  assert.throws(() => startDownstream({latency: 'x'}), {message: /`latency`/});
+  assert.throws(() => startDownstream({port: 70000}), {message: /`port`/});
+});
+
+test('findKnee: p99 rising without throughput rising ends the climb', () => {
+  const level = (concurrency, throughput, p99, refused = 0) => ({concurrency, throughput, latency: {p99, mean: p99 * 0.9}, refused});
+  const levels = [level(1, 20, 52), level(5, 100, 53), level(10, 200, 55), level(20, 390, 58), level(40, 395, 110), level(80, 396, 120, 500)];
+  assert.equal(levels[findKnee(levels)].concurrency, 20);
+  // Throughput still rising: keep climbing even if p99 rises.
+  const scaling = [level(1, 20, 50), level(2, 40, 70), level(4, 80, 90)];
+  assert.equal(scaling[findKnee(scaling)].concurrency, 4);
+  // Refusals without more throughput end the climb too.
+  const refusing = [level(1, 20, 50), level(2, 21, 50, 10)];
+  assert.equal(refusing[findKnee(refusing)].concurrency, 1);
+  const little = littlesLaw(levels);
+  assert.equal(little.throughput, 396);
+  assert.ok(Math.abs(little.concurrency - (396 * 52 * 0.9) / 1000) < 1e-9);
+});
+
+test('a sweep of the built-in downstream finds the knee within one level of capacity × latency', {timeout: 120_000}, async () => {
+  const d = startDownstream({capacity: 200, latency: 20});
+  try {
+    assert.equal(d.knee, 4);
+    const levels = [1, 2, 4, 8, 16];
+    const result = await sweep(d.url, {levels, duration: 0.8, method: 'GET', headers: {}});
+    const at = levels.indexOf(result.knee);
+    assert.ok(Math.abs(at - levels.indexOf(4)) <= 1, `knee ${result.knee}: ${JSON.stringify(result.levels.map(l => [l.concurrency, Math.round(l.throughput), l.latency.p99.toFixed(1)]))}`);
+    assert.ok(result.little.concurrency > 2 && result.little.concurrency < 8, `Little's law said ${result.little.concurrency}`);
+    assert.equal(result.recommendation, `const limit = pLimit(${result.knee});`);
+    const top = result.levels.at(-1);
+    assert.ok(top.refused > 0, 'past the waiting room the downstream refuses');
+    assert.ok(result.levels[0].errors === 0);
+  } finally {
+    d.close();
+  }
+});
+
+test('sweep rejects a URL that does not answer HTTP, in one line', async () => {
+  await assert.rejects(sweep('http://127.0.0.1:1/', {levels: [1], requests: 1}), {message: /did not answer: connection refused/});
+});
+
+test('cli: sweep --json and --svg/--html on the built-in downstream', {timeout: 120_000}, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'async-shape-'));
+  const svg = path.join(dir, 'chart.svg');
+  const html = path.join(dir, 'report.html');
+  const res = runCli(['sweep', '--levels', '1,4,8', '--requests', '40', '--capacity', '200', '--latency', '20', '--json', '--svg', svg, '--html', html]);
+  assert.equal(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout);
+  assert.deepEqual(out.levels.map(l => l.concurrency), [1, 4, 8]);
+  assert.equal(out.downstream.knee, 4);
+  assert.ok([1, 4, 8].includes(out.knee));
+  assert.match(fs.readFileSync(svg, 'utf8'), /^<svg[\s\S]*polyline[\s\S]*<\/svg>/);
+  assert.match(fs.readFileSync(html, 'utf8'), /<svg[\s\S]*◀ knee/);
+  fs.rmSync(dir, {recursive: true, force: true});
+});
+
+test('cli: bad input gets one line and a non-zero exit, never a stack trace', () => {
+  const cases = [
+    [['sweep', '--levels', '1,x'], 2, /--levels expects whole numbers/],
+    [['sweep', '--url', 'ftp://example'], 2, /--url expects an http/],
+    [['sweep', '--frob'], 2, /unknown option "--frob"/],
+    [['sweep', '--duration'], 2, /--duration needs a value/],
+    [['sweep', '--requests', '5', '--duration', '1'], 2, /not both/],
+    [['frob'], 2, /unknown command "frob"/],
+    [['sweep', '--url', 'http://127.0.0.1:1/'], 1, /did not answer: connection refused/],
+  ];
+  for (const [args, status, message] of cases) {
+    const res = runCli(args);
+    assert.equal(res.status, status, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+    assert.doesNotMatch(res.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
+  }
+  const help = runCli(['help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /sweep\s+measure throughput/);
+});
+
+test('a downstream inside a worker that exits without close() does not hurt the process', async () => {
+  const worker = new Worker(
+    `const {startDownstream} = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'downstream.js'))});
+     const d = startDownstream({capacity: 100, latency: 10});
+     require('node:worker_threads').parentPort.postMessage(d.port);`,
+    {eval: true},
+  );
+  const port = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  assert.ok(port > 0);
+  const code = await new Promise(resolve => worker.once('exit', resolve));
+  assert.equal(code, 0);
+  // Its server was stopped by the env cleanup hook: the port no longer answers.
+  await assert.rejects(get(`http://127.0.0.1:${port}/`, new http.Agent()), {code: 'ECONNREFUSED'});
+});

@@ -1,0 +1,88 @@
+//! The built-in downstream's model: a service that can serve `capacity` requests a second at
+//! `latency` each. By Little's law it has `servers = capacity × latency` requests in service at
+//! full load; more wait FIFO in a waiting room of `queue` places; beyond that it answers 429, as a
+//! rate-limited service does. Its knee is therefore `servers`: below it throughput grows with
+//! concurrency, above it only latency does. Pure Rust, shared by the HTTP server and the tests.
+
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DownstreamSpec {
+  /// Requests served at once.
+  pub servers: u32,
+  /// Time to serve one request.
+  pub service: Duration,
+  /// Requests that may wait for a server; more are refused with 429.
+  pub queue: u32,
+}
+
+impl DownstreamSpec {
+  /// From a capacity in requests per second and a latency in ms; `queue` defaults to as many
+  /// places as servers.
+  pub fn from_capacity(capacity_per_sec: f64, latency_ms: f64, queue: Option<u32>) -> DownstreamSpec {
+    let servers = (capacity_per_sec * latency_ms / 1000.0).round().max(1.0) as u32;
+    DownstreamSpec {
+      servers,
+      service: Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
+      queue: queue.unwrap_or(servers),
+    }
+  }
+
+  /// The concurrency at which throughput stops growing: the number of servers.
+  pub fn knee(&self) -> u32 {
+    self.servers
+  }
+
+  /// Requests per second at full load.
+  pub fn capacity(&self) -> f64 {
+    if self.service.is_zero() {
+      f64::INFINITY
+    } else {
+      self.servers as f64 / self.service.as_secs_f64()
+    }
+  }
+
+  /// Steady state with `clients` each sending one request after the other (a closed loop):
+  /// (throughput per second, latency, refused fraction). Below the knee every request is
+  /// served at once; above it the excess waits or is refused.
+  pub fn steady_state(&self, clients: u32) -> (f64, Duration, f64) {
+    let w = self.service.as_secs_f64();
+    if clients <= self.servers {
+      return (clients as f64 / w, self.service, 0.0);
+    }
+    let waiting = (clients - self.servers).min(self.queue);
+    let refused = clients - self.servers - waiting;
+    // Waiting requests queue behind full rounds of service.
+    let rounds = 1.0 + waiting as f64 / self.servers as f64;
+    let served = self.capacity();
+    let refused_fraction = refused as f64 / clients as f64;
+    (served, Duration::from_secs_f64(w * rounds), refused_fraction)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn default_downstream_has_its_knee_at_twenty() {
+    let d = DownstreamSpec::from_capacity(400.0, 50.0, None);
+    assert_eq!(d.knee(), 20);
+    assert_eq!(d.queue, 20);
+    assert!((d.capacity() - 400.0).abs() < 1e-9);
+  }
+
+  #[test]
+  fn steady_state_shows_the_knee() {
+    let d = DownstreamSpec::from_capacity(400.0, 50.0, Some(40));
+    let (t10, l10, r10) = d.steady_state(10);
+    assert!((t10 - 200.0).abs() < 1e-9 && l10 == d.service && r10 == 0.0);
+    let (t20, _, _) = d.steady_state(20);
+    let (t40, l40, r40) = d.steady_state(40);
+    assert!((t20 - 400.0).abs() < 1e-9);
+    assert!((t40 - t20).abs() < 1e-9, "no more throughput past the knee");
+    assert!(l40 > d.service && r40 == 0.0, "only more latency");
+    let (_, _, r100) = d.steady_state(100);
+    assert!(r100 > 0.0, "past the waiting room: 429s");
+  }
+}

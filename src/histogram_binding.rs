@@ -1,0 +1,65 @@
+//! The Rust histogram, for JS callers that record values one by one (the sweep records each
+//! request's latency): `record(ns)`, percentiles, min/max/mean/stddev/count, `reset()`.
+
+use crate::histogram::Histogram;
+use napi_derive::napi;
+
+#[napi(js_name = "NativeHistogram")]
+pub struct NativeHistogram {
+  inner: Histogram,
+}
+
+impl Default for NativeHistogram {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
+#[napi]
+impl NativeHistogram {
+  #[napi(constructor)]
+  pub fn new() -> Self {
+    NativeHistogram { inner: Histogram::new() }
+  }
+
+  /// Records one value (negative values count as 0).
+  #[napi]
+  pub fn record(&mut self, value: f64) {
+    self.inner.record(value.max(0.0) as u64);
+  }
+
+  #[napi]
+  pub fn percentile(&self, p: f64) -> f64 {
+    self.inner.percentile(p) as f64
+  }
+
+  #[napi(getter)]
+  pub fn count(&self) -> f64 {
+    self.inner.count() as f64
+  }
+
+  #[napi(getter)]
+  pub fn min(&self) -> f64 {
+    self.inner.min() as f64
+  }
+
+  #[napi(getter)]
+  pub fn max(&self) -> f64 {
+    self.inner.max() as f64
+  }
+
+  #[napi(getter)]
+  pub fn mean(&self) -> f64 {
+    self.inner.mean()
+  }
+
+  #[napi(getter)]
+  pub fn stddev(&self) -> f64 {
+    self.inner.stddev()
+  }
+
+  #[napi]
+  pub fn reset(&mut self) {
+    self.inner.reset();
+  }
+}
