@@ -7,6 +7,7 @@
 //! `pool_binding`, `group_binding`, `bridge_binding`, `downstream_binding`, and `diagnostics` for
 //! the benchmarks.
 
+pub mod adaptive;
 pub mod bridge_binding;
 pub mod bridge_core;
 pub mod deadlines;
@@ -14,6 +15,7 @@ pub mod diagnostics;
 pub mod downstream_binding;
 pub mod downstream_model;
 pub mod downstream_server;
+pub mod downstream_sim;
 pub mod group_binding;
 pub mod group_core;
 pub mod histogram;

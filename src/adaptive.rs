@@ -1,0 +1,254 @@
+//! Adaptive concurrency limits: controllers that move a pool's limit from the latency and the
+//! errors of completed tasks, to stay at the downstream's knee (TCP congestion control, applied
+//! to requests, as Netflix's concurrency-limits, Envoy's adaptive concurrency filter and brpc do).
+//!
+//! Every controller works in windows of about one limit's worth of completions (at least 16), so
+//! that one slow or fast sample does not move the limit. Window means are smoothed (an EWMA) and
+//! compared with the minimum smoothed latency over a sliding time span (so that a slower service
+//! is learnt too). Smoothing before taking the minimum matters: the minimum of many noisy means
+//! is biased low, which reads as a phantom queue and starves the pool.
+//! Drops (a task marked itself dropped, say on a 429), errors and timeouts are congestion.
+//!
+//! - `Vegas` (the default): by Little's law, `queue = limit × (1 − minRTT / RTT)` requests wait at
+//!   the downstream. Keep it between 0.5 and max(1.5, 8% of the limit): grow by one below, shrink
+//!   in proportion above, back off ×0.9 on congestion.
+//! - `Gradient` (Netflix's Gradient2): `limit ← limit × clamp(tolerance × minRTT / RTT, 0.5, 1) +
+//!   √limit`, smoothed.
+//! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
+
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+  Success,
+  /// The task marked itself dropped (the downstream refused it): congestion, not a success.
+  Dropped,
+  /// It rejected or timed out: congestion.
+  Error,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Algorithm {
+  Vegas,
+  Gradient,
+  Aimd,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+  pub min: f64,
+  pub max: f64,
+  pub initial: f64,
+}
+
+/// The latest estimate a controller based its decision on.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Estimate {
+  /// Minimum window latency over the sliding span, ns.
+  pub min_rtt: f64,
+  /// The last window's mean latency, ns.
+  pub rtt: f64,
+  /// Vegas: requests estimated to wait at the downstream. Gradient: the gradient. AIMD: rtt/min.
+  pub signal: f64,
+}
+
+/// Sliding minimum of window latencies over the last `span` ns.
+struct SlidingMin {
+  span: u64,
+  values: VecDeque<(u64, f64)>,
+}
+
+impl SlidingMin {
+  fn push(&mut self, now: u64, v: f64) {
+    while self.values.back().is_some_and(|&(_, b)| b >= v) {
+      self.values.pop_back();
+    }
+    self.values.push_back((now, v));
+    while self.values.front().is_some_and(|&(t, _)| now.saturating_sub(t) > self.span) {
+      self.values.pop_front();
+    }
+  }
+  fn get(&self) -> Option<f64> {
+    self.values.front().map(|&(_, v)| v)
+  }
+}
+
+pub struct Controller {
+  algorithm: Algorithm,
+  bounds: Bounds,
+  limit: f64,
+  min_rtt: SlidingMin,
+  samples: u32,
+  sum: f64,
+  smoothed: f64,
+  congested: u32,
+  max_inflight: u32,
+  estimate: Estimate,
+}
+
+const MIN_WINDOW: u32 = 16;
+/// Weight of a new window mean in the smoothed latency.
+const SMOOTHING: f64 = 0.25;
+/// How long the minimum latency is remembered: long enough to span many windows, short enough to
+/// learn a permanently slower service.
+const MIN_RTT_SPAN: u64 = 30_000_000_000;
+
+impl Controller {
+  pub fn new(algorithm: Algorithm, bounds: Bounds) -> Controller {
+    let initial = bounds.initial.clamp(bounds.min, bounds.max);
+    Controller {
+      algorithm,
+      bounds,
+      limit: initial,
+      min_rtt: SlidingMin { span: MIN_RTT_SPAN, values: VecDeque::new() },
+      samples: 0,
+      sum: 0.0,
+      smoothed: 0.0,
+      congested: 0,
+      max_inflight: 0,
+      estimate: Estimate::default(),
+    }
+  }
+
+  /// The limit to apply: a whole number of tasks within the bounds.
+  pub fn limit(&self) -> f64 {
+    self.limit.floor().clamp(self.bounds.min, self.bounds.max)
+  }
+
+  pub fn estimate(&self) -> Estimate {
+    self.estimate
+  }
+
+  pub fn algorithm(&self) -> Algorithm {
+    self.algorithm
+  }
+
+  /// One task completed after `rtt` ns with `inflight` tasks running (itself included).
+  /// Returns true when the applied limit changed.
+  pub fn on_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) -> bool {
+    match outcome {
+      Outcome::Success => {
+        self.samples += 1;
+        self.sum += rtt as f64;
+      }
+      Outcome::Dropped | Outcome::Error => self.congested += 1,
+    }
+    self.max_inflight = self.max_inflight.max(inflight);
+    let window = (self.limit as u32).max(MIN_WINDOW);
+    if self.samples + self.congested < window {
+      return false;
+    }
+    let before = self.limit();
+    self.end_window(now);
+    self.limit() != before
+  }
+
+  fn end_window(&mut self, now: u64) {
+    let (samples, sum, congested, max_inflight) = (self.samples, self.sum, self.congested, self.max_inflight);
+    self.samples = 0;
+    self.sum = 0.0;
+    self.congested = 0;
+    self.max_inflight = 0;
+    // Only a pool that used its limit has evidence that more would help.
+    let limited = max_inflight as f64 + 1.0 >= self.limit();
+    if samples > 0 {
+      let mean = sum / samples as f64;
+      self.smoothed = if self.smoothed == 0.0 { mean } else { self.smoothed * (1.0 - SMOOTHING) + mean * SMOOTHING };
+      self.min_rtt.push(now, self.smoothed);
+      self.estimate.rtt = self.smoothed;
+      self.estimate.min_rtt = self.min_rtt.get().unwrap_or(self.smoothed);
+    }
+    let (rtt, min_rtt) = (self.estimate.rtt, self.estimate.min_rtt);
+    if congested > 0 && congested * 10 >= (samples + congested).max(1) {
+      self.limit *= 0.9;
+    } else if samples > 0 && min_rtt > 0.0 {
+      match self.algorithm {
+        Algorithm::Vegas => {
+          let queue = self.limit * (1.0 - min_rtt / rtt);
+          self.estimate.signal = queue;
+          // Half a request to grow, and a tolerance that scales with the limit (8%, at least 1.5)
+          // so that small and large knees are held equally tight.
+          let (alpha, beta) = (0.5, (0.08 * self.limit).max(1.5));
+          if queue < alpha {
+            if limited {
+              self.limit += 1.0;
+            }
+          } else if queue > beta {
+            self.limit -= ((queue - beta) / 2.0).max(1.0);
+          }
+        }
+        Algorithm::Gradient => {
+          let gradient = (1.1 * min_rtt / rtt).clamp(0.5, 1.0);
+          self.estimate.signal = gradient;
+          let grown = if limited || gradient < 1.0 { self.limit * gradient + self.limit.sqrt().min(4.0) } else { self.limit };
+          self.limit = self.limit * 0.8 + grown * 0.2;
+        }
+        Algorithm::Aimd => {
+          let ratio = rtt / min_rtt;
+          self.estimate.signal = ratio;
+          if ratio > 1.25 {
+            self.limit *= 0.9;
+          } else if limited {
+            self.limit += 1.0;
+          }
+        }
+      }
+    }
+    self.limit = self.limit.clamp(self.bounds.min, self.bounds.max);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  const MS: u64 = 1_000_000;
+
+  fn vegas() -> Controller {
+    Controller::new(Algorithm::Vegas, Bounds { min: 1.0, max: 1000.0, initial: 10.0 })
+  }
+
+  #[test]
+  fn grows_while_nothing_queues_and_the_pool_is_full() {
+    let mut c = vegas();
+    for i in 0..16 {
+      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
+    }
+    assert_eq!(c.limit(), 11.0);
+  }
+
+  #[test]
+  fn does_not_grow_without_demand() {
+    let mut c = vegas();
+    for i in 0..100 {
+      c.on_sample(i * MS, 50 * MS, 2, Outcome::Success);
+    }
+    assert_eq!(c.limit(), 10.0, "an app-limited pool has no evidence that more helps");
+  }
+
+  #[test]
+  fn shrinks_when_latency_shows_a_queue_and_backs_off_on_drops() {
+    let mut c = vegas();
+    for i in 0..16 {
+      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
+    }
+    for i in 0..32 {
+      c.on_sample((20 + i) * MS, 100 * MS, 11, Outcome::Success);
+    }
+    assert!(c.limit() < 11.0, "a doubled latency is a queue: {}", c.limit());
+    let before = c.limit();
+    for i in 0..16 {
+      c.on_sample((60 + i) * MS, 1 * MS, 10, Outcome::Dropped);
+    }
+    assert!(c.limit() < before);
+  }
+
+  #[test]
+  fn stays_in_bounds() {
+    let mut c = Controller::new(Algorithm::Aimd, Bounds { min: 2.0, max: 5.0, initial: 100.0 });
+    assert_eq!(c.limit(), 5.0);
+    for i in 0..1000 {
+      c.on_sample(i * MS, 50 * MS, 5, Outcome::Error);
+    }
+    assert_eq!(c.limit(), 2.0);
+  }
+}
