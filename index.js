@@ -1,7 +1,7 @@
 'use strict';
 // async-shape: CommonJS entry. `index.mjs` re-exports the same objects for ESM.
 const {pLimit, limitFunction} = require('./lib/limit');
-const {Pool, QueueFullError, DeadlockError} = require('./lib/pool');
+const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool');
 const {all, allSettled, race, any, timeout} = require('./lib/combinators');
 const {stream} = require('./lib/stream');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge');
@@ -12,6 +12,7 @@ module.exports = {
   Pool,
   QueueFullError,
   DeadlockError,
+  DroppedError,
   all,
   allSettled,
   race,

@@ -7,6 +7,7 @@ export const {
   Pool,
   QueueFullError,
   DeadlockError,
+  DroppedError,
   all,
   allSettled,
   race,

@@ -22,6 +22,7 @@ test('run: calls task({signal}) asynchronously and resolves with its value', asy
   assert.equal(pool.activeCount, 1);
   assert.equal(await p, 42);
   assert.deepEqual(Object.keys(context), ['signal']);
+  assert.equal(typeof context.drop, 'function', 'drop() is there, and works detached');
   assert.equal(context.signal, undefined);
   const ac = new AbortController();
   await pool.run(({signal}) => assert.equal(signal, ac.signal), {signal: ac.signal});

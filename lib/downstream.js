@@ -31,7 +31,14 @@ function startDownstream(options = {}) {
   return {
     url: `http://127.0.0.1:${native.port}/`,
     port: native.port,
-    knee: native.servers,
+    get knee() {
+      return native.servers;
+    },
+    /** A step change of capacity, in requests per second (the latency stays). */
+    setCapacity(requestsPerSecond) {
+      positive(requestsPerSecond, 'requestsPerSecond');
+      native.setServers(Math.max(1, Math.round((requestsPerSecond * latency) / 1000)));
+    },
     queue: native.queue,
     capacity,
     latency,

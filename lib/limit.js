@@ -18,7 +18,8 @@
 
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
-const {validateLimitConcurrency} = require('./validate');
+const {isDropped} = require('./dropped');
+const {describe, parseConcurrency, validateLimitConcurrency} = require('./validate');
 
 const RESOLVED = Promise.resolve();
 const noop = () => {};
@@ -33,15 +34,20 @@ function onGateShut(reason) {
 
 function pLimit(concurrency) {
   let rejectOnClear = false;
+  let onLimitChange;
 
   if (typeof concurrency === 'object') {
-    ({concurrency, rejectOnClear = false} = concurrency);
+    ({concurrency, rejectOnClear = false, onLimitChange} = concurrency);
   }
 
-  validateLimitConcurrency(concurrency);
+  // A number (p-limit's exact check), or 'adaptive' / {adaptive, min, max, initial}.
+  const {limit: initialLimit, adaptive} = parseConcurrency(concurrency, validateLimitConcurrency);
 
   if (typeof rejectOnClear !== 'boolean') {
     throw new TypeError('Expected `rejectOnClear` to be a boolean');
+  }
+  if (onLimitChange !== undefined && typeof onLimitChange !== 'function') {
+    throw new TypeError(`Expected \`onLimitChange\` to be a function, got ${describe(onLimitChange)}`);
   }
 
   // Batches of limit.map, by id; Rust starts their items through onBatch.
@@ -52,12 +58,19 @@ function pLimit(concurrency) {
     if (batch !== undefined) batch.resource.runInAsyncScope(runItem, undefined, batch);
   };
 
-  const core = createPool(concurrency, false, onBatch);
-  const {submitPlain, submitBatch, release, active, pending, drain, clear, setConcurrency} = core;
+  const core = createPool(initialLimit, false, onBatch, adaptive);
+  const {submitPlain, submitBatch, release, releaseTimed, active, pending, drain, clear, setConcurrency} = core;
   const getConcurrency = core.concurrency;
+
+  // An adaptive limit learns from each task's running time: those tasks release through here.
+  const releaseAfter = (startedAt, outcome) => {
+    if (releaseTimed(performance.now() - startedAt, outcome) === 2) onLimitChange?.(getConcurrency());
+  };
+  const outcomeOf = error => (isDropped(error) ? 2 : 1);
 
   // Runs the next item of a batch in the current slot.
   const runItem = batch => {
+    const startedAt = adaptive === undefined ? 0 : performance.now();
     const i = batch.next++;
     const value = batch.values[i];
     batch.values[i] = undefined;
@@ -66,22 +79,22 @@ function pLimit(concurrency) {
     try {
       result = batch.fn(value, i);
     } catch (error) {
-      itemSettled(batch, i, false, error);
+      itemSettled(batch, i, false, error, startedAt);
       return;
     }
     const pending = asPromise(result);
     if (pending === undefined) {
-      itemSettled(batch, i, true, result);
+      itemSettled(batch, i, true, result, startedAt);
     } else {
       pending.then(
-        value => itemSettled(batch, i, true, value),
-        error => itemSettled(batch, i, false, error),
+        value => itemSettled(batch, i, true, value, startedAt),
+        error => itemSettled(batch, i, false, error, startedAt),
       );
     }
   };
 
   // Promise.all's rules: the first rejection rejects, the rest keep running.
-  const itemSettled = (batch, i, ok, value) => {
+  const itemSettled = (batch, i, ok, value, startedAt) => {
     if (ok) {
       batch.results[i] = value;
       if (--batch.remaining === 0 && !batch.failed) batch.resolve(batch.results);
@@ -89,7 +102,8 @@ function pLimit(concurrency) {
       batch.failed = true;
       batch.reject(value);
     }
-    release();
+    if (adaptive === undefined) release();
+    else releaseAfter(startedAt, ok ? 0 : outcomeOf(value));
   };
 
   const runBatch = (values, fn) =>
@@ -145,7 +159,7 @@ function pLimit(concurrency) {
   };
 
   // Runs the oldest submitted task; called from a microtask in that task's caller's context.
-  const start = () => {
+  const startFixed = () => {
     const i = head & mask;
     head++;
     const fn = fns[i];
@@ -169,6 +183,36 @@ function pLimit(concurrency) {
     pending.then(release, release);
     return pending;
   };
+
+  // The same for an adaptive limit, which needs each task's running time and outcome.
+  const startTimed = () => {
+    const startedAt = performance.now();
+    const i = head & mask;
+    head++;
+    const fn = fns[i];
+    const args = argLists[i];
+    fns[i] = undefined;
+    argLists[i] = undefined;
+    let result;
+    try {
+      result = args === undefined ? fn() : fn(...args);
+    } catch (error) {
+      releaseAfter(startedAt, outcomeOf(error));
+      throw error;
+    }
+    const pending = asPromise(result);
+    if (pending === undefined) {
+      releaseAfter(startedAt, 0);
+      return result;
+    }
+    pending.then(
+      () => releaseAfter(startedAt, 0),
+      error => releaseAfter(startedAt, outcomeOf(error)),
+    );
+    return pending;
+  };
+
+  const start = adaptive === undefined ? startFixed : startTimed;
 
   // A plain function reading `arguments`: a rest parameter would allocate an array per call even
   // when there are no arguments, which is the common case.
@@ -221,6 +265,9 @@ function pLimit(concurrency) {
     concurrency: {
       get: getConcurrency,
       set(newConcurrency) {
+        if (adaptive !== undefined) {
+          throw new TypeError('This limit is adaptive: it moves by itself (make a new pLimit for a fixed one)');
+        }
         validateLimitConcurrency(newConcurrency);
         setConcurrency(newConcurrency);
         queueMicrotask(drain);

@@ -11,9 +11,11 @@ const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
 const {DeadlineTimer} = require('./deadline-timer');
 const {createStream, readStreamOptions, validateBound} = require('./stream');
+const {DroppedError, isDropped} = require('./dropped');
 const {onAbort} = require('./signals');
 const {
   describe,
+  parseConcurrency,
   validateConcurrency,
   validateFunction,
   validateSignal,
@@ -50,6 +52,32 @@ class DeadlockError extends Error {
 
 const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
 
+// Outcome codes for the core: fulfilled, rejected (errors and timeouts), dropped.
+const FULFILLED = 0;
+const REJECTED = 1;
+const DROPPED = 2;
+const LIMIT_CHANGED = 2;
+
+/**
+ * What `pool.run`'s task receives: its `signal`, and `drop()` to mark itself dropped. `drop` works
+ * detached (`({signal, drop}) => …`); the function is made only when a task asks for it.
+ */
+class RunContext {
+  #record;
+  constructor(record, signal) {
+    this.#record = record;
+    this.signal = signal;
+  }
+
+  /** Marks this task dropped (refused by the downstream): congestion, not a success. */
+  get drop() {
+    const record = this.#record;
+    return () => {
+      record.dropped = true;
+    };
+  }
+}
+
 // One task, from submission to settlement.
 class Task {
   constructor(fn, signal, timeout, resolve, reject) {
@@ -63,6 +91,7 @@ class Task {
     this.unlisten = undefined;
     this.running = false;
     this.done = false;
+    this.dropped = false;
   }
 }
 
@@ -74,6 +103,7 @@ class Pool {
   #context;
   #deadlines = new DeadlineTimer(() => this.#expire());
   #waiters = [];
+  #onLimitChange;
   // Bound once per pool: started from a promise reaction in the run() caller's async context.
   #startById = id => this.#start(id);
 
@@ -86,14 +116,22 @@ class Pool {
    */
   constructor(options = {}) {
     validateOptionsObject(options);
-    const {concurrency = Number.POSITIVE_INFINITY, maxQueue = Number.POSITIVE_INFINITY, timeout, detectDeadlock = false} = options;
-    validateConcurrency(concurrency);
+    const {
+      concurrency = Number.POSITIVE_INFINITY,
+      maxQueue = Number.POSITIVE_INFINITY,
+      timeout,
+      detectDeadlock = false,
+      onLimitChange,
+    } = options;
+    const {limit, adaptive} = parseConcurrency(concurrency, value => validateConcurrency(value));
+    if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
     validateCount(maxQueue, 'maxQueue');
     validateTimeout(timeout);
     if (typeof detectDeadlock !== 'boolean') {
       throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
     }
-    this.#core = createPool(concurrency, true);
+    this.#core = createPool(limit, true, undefined, adaptive);
+    this.#onLimitChange = onLimitChange;
     this.#maxQueue = maxQueue;
     this.#defaultTimeout = timeout;
     if (detectDeadlock) {
@@ -113,12 +151,15 @@ class Pool {
     return this.#core.pending();
   }
 
-  /** The most tasks that run at once. Raising it starts queued tasks in a microtask. */
+  /** The most tasks that run at once (an adaptive pool's current limit). Raising it starts queued tasks in a microtask. */
   get concurrency() {
     return this.#core.concurrency();
   }
 
   set concurrency(value) {
+    if (this.#core.adaptiveInfo() !== undefined) {
+      throw new TypeError('This pool is adaptive: its limit moves by itself (make a new Pool for a fixed limit)');
+    }
     validateConcurrency(value);
     this.#core.setConcurrency(value);
     queueMicrotask(this.#core.drain);
@@ -212,7 +253,8 @@ class Pool {
 
     let result;
     try {
-      result = this.#context === undefined ? record.fn({signal}) : this.#context.run(record, record.fn, {signal});
+      const context = new RunContext(record, signal);
+      result = this.#context === undefined ? record.fn(context) : this.#context.run(record, record.fn, context);
     } catch (error) {
       this.#settle(id, record, false, error);
       return;
@@ -237,12 +279,17 @@ class Pool {
     if (ok) record.resolve(value);
     else record.reject(value);
     if (record.running) {
-      this.#core.finish(id, ok);
+      const outcome = record.dropped || (!ok && isDropped(value)) ? DROPPED : ok ? FULFILLED : REJECTED;
+      if (this.#core.finish(id, outcome) === LIMIT_CHANGED) this.#limitChanged();
       if (record.controller !== undefined && this.#deadlines.armed && this.#core.nextDeadline() < 0) {
         this.#deadlines.clear();
       }
     }
     if (this.#waiters.length > 0) this.#notify();
+  }
+
+  #limitChanged() {
+    this.#onLimitChange?.(this.#core.concurrency());
   }
 
   #abort(id, record, reason) {
@@ -349,7 +396,7 @@ class Pool {
           for (const item of items) {
             if (item === undefined || item.done) continue;
             item.done = true;
-            if (direct && (item.started || !core.remove(item.id))) core.finish(item.id, false);
+            if (direct && (item.started || !core.remove(item.id))) core.finish(item.id, REJECTED);
           }
           items.length = 0;
           inFlight = 0;
@@ -378,7 +425,9 @@ class Pool {
         items[item.key] = undefined;
         inFlight--;
         if (direct) {
-          core.finish(item.id, ok);
+          if (core.finish(item.id, !ok && isDropped(value) ? DROPPED : ok ? FULFILLED : REJECTED) === LIMIT_CHANGED) {
+            this.#limitChanged();
+          }
           if (this.#waiters.length > 0) this.#notify();
         }
         if (finished) return;
@@ -556,9 +605,11 @@ class Pool {
       throw new TypeError(`Expected \`reset\` to be a boolean, got ${describe(reset)}`);
     }
     const s = this.#core.stats(reset);
+    const adaptive = this.#core.adaptiveInfo();
     return {
       completed: s.completed,
       failed: s.failed,
+      dropped: s.dropped,
       active: this.#core.active(),
       pending: this.#core.pending(),
       concurrency: this.#core.concurrency(),
@@ -568,8 +619,20 @@ class Pool {
       wait: {mean: s.waitMean, p99: s.waitP99},
       meanInFlight: s.meanInFlight,
       littleConcurrency: s.littleConcurrency,
+      ...(adaptive === undefined
+        ? {}
+        : {
+            adaptive: {
+              algorithm: adaptive.algorithm,
+              limit: adaptive.limit,
+              minRtt: adaptive.minRtt,
+              rtt: adaptive.rtt,
+              [adaptive.algorithm === 'vegas' ? 'queue' : adaptive.algorithm === 'gradient' ? 'gradient' : 'latencyRatio']: adaptive.signal,
+              history: adaptive.history.map(([time, limit]) => ({time, limit})),
+            },
+          }),
     };
   }
 }
 
-module.exports = {Pool, QueueFullError, DeadlockError};
+module.exports = {Pool, QueueFullError, DeadlockError, DroppedError};

@@ -6,8 +6,9 @@ const num = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
 function table(result) {
   const head = ['concurrency', 'req/s', 'p50 ms', 'p99 ms', 'errors', '429', 'loop p99 ms', ''];
-  const rows = result.levels.map(l => [
-    String(l.concurrency),
+  const levels = result.adaptive ? [...result.levels, result.adaptive] : result.levels;
+  const rows = levels.map(l => [
+    l.concurrency === 'adaptive' ? `adaptive→${l.finalLimit}` : String(l.concurrency),
     num(l.throughput),
     num(l.latency.p50, 1),
     num(l.latency.p99, 1),
@@ -23,12 +24,19 @@ function table(result) {
 }
 
 function summary(result) {
-  const {little, knee} = result;
-  return [
+  const {little, knee, adaptive} = result;
+  const lines = [
     `Knee: concurrency ${knee}, the largest before p99 rises without throughput rising.`,
     `Little's law: ${num(little.throughput)} req/s × ${num(little.latency, 1)} ms unloaded latency = ${num(little.concurrency, 1)} in flight.`,
     `Recommended: ${result.recommendation}`,
-  ].join('\n');
+  ];
+  if (adaptive) {
+    lines.push(
+      `Adaptive (Vegas): ended at limit ${adaptive.finalLimit}; throughput ${num(adaptive.throughputVsBestFixed * 100)}% of the best fixed level, ` +
+        `p99 ${num(adaptive.p99VsKnee, 2)}× the knee's.`,
+    );
+  }
+  return lines.join('\n');
 }
 
 const escapeXml = s => String(s).replace(/[<>&"]/g, c => ({'<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;'})[c]);

@@ -55,62 +55,75 @@ async function probe(url, options) {
 }
 
 /**
- * Measures one level: `concurrency` clients, each sending its next request when the last one
- * answers, for `requests` requests or `duration` seconds.
+ * Measures one level: a closed loop of clients, each sending its next request when the last one
+ * answers, through a Pool, for `requests` requests or `duration` seconds. A fixed level has
+ * `concurrency` clients and a pool of that size; the adaptive level (`concurrency: 'adaptive'`)
+ * has a backlog of `clients` and lets its pool's limit decide how many run, marking 429s dropped.
  */
-async function measureLevel(url, concurrency, {requests, duration, method, headers, body, onProgress}) {
-  const agent = new (url.protocol === 'https:' ? https : http).Agent({keepAlive: true, maxSockets: concurrency});
-  const pool = new Pool({concurrency});
+async function measureLevel(url, concurrency, {requests, duration, method, headers, body, onProgress, clients = 256}) {
+  const adaptive = concurrency === 'adaptive';
+  const sockets = adaptive ? clients : concurrency;
+  const agent = new (url.protocol === 'https:' ? https : http).Agent({keepAlive: true, maxSockets: sockets});
+  const limits = [];
+  const pool = adaptive
+    ? new Pool({concurrency: {adaptive: 'vegas', max: clients}, onLimitChange: limit => limits.push(limit)})
+    : new Pool({concurrency});
   const latency = new NativeHistogram();
   const loop = monitorEventLoopDelay({resolution: LOOP_RESOLUTION_MS});
   const statuses = new Map();
+  const errorReasons = new Map();
   let ok = 0;
   let refused = 0;
   let errors = 0;
+  let sent = 0;
   let done = 0;
-  const errorReasons = new Map();
   const started = performance.now();
   const deadline = duration === undefined ? Infinity : started + duration * 1000;
+  const more = () => (requests === undefined || sent < requests) && performance.now() < deadline;
 
-  function* work() {
-    for (let i = 0; requests === undefined || i < requests; i++) {
-      if (performance.now() >= deadline) return;
-      yield i;
+  const one = async ({drop}) => {
+    const t0 = performance.now();
+    try {
+      const status = await request(url, {method, headers, body, agent, timeout: 30_000});
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (status === 429) {
+        refused++;
+        drop();
+      } else if (status >= 200 && status < 400) {
+        ok++;
+        latency.record((performance.now() - t0) * 1e6);
+      } else {
+        errors++;
+      }
+    } catch (error) {
+      errors++;
+      const why = reason(error);
+      errorReasons.set(why, (errorReasons.get(why) ?? 0) + 1);
     }
-  }
+    done++;
+    onProgress?.(done);
+  };
+
+  const client = async () => {
+    while (more()) {
+      sent++;
+      await pool.run(one);
+    }
+  };
 
   loop.enable();
   try {
-    await pool.map(
-      work(),
-      async () => {
-        const t0 = performance.now();
-        try {
-          const status = await request(url, {method, headers, body, agent, timeout: 30_000});
-          statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          if (status === 429) refused++;
-          else if (status >= 200 && status < 400) {
-            ok++;
-            latency.record((performance.now() - t0) * 1e6);
-          } else errors++;
-        } catch (error) {
-          errors++;
-          const why = reason(error);
-          errorReasons.set(why, (errorReasons.get(why) ?? 0) + 1);
-        }
-        done++;
-        onProgress?.(done);
-      },
-      {stopOnError: false},
-    );
+    await Promise.all(Array.from({length: adaptive ? clients : concurrency}, client));
   } finally {
     loop.disable();
     agent.destroy();
   }
   const seconds = (performance.now() - started) / 1000;
   const ms = ns => ns / 1e6;
+  const stats = pool.stats();
   return {
     concurrency,
+    ...(adaptive ? {finalLimit: pool.concurrency, limits, minRtt: stats.adaptive.minRtt} : {}),
     requests: done,
     ok,
     refused,
@@ -165,14 +178,29 @@ function littlesLaw(levels) {
  */
 async function sweep(url, options) {
   const target = url instanceof URL ? url : new URL(url);
-  const {levels, onLevel} = options;
+  const {levels, onLevel, adaptive = false, step} = options;
   await probe(target, options);
   const results = [];
-  for (const [index, concurrency] of levels.entries()) {
-    const result = await measureLevel(target, concurrency, {
-      ...options,
-      onProgress: done => options.onProgress?.({level: concurrency, index, of: levels.length, done}),
-    });
+  const plan = adaptive ? [...levels, 'adaptive'] : levels;
+  for (const [index, concurrency] of plan.entries()) {
+    // A step change: restore at the start of each level, apply `step.after` seconds in.
+    step?.restore();
+    const stepTimer = step === undefined ? undefined : setTimeout(step.apply, step.after * 1000);
+    let result;
+    try {
+      result = await measureLevel(target, concurrency, {
+        ...options,
+        clients: Math.max(...levels) * 2,
+        onProgress: done => options.onProgress?.({level: concurrency, index, of: plan.length, done}),
+      });
+    } finally {
+      clearTimeout(stepTimer);
+    }
+    if (concurrency === 'adaptive') {
+      options.onLevel?.(result);
+      results.adaptive = result;
+      break;
+    }
     if (index === 0 && result.ok === 0) {
       const why = Object.keys(result.errorReasons)[0] ?? `status ${Object.keys(result.statuses).join(', ')}`;
       throw new Error(`${target.href} gave no successful answer at concurrency ${concurrency}: ${why}`);
@@ -180,15 +208,26 @@ async function sweep(url, options) {
     results.push(result);
     onLevel?.(result);
   }
+  step?.restore();
   const knee = findKnee(results);
   const little = littlesLaw(results);
-  return {
+  const out = {
     url: target.href,
     levels: results,
     knee: results[knee].concurrency,
     little,
     recommendation: `const limit = pLimit(${results[knee].concurrency});`,
   };
+  if (results.adaptive !== undefined) {
+    const a = results.adaptive;
+    const best = Math.max(...results.map(l => l.throughput));
+    out.adaptive = {
+      ...a,
+      throughputVsBestFixed: a.throughput / best,
+      p99VsKnee: results[knee].latency.p99 > 0 ? a.latency.p99 / results[knee].latency.p99 : 0,
+    };
+  }
+  return out;
 }
 
 module.exports = {sweep, findKnee, littlesLaw, measureLevel, request, probe};

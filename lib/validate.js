@@ -71,7 +71,36 @@ function validateOptionsObject(value, name = 'options') {
   }
 }
 
+const ALGORITHMS = {vegas: 0, gradient: 1, aimd: 2};
+
+/**
+ * Reads a concurrency that may be adaptive: a number (checked by `validateNumber`), `'adaptive'`,
+ * or `{adaptive: 'vegas' | 'gradient' | 'aimd', min, max, initial}`. Returns `{limit}` for a fixed
+ * one, or `{limit, adaptive: [algorithm, min, max, initial]}` for an adaptive one.
+ */
+function parseConcurrency(value, validateNumber) {
+  if (value === 'adaptive') value = {adaptive: 'vegas'};
+  if (value === null || typeof value !== 'object' || !('adaptive' in value)) {
+    validateNumber(value);
+    return {limit: value};
+  }
+  const {adaptive, min = 1, max = 1000, initial = Math.min(Math.max(4, min), max)} = value;
+  const algorithm = adaptive === true ? 'vegas' : adaptive;
+  if (!Object.hasOwn(ALGORITHMS, algorithm)) {
+    throw new TypeError(`Expected \`concurrency.adaptive\` to be 'vegas', 'gradient' or 'aimd', got ${describe(algorithm)}`);
+  }
+  validateCount(min, 'concurrency.min', {min: 1, infinity: false});
+  validateCount(max, 'concurrency.max', {min: 1, infinity: false});
+  validateCount(initial, 'concurrency.initial', {min: 1, infinity: false});
+  if (min > max) throw new RangeError(`Expected \`concurrency.min\` (${min}) to be at most \`concurrency.max\` (${max})`);
+  if (initial < min || initial > max) {
+    throw new RangeError(`Expected \`concurrency.initial\` (${initial}) to be between \`min\` (${min}) and \`max\` (${max})`);
+  }
+  return {limit: initial, adaptive: [ALGORITHMS[algorithm], min, max, initial]};
+}
+
 module.exports = {
+  parseConcurrency,
   describe,
   validateLimitConcurrency,
   validateConcurrency,

@@ -3,15 +3,23 @@
 //! to requests, as Netflix's concurrency-limits, Envoy's adaptive concurrency filter and brpc do).
 //!
 //! Every controller works in windows of about one limit's worth of completions (at least 16), so
-//! that one slow or fast sample does not move the limit. Window means are smoothed (an EWMA) and
-//! compared with the minimum smoothed latency over a sliding time span (so that a slower service
-//! is learnt too). Smoothing before taking the minimum matters: the minimum of many noisy means
-//! is biased low, which reads as a phantom queue and starves the pool.
+//! that one slow or fast sample does not move the limit. A window's mean latency is compared with
+//! the minimum *smoothed* latency (an EWMA of window means) over a sliding time span, so that a
+//! slower service is learnt too. Smoothing the baseline matters: the minimum of many noisy means is
+//! biased low, which reads as a phantom queue and starves the pool. Deciding on the window's own
+//! mean (not the smoothed one) matters too: a lagging signal overshoots and undershoots the knee.
+//! A window that saw the limit change is not judged: it mixes two limits. The tolerance rises with
+//! the measured noise of window means, estimated robustly (median of successive differences at
+//! an unchanged limit), so that a real jump in latency is not mistaken for noise.
 //! Drops (a task marked itself dropped, say on a 429), errors and timeouts are congestion.
 //!
 //! - `Vegas` (the default): by Little's law, `queue = limit × (1 − minRTT / RTT)` requests wait at
-//!   the downstream. Keep it between 0.5 and max(1.5, 8% of the limit): grow by one below, shrink
-//!   in proportion above, back off ×0.9 on congestion.
+//!   the downstream. Hold it near zero, because every request that waits for a server waits a whole
+//!   service time, and that is what p99 sees: grow while it is under 0.3; above max(0.7, 4% of
+//!   the limit, 3σ of the measured noise) remove the excess at once; back off ×0.9 on congestion.
+//!   Until the first decrease it grows ×1.25 a window (slow start, in half-size windows: the step
+//!   that crosses the knee is the overshoot); after a decrease it waits 24 windows before probing
+//!   up again.
 //! - `Gradient` (Netflix's Gradient2): `limit ← limit × clamp(tolerance × minRTT / RTT, 0.5, 1) +
 //!   √limit`, smoothed.
 //! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
@@ -81,12 +89,28 @@ pub struct Controller {
   samples: u32,
   sum: f64,
   smoothed: f64,
+  /// |differences| of successive window means taken at the same limit, newest last: their median
+  /// is a robust measure of the noise of a window's mean (a real shift in latency is one outlier).
+  diffs: VecDeque<f64>,
+  prev: Option<(f64, f64)>,
   congested: u32,
   max_inflight: u32,
   estimate: Estimate,
+  /// Still in slow start: no decrease yet.
+  slow_start: bool,
+  /// Windows to wait before growing again after a decrease.
+  cooldown: u32,
+  /// The window after a change mixes two limits: skip its decision.
+  settling: bool,
 }
 
 const MIN_WINDOW: u32 = 16;
+/// How many successive differences the noise estimate keeps.
+const NOISE_WINDOWS: usize = 15;
+/// Windows without growth after a decrease, so that probing above the knee is rare.
+const COOLDOWN: u32 = 24;
+/// Growth per window in slow start: the step that crosses the knee is the overshoot.
+const SLOW_START: f64 = 1.25;
 /// Weight of a new window mean in the smoothed latency.
 const SMOOTHING: f64 = 0.25;
 /// How long the minimum latency is remembered: long enough to span many windows, short enough to
@@ -104,9 +128,14 @@ impl Controller {
       samples: 0,
       sum: 0.0,
       smoothed: 0.0,
+      diffs: VecDeque::new(),
+      prev: None,
       congested: 0,
       max_inflight: 0,
       estimate: Estimate::default(),
+      slow_start: true,
+      cooldown: 0,
+      settling: false,
     }
   }
 
@@ -123,6 +152,18 @@ impl Controller {
     self.algorithm
   }
 
+  /// The standard deviation of a window's mean latency, from the median absolute difference of
+  /// successive means (σ ≈ 1.4826 × MAD, and a difference of two has √2 σ). Until five differences
+  /// are known, a prior of 3% of the latency: assuming no noise would read noise as a queue.
+  fn noise(&self) -> f64 {
+    if self.diffs.len() < 5 {
+      return 0.03 * self.smoothed;
+    }
+    let mut d: Vec<f64> = self.diffs.iter().copied().collect();
+    d.sort_by(|a, b| a.total_cmp(b));
+    d[d.len() / 2] * 1.4826 / std::f64::consts::SQRT_2
+  }
+
   /// One task completed after `rtt` ns with `inflight` tasks running (itself included).
   /// Returns true when the applied limit changed.
   pub fn on_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) -> bool {
@@ -134,7 +175,8 @@ impl Controller {
       Outcome::Dropped | Outcome::Error => self.congested += 1,
     }
     self.max_inflight = self.max_inflight.max(inflight);
-    let window = (self.limit as u32).max(MIN_WINDOW);
+    // Slow start is far from the knee: shorter windows get there sooner.
+    let window = (self.limit as u32).max(if self.slow_start { MIN_WINDOW / 2 } else { MIN_WINDOW });
     if self.samples + self.congested < window {
       return false;
     }
@@ -153,28 +195,50 @@ impl Controller {
     let limited = max_inflight as f64 + 1.0 >= self.limit();
     if samples > 0 {
       let mean = sum / samples as f64;
+      if let Some((prev_mean, prev_limit)) = self.prev {
+        if prev_limit == self.limit.floor() {
+          if self.diffs.len() == NOISE_WINDOWS {
+            self.diffs.pop_front();
+          }
+          self.diffs.push_back((mean - prev_mean).abs());
+        }
+      }
+      self.prev = Some((mean, self.limit.floor()));
       self.smoothed = if self.smoothed == 0.0 { mean } else { self.smoothed * (1.0 - SMOOTHING) + mean * SMOOTHING };
       self.min_rtt.push(now, self.smoothed);
-      self.estimate.rtt = self.smoothed;
-      self.estimate.min_rtt = self.min_rtt.get().unwrap_or(self.smoothed);
+      self.estimate.rtt = mean;
+      // The minimum of many noisy values sits about 2.5 of their standard deviations below their
+      // centre; the smoothed series has σ × √(s / (2 − s)). Correct for it, or noise reads as a
+      // standing queue.
+      let bias = 2.5 * self.noise() * (SMOOTHING / (2.0 - SMOOTHING)).sqrt();
+      self.estimate.min_rtt = self.min_rtt.get().unwrap_or(self.smoothed) + bias;
     }
     let (rtt, min_rtt) = (self.estimate.rtt, self.estimate.min_rtt);
-    if congested > 0 && congested * 10 >= (samples + congested).max(1) {
+    let before = self.limit;
+    self.cooldown = self.cooldown.saturating_sub(1);
+    let congestion = congested > 0 && congested * 10 >= (samples + congested).max(1);
+    if std::mem::take(&mut self.settling) && !congestion {
+      return;
+    }
+    if congestion {
       self.limit *= 0.9;
     } else if samples > 0 && min_rtt > 0.0 {
       match self.algorithm {
         Algorithm::Vegas => {
           let queue = self.limit * (1.0 - min_rtt / rtt);
           self.estimate.signal = queue;
-          // Half a request to grow, and a tolerance that scales with the limit (8%, at least 1.5)
-          // so that small and large knees are held equally tight.
-          let (alpha, beta) = (0.5, (0.08 * self.limit).max(1.5));
+          // Grow only while (nearly) nothing waits. Shrink above a tolerance that scales with the
+          // limit (4%, at least 0.7) and stays three standard deviations above the noise of a
+          // window's mean, so that noise alone does not shrink the pool.
+          let noise = self.limit * self.noise() / self.smoothed.max(1.0);
+          let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
           if queue < alpha {
-            if limited {
-              self.limit += 1.0;
+            if limited && self.cooldown == 0 {
+              self.limit = if self.slow_start { (self.limit * SLOW_START).max(self.limit + 1.0) } else { self.limit + 1.0 };
             }
           } else if queue > beta {
-            self.limit -= ((queue - beta) / 2.0).max(1.0);
+            // By Little's law the queue is how far above the knee the limit is: remove it.
+            self.limit -= (queue - beta).max(1.0);
           }
         }
         Algorithm::Gradient => {
@@ -195,6 +259,11 @@ impl Controller {
       }
     }
     self.limit = self.limit.clamp(self.bounds.min, self.bounds.max);
+    if self.limit < before {
+      self.slow_start = false;
+      self.cooldown = COOLDOWN;
+    }
+    self.settling = self.limit.floor() != before.floor();
   }
 }
 
@@ -213,7 +282,7 @@ mod tests {
     for i in 0..16 {
       c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
     }
-    assert_eq!(c.limit(), 11.0);
+    assert_eq!(c.limit(), 12.0, "slow start: ×1.25 a window");
   }
 
   #[test]
@@ -231,13 +300,13 @@ mod tests {
     for i in 0..16 {
       c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
     }
-    for i in 0..32 {
-      c.on_sample((20 + i) * MS, 100 * MS, 11, Outcome::Success);
+    for i in 0..40 {
+      c.on_sample((20 + i) * MS, 100 * MS, 12, Outcome::Success);
     }
-    assert!(c.limit() < 11.0, "a doubled latency is a queue: {}", c.limit());
+    assert!(c.limit() < 12.0, "a doubled latency is a queue: {}", c.limit());
     let before = c.limit();
     for i in 0..16 {
-      c.on_sample((60 + i) * MS, 1 * MS, 10, Outcome::Dropped);
+      c.on_sample((300 + i) * MS, 1 * MS, 10, Outcome::Dropped);
     }
     assert!(c.limit() < before);
   }

@@ -55,10 +55,16 @@ impl NativeDownstream {
     self.server.port as u32
   }
 
-  /// Requests served at once: the knee.
+  /// Requests served at once now: the knee.
   #[napi(getter)]
   pub fn servers(&self) -> u32 {
-    self.server.spec.servers
+    self.server.servers()
+  }
+
+  /// A step change: serve `n` requests at once from now on.
+  #[napi]
+  pub fn set_servers(&self, n: u32) {
+    self.server.set_servers(n);
   }
 
   #[napi(getter)]

@@ -52,6 +52,32 @@ pub struct Server {
   pub spec: DownstreamSpec,
   pub counters: Arc<Counters>,
   pub control: Arc<Control>,
+  servers: Arc<Semaphore>,
+  current: Arc<std::sync::atomic::AtomicU32>,
+  runtime: tokio::runtime::Handle,
+}
+
+impl Server {
+  /// Changes the number of servers (a step change of capacity). Requests in service finish; a
+  /// lower number takes effect as servers free up.
+  pub fn set_servers(&self, n: u32) {
+    let n = n.max(1);
+    let before = self.current.swap(n, Ordering::SeqCst);
+    if n > before {
+      self.servers.add_permits((n - before) as usize);
+    } else if n < before {
+      let servers = self.servers.clone();
+      self.runtime.spawn(async move {
+        if let Ok(permits) = servers.acquire_many_owned(before - n).await {
+          permits.forget();
+        }
+      });
+    }
+  }
+
+  pub fn servers(&self) -> u32 {
+    self.current.load(Ordering::SeqCst)
+  }
 }
 
 fn raise_max(max: &AtomicU64, value: u64) {
@@ -102,13 +128,15 @@ pub fn start(spec: DownstreamSpec, port: u16) -> std::io::Result<Server> {
   let counters = Arc::new(Counters::default());
   let control = Arc::new(Control { stop: Notify::new(), stopped: AtomicBool::new(false), thread: Mutex::new(None) });
   let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-  let (c, ctl) = (counters.clone(), control.clone());
+  let runtime_handle = runtime.handle().clone();
+  let servers = Arc::new(Semaphore::new(spec.servers as usize));
+  let (c, ctl, sem) = (counters.clone(), control.clone(), servers.clone());
   let thread = std::thread::Builder::new().name("async-shape-downstream".into()).spawn(move || {
     runtime.block_on(async move {
       let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
       };
-      let servers = Arc::new(Semaphore::new(spec.servers as usize));
+      let servers = sem;
       loop {
         tokio::select! {
           _ = ctl.stop.notified() => break,
@@ -130,7 +158,15 @@ pub fn start(spec: DownstreamSpec, port: u16) -> std::io::Result<Server> {
   if let Ok(mut t) = control.thread.lock() {
     *t = Some(thread);
   }
-  Ok(Server { port, spec, counters, control })
+  Ok(Server {
+    port,
+    spec,
+    counters,
+    control,
+    servers,
+    current: Arc::new(std::sync::atomic::AtomicU32::new(spec.servers)),
+    runtime: runtime_handle,
+  })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! Every function takes and returns numbers, booleans or the gate, and validates nothing: the JS
 //! layer (`lib/limit.js`, `lib/pool.js`) validates user input before calling in.
 
+use crate::adaptive::{Algorithm, Bounds, Controller};
 use crate::pool_core::{Outcome, PoolCore, NO_ID};
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
@@ -228,6 +229,32 @@ unsafe extern "C" fn last_id(env: sys::napi_env, info: sys::napi_callback_info) 
   num(env, core.last_id() as f64)
 }
 
+fn outcome_of(code: u32) -> Outcome {
+  match code {
+    0 => Outcome::Fulfilled,
+    2 => Outcome::Dropped,
+    _ => Outcome::Rejected,
+  }
+}
+
+/// `releaseTimed(ms, outcome)`: an untracked task of an adaptive pool settled after `ms`
+/// (outcome 0 fulfilled, 1 rejected, 2 dropped). Starts what the (maybe changed) limit allows.
+/// Returns 2 when the limit changed, else 1.
+unsafe extern "C" fn release_timed(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let now = now_ns();
+  let (ms, outcome) = (f64_of(env, argv[0]), outcome_of(u32_of(env, argv[1])));
+  let (changed, started) = {
+    let mut core = core_mut!(env, cell);
+    let inflight = core.active();
+    core.finish(NO_ID, outcome, now);
+    let changed = core.observe((ms.max(0.0) * 1e6) as u64, inflight, outcome, now);
+    (changed, drain(&mut core, now))
+  };
+  open(env, cell, &started);
+  num(env, if changed { 2.0 } else { 1.0 })
+}
+
 /// `release()`: an untracked task settled; starts the next one.
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
@@ -243,23 +270,24 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
   ptr::null_mut()
 }
 
-/// `finish(id, ok)`: a tracked task settled or was abandoned; false if it had already finished.
+/// `finish(id, outcome)`: a tracked task settled or was abandoned (outcome 0 fulfilled,
+/// 1 rejected, 2 dropped). Starts what the freed slot (or a raised adaptive limit) allows.
+/// Returns 0 if it had already finished, 1 if finished, 2 if finished and the limit changed.
 unsafe extern "C" fn finish(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (argv, cell) = cb_args::<2>(env, info);
   let now = now_ns();
-  let id = u32_of(env, argv[0]);
-  let mut ok = false;
-  sys::napi_get_value_bool(env, argv[1], &mut ok);
-  let (done, next) = {
+  let (id, outcome) = (u32_of(env, argv[0]), outcome_of(u32_of(env, argv[1])));
+  let (code, started) = {
     let mut core = core_mut!(env, cell);
-    let outcome = if ok { Outcome::Fulfilled } else { Outcome::Rejected };
-    let done = core.finish(id, outcome, now);
-    (done, if done { core.start_next(now) } else { None })
+    if core.finish(id, outcome, now) {
+      let code = if core.take_limit_change() { 2.0 } else { 1.0 };
+      (code, drain(&mut core, now))
+    } else {
+      (0.0, Vec::new())
+    }
   };
-  if let Some(s) = next {
-    open(env, cell, &[s]);
-  }
-  boolean(env, done)
+  open(env, cell, &started);
+  num(env, code)
 }
 
 unsafe extern "C" fn active(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -380,9 +408,10 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
   };
   let mut obj = ptr::null_mut();
   sys::napi_create_object(env, &mut obj);
-  let fields: [(&CStr, f64); 13] = [
+  let fields: [(&CStr, f64); 14] = [
     (c"completed", s.completed as f64),
     (c"failed", s.failed as f64),
+    (c"dropped", s.dropped as f64),
     (c"elapsedMs", s.elapsed_ms),
     (c"throughput", s.throughput),
     (c"latencyMean", s.latency_mean_ms),
@@ -401,6 +430,46 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
   obj
 }
 
+/// `adaptiveInfo()`: an adaptive pool's controller state, or undefined: `{algorithm, limit,
+/// minRtt, rtt, signal, history}` with times in ms (history: `[msSinceStart, limit]` pairs).
+unsafe extern "C" fn adaptive_info(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (_, cell) = cb_args::<0>(env, info);
+  let core = core_mut!(env, cell);
+  let Some((algorithm, estimate)) = core.estimate() else {
+    return undefined(env);
+  };
+  let mut obj = ptr::null_mut();
+  sys::napi_create_object(env, &mut obj);
+  let name: &CStr = match algorithm {
+    Algorithm::Vegas => c"vegas",
+    Algorithm::Gradient => c"gradient",
+    Algorithm::Aimd => c"aimd",
+  };
+  let mut name_value = ptr::null_mut();
+  sys::napi_create_string_utf8(env, name.as_ptr(), -1, &mut name_value);
+  sys::napi_set_named_property(env, obj, c"algorithm".as_ptr(), name_value);
+  for (key, v) in [
+    (c"limit", core.concurrency()),
+    (c"minRtt", estimate.min_rtt / 1e6),
+    (c"rtt", estimate.rtt / 1e6),
+    (c"signal", estimate.signal),
+  ] {
+    sys::napi_set_named_property(env, obj, key.as_ptr(), num(env, v));
+  }
+  let history: Vec<(u64, f64)> = core.limit_history().copied().collect();
+  let mut arr = ptr::null_mut();
+  sys::napi_create_array_with_length(env, history.len(), &mut arr);
+  for (i, (t, limit)) in history.into_iter().enumerate() {
+    let mut pair = ptr::null_mut();
+    sys::napi_create_array_with_length(env, 2, &mut pair);
+    sys::napi_set_element(env, pair, 0, num(env, t as f64 / 1e6));
+    sys::napi_set_element(env, pair, 1, num(env, limit));
+    sys::napi_set_element(env, arr, i as u32, pair);
+  }
+  sys::napi_set_named_property(env, obj, c"history".as_ptr(), arr);
+  obj
+}
+
 unsafe extern "C" fn drop_shared(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   let shared = Box::from_raw(data as *mut Shared);
   if Rc::strong_count(&shared) == 1 && !shared.on_batch.is_null() {
@@ -412,13 +481,18 @@ type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> 
 
 /// Creates one pool. `tracked` keeps running tasks in slots (abort, timeouts, stats, deadlock
 /// detection); p-limit's API needs none of that and runs untracked. `onBatch(id)`, for untracked
-/// pools, starts one item of batch `id`.
-#[napi(js_name = "createPool", ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void")]
+/// pools, starts one item of batch `id`. `adaptive` = `[algorithm (0 vegas, 1 gradient, 2 aimd),
+/// min, max, initial]` makes the limit adaptive.
+#[napi(
+  js_name = "createPool",
+  ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: [number, number, number, number]"
+)]
 pub fn create_pool<'env>(
   env: &'env Env,
   concurrency: f64,
   tracked: bool,
   on_batch: Option<Unknown<'env>>,
+  adaptive: Option<Vec<f64>>,
 ) -> Result<Unknown<'env>> {
   let raw = env.raw();
   let mut on_batch_ref = ptr::null_mut();
@@ -426,11 +500,24 @@ pub fn create_pool<'env>(
     // Weak (count 0): the callback's closure reaches these functions, so a strong one would leak.
     unsafe { sys::napi_create_reference(raw, f.raw(), 0, &mut on_batch_ref) };
   }
+  let mut core = PoolCore::new(concurrency, tracked);
+  if let Some(a) = adaptive {
+    let algorithm = match a.first().copied().unwrap_or(0.0) as u32 {
+      1 => Algorithm::Gradient,
+      2 => Algorithm::Aimd,
+      _ => Algorithm::Vegas,
+    };
+    let at = |i: usize, d: f64| a.get(i).copied().unwrap_or(d);
+    let bounds = Bounds { min: at(1, 1.0), max: at(2, 1000.0), initial: at(3, 4.0) };
+    core.set_controller(Controller::new(algorithm, bounds), now_ns());
+  }
   let shared: Shared = Rc::new(PoolCell {
-    core: RefCell::new(PoolCore::new(concurrency, tracked)),
+    core: RefCell::new(core),
     on_batch: on_batch_ref,
   });
-  let methods: [(&CStr, Callback); 18] = [
+  let methods: [(&CStr, Callback); 20] = [
+    (c"releaseTimed", release_timed),
+    (c"adaptiveInfo", adaptive_info),
     (c"submit", submit),
     (c"submitPlain", submit_plain),
     (c"submitBatch", submit_batch),

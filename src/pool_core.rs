@@ -9,6 +9,7 @@
 //! payloads with run-length entries (a `map` of N items waits as one entry), and its running tasks
 //! are a count: that is all p-limit's API can observe.
 
+use crate::adaptive::{self, Controller, Estimate};
 use crate::deadlines::Deadlines;
 use crate::pool_stats::{PoolStats, StatsSnapshot};
 use std::collections::VecDeque;
@@ -43,7 +44,22 @@ struct Bucket {
 pub enum Outcome {
   Fulfilled,
   Rejected,
+  /// The task marked itself dropped (say, refused by the downstream): not a success.
+  Dropped,
 }
+
+impl Outcome {
+  fn for_controller(self) -> adaptive::Outcome {
+    match self {
+      Outcome::Fulfilled => adaptive::Outcome::Success,
+      Outcome::Rejected => adaptive::Outcome::Error,
+      Outcome::Dropped => adaptive::Outcome::Dropped,
+    }
+  }
+}
+
+/// How many limit changes `limit_history` keeps.
+const HISTORY: usize = 256;
 
 pub struct PoolCore<T> {
   concurrency: f64,
@@ -62,6 +78,10 @@ pub struct PoolCore<T> {
   blocked: u32,
   deadlines: Deadlines,
   stats: PoolStats,
+  /// An adaptive pool's controller: it sets `concurrency` from completed tasks.
+  controller: Option<Controller>,
+  history: VecDeque<(u64, f64)>,
+  limit_changed: bool,
 }
 
 impl<T: Copy> PoolCore<T> {
@@ -79,7 +99,55 @@ impl<T: Copy> PoolCore<T> {
       blocked: 0,
       deadlines: Deadlines::default(),
       stats: PoolStats::default(),
+      controller: None,
+      history: VecDeque::new(),
+      limit_changed: false,
     }
+  }
+
+  /// Makes the pool adaptive: from now on `controller` sets the limit.
+  pub fn set_controller(&mut self, controller: Controller, now: u64) {
+    self.concurrency = controller.limit();
+    self.controller = Some(controller);
+    self.history.clear();
+    self.history.push_back((now, self.concurrency));
+  }
+
+  pub fn is_adaptive(&self) -> bool {
+    self.controller.is_some()
+  }
+
+  /// Feeds one completed task to the controller (if any): it ran `rtt` ns with `inflight` tasks
+  /// running. Returns true when the limit changed.
+  pub fn observe(&mut self, rtt: u64, inflight: u32, outcome: Outcome, now: u64) -> bool {
+    let Some(controller) = self.controller.as_mut() else {
+      return false;
+    };
+    if !controller.on_sample(now, rtt, inflight, outcome.for_controller()) {
+      return false;
+    }
+    self.concurrency = controller.limit();
+    if self.history.len() == HISTORY {
+      self.history.pop_front();
+    }
+    self.history.push_back((now, self.concurrency));
+    self.limit_changed = true;
+    true
+  }
+
+  /// True once after the limit changed (for the `onLimitChange` hook).
+  pub fn take_limit_change(&mut self) -> bool {
+    std::mem::take(&mut self.limit_changed)
+  }
+
+  /// The controller's latest estimate, if adaptive.
+  pub fn estimate(&self) -> Option<(adaptive::Algorithm, Estimate)> {
+    self.controller.as_ref().map(|c| (c.algorithm(), c.estimate()))
+  }
+
+  /// The last limit changes: (time ns, limit), oldest first.
+  pub fn limit_history(&self) -> impl Iterator<Item = &(u64, f64)> {
+    self.history.iter()
   }
 
   pub fn active(&self) -> u32 {
@@ -282,6 +350,7 @@ impl<T: Copy> PoolCore<T> {
       Some(s) if s.state == State::Running => {}
       _ => return false,
     }
+    let inflight = self.active;
     self.active -= 1;
     let s = &mut self.slots[id as usize];
     let ran = now.saturating_sub(s.since);
@@ -295,7 +364,8 @@ impl<T: Copy> PoolCore<T> {
       let slots = &self.slots;
       self.deadlines.disarm(|i, g| live_deadline(slots, i, g));
     }
-    self.stats.on_finish(now, ran, outcome == Outcome::Fulfilled);
+    self.stats.on_finish(now, ran, outcome == Outcome::Fulfilled, outcome == Outcome::Dropped);
+    self.observe(ran, inflight, outcome, now);
     true
   }
 
@@ -518,6 +588,35 @@ mod tests {
     assert_eq!(p.expire(150), Vec::<u32>::new());
     assert_eq!(p.expire(250), vec![b]);
     assert_eq!(p.next_deadline_in(250), None);
+  }
+
+  #[test]
+  fn an_adaptive_pool_moves_its_limit_from_finished_tasks() {
+    use crate::adaptive::{Algorithm, Bounds, Controller};
+    let mut p: PoolCore<()> = PoolCore::new(1.0, true);
+    p.set_controller(Controller::new(Algorithm::Vegas, Bounds { min: 1.0, max: 100.0, initial: 4.0 }), 0);
+    assert_eq!(p.concurrency(), 4.0);
+    let ms = 1_000_000u64;
+    let mut now = 0;
+    // Tasks that always take 50 ms with the pool full: nothing queues, so the limit grows.
+    for _ in 0..40 {
+      let ids: Vec<u32> = (0..p.concurrency() as u32).filter_map(|_| p.try_start_now(now, NO_ID)).collect();
+      now += 50 * ms;
+      for id in ids {
+        p.finish(id, Outcome::Fulfilled, now);
+      }
+    }
+    assert!(p.concurrency() > 4.0, "grew to {}", p.concurrency());
+    assert!(p.take_limit_change());
+    assert!(!p.take_limit_change(), "reported once");
+    assert!(p.limit_history().count() > 1);
+    let (algorithm, estimate) = p.estimate().unwrap();
+    assert_eq!(algorithm, Algorithm::Vegas);
+    assert!(estimate.min_rtt > 0.0);
+    // Dropped tasks count apart and as congestion.
+    let id = p.try_start_now(now, NO_ID).unwrap();
+    p.finish(id, Outcome::Dropped, now + ms);
+    assert_eq!(p.stats(now + ms).dropped, 1);
   }
 
   #[test]

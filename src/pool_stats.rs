@@ -12,6 +12,7 @@ pub struct PoolStats {
   window_start: Option<u64>,
   completed: u64,
   failed: u64,
+  dropped: u64,
   latency: Histogram,
   wait: Histogram,
   inflight_area: f64,
@@ -23,6 +24,7 @@ pub struct PoolStats {
 pub struct StatsSnapshot {
   pub completed: u64,
   pub failed: u64,
+  pub dropped: u64,
   pub elapsed_ms: f64,
   pub throughput: f64,
   pub latency_mean_ms: f64,
@@ -56,11 +58,14 @@ impl PoolStats {
     self.wait.record(waited);
   }
 
-  /// A task settles (or is abandoned through abort/timeout) after running `ran` ns.
-  pub fn on_finish(&mut self, now: u64, ran: u64, ok: bool) {
+  /// A task settles (or is abandoned through abort/timeout) after running `ran` ns: fulfilled
+  /// (`ok`), marked dropped by itself (`dropped`, e.g. refused by the downstream), or failed.
+  pub fn on_finish(&mut self, now: u64, ran: u64, ok: bool, dropped: bool) {
     self.advance(now);
     self.active = self.active.saturating_sub(1);
-    if ok {
+    if dropped {
+      self.dropped += 1;
+    } else if ok {
       self.completed += 1;
     } else {
       self.failed += 1;
@@ -80,13 +85,14 @@ impl PoolStats {
   pub fn snapshot(&mut self, now: u64) -> StatsSnapshot {
     self.advance(now);
     let elapsed = now.saturating_sub(self.window_start.unwrap_or(now)) as f64;
-    let finished = self.completed + self.failed;
+    let finished = self.completed + self.failed + self.dropped;
     let throughput = if elapsed > 0.0 { finished as f64 / (elapsed / 1e9) } else { 0.0 };
     let mean_latency = if finished > 0 { self.latency.mean() } else { 0.0 };
     let pct = |h: &Histogram, p: f64| h.percentile(p) as f64 / MS;
     StatsSnapshot {
       completed: self.completed,
       failed: self.failed,
+      dropped: self.dropped,
       elapsed_ms: elapsed / MS,
       throughput,
       latency_mean_ms: mean_latency / MS,
@@ -118,7 +124,7 @@ mod tests {
         st.on_start(t, 0);
       }
       for _ in 0..10 {
-        st.on_finish(t + w, w, true);
+        st.on_finish(t + w, w, true, false);
       }
     }
     let s = st.snapshot(10 * S);
@@ -147,7 +153,7 @@ mod tests {
     let s = st.snapshot(2 * S);
     assert_eq!(s.completed, 0);
     assert!((s.mean_in_flight - 2.0).abs() < 1e-9);
-    st.on_finish(2 * S, 2 * S, false);
+    st.on_finish(2 * S, 2 * S, false, false);
     assert_eq!(st.snapshot(2 * S).failed, 1);
   }
 }
