@@ -1,7 +1,7 @@
 // ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
 import {pLimit} from './index.js';
 
-export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats} from './index.js';
+export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, DroppedError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats} from './index.js';
 export type {
 	LimitFunction,
 	Options,
@@ -11,6 +11,8 @@ export type {
 	MapOptions,
 	MapContext,
 	PoolStats,
+	AdaptiveConcurrency,
+	AdaptiveStats,
 	CancellableContext,
 	Task,
 	TaskResult,

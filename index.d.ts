@@ -57,11 +57,32 @@ export type LimitFunction = {
 	): Promise<ReturnType>;
 };
 
+/**
+An adaptive concurrency limit: the limit moves from the latency and the outcomes of completed tasks to stay at the downstream's knee. `'adaptive'` is `{adaptive: 'vegas'}`.
+*/
+export type AdaptiveConcurrency = {
+	/**
+	The controller. `'vegas'` (the default) keeps the requests queued at the downstream (estimated by Little's law from latency) near zero. `'gradient'` follows Netflix's Gradient2. `'aimd'` grows while latency stays within 1.25× its minimum.
+	*/
+	readonly adaptive: 'vegas' | 'gradient' | 'aimd' | true;
+	/** @default 1 */
+	readonly min?: number;
+	/** @default 1000 */
+	readonly max?: number;
+	/** @default 4 (within min and max) */
+	readonly initial?: number;
+};
+
 export type Options = {
 	/**
-	Concurrency limit: an integer from 1 up, or `Infinity`.
+	Concurrency limit: an integer from 1 up, or `Infinity`; or `'adaptive'` / an `AdaptiveConcurrency`.
 	*/
-	readonly concurrency: number;
+	readonly concurrency: number | 'adaptive' | AdaptiveConcurrency;
+
+	/**
+	Called with the new limit whenever an adaptive limit changes.
+	*/
+	readonly onLimitChange?: (limit: number) => void;
 
 	/**
 	Reject the waiting tasks' promises with an `AbortError` when `clearQueue()` is called.
@@ -85,7 +106,7 @@ const limit = pLimit(10);
 const pages = await Promise.all(urls.map(url => limit(() => fetch(url))));
 ```
 */
-export default function pLimit(concurrency: number | Options): LimitFunction;
+export default function pLimit(concurrency: number | 'adaptive' | Options): LimitFunction;
 export {pLimit};
 
 /**
@@ -110,11 +131,16 @@ export function limitFunction<Arguments extends unknown[], ReturnType>(
 
 export type PoolOptions = {
 	/**
-	The most tasks that run at once: an integer from 1 up, or `Infinity`.
+	The most tasks that run at once: an integer from 1 up, or `Infinity`; or `'adaptive'` / an `AdaptiveConcurrency`, whose limit moves by itself.
 
 	@default Infinity
 	*/
-	readonly concurrency?: number;
+	readonly concurrency?: number | 'adaptive' | AdaptiveConcurrency;
+
+	/**
+	Called with the new limit whenever an adaptive limit changes (to export it to your metrics).
+	*/
+	readonly onLimitChange?: (limit: number) => void;
 
 	/**
 	A hard cap on waiting tasks. `run()` beyond it rejects at once with a `QueueFullError`. Use `onSizeLessThan()` to wait for room.
@@ -160,6 +186,11 @@ export type TaskContext = {
 	Aborts when the task's `signal` aborts or its `timeout` passes. Undefined when the task was given neither.
 	*/
 	readonly signal?: AbortSignal;
+
+	/**
+	Marks this task dropped (the downstream refused it, say with a 429): it counts in `stats().dropped`, and an adaptive pool takes it as congestion, not as a success. Works detached: `({drop}) => …`.
+	*/
+	readonly drop: () => void;
 };
 
 export type MapOptions = {
@@ -191,6 +222,8 @@ export type PoolStats = {
 	readonly completed: number;
 	/** Tasks that rejected, timed out or were aborted while running. */
 	readonly failed: number;
+	/** Tasks that marked themselves dropped (`drop()` or a thrown `DroppedError`). */
+	readonly dropped: number;
 	readonly active: number;
 	readonly pending: number;
 	readonly concurrency: number;
@@ -205,6 +238,26 @@ export type PoolStats = {
 	readonly meanInFlight: number;
 	/** Little's law: `throughput × latency.mean`, the concurrency this workload actually needs. */
 	readonly littleConcurrency: number;
+	/** An adaptive pool's controller, absent for a fixed limit. */
+	readonly adaptive?: AdaptiveStats;
+};
+
+/** An adaptive pool's controller state. Times in ms. */
+export type AdaptiveStats = {
+	readonly algorithm: 'vegas' | 'gradient' | 'aimd';
+	readonly limit: number;
+	/** Minimum smoothed latency over the last 30 s (corrected for noise). */
+	readonly minRtt: number;
+	/** The last window's mean latency. */
+	readonly rtt: number;
+	/** Vegas: the requests estimated to wait at the downstream. */
+	readonly queue?: number;
+	/** Gradient: the last gradient. */
+	readonly gradient?: number;
+	/** AIMD: latency over its minimum. */
+	readonly latencyRatio?: number;
+	/** The last 256 limit changes; `time` on a monotonic ms clock. */
+	readonly history: ReadonlyArray<{readonly time: number; readonly limit: number}>;
 };
 
 /**
@@ -280,6 +333,24 @@ export class Pool {
 export class QueueFullError extends RangeError {
 	readonly name: 'QueueFullError';
 	readonly code: 'ASYNC_SHAPE_QUEUE_FULL';
+}
+
+/**
+Thrown by a task to say the downstream refused it: the task's promise rejects with it, `stats().dropped` counts it, and an adaptive pool takes it as congestion. `code` is `'ASYNC_SHAPE_DROPPED'`.
+
+@example
+```
+await pool.run(async ({signal}) => {
+	const res = await fetch(url, {signal});
+	if (res.status === 429) throw new DroppedError('rate limited');
+	return res.json();
+});
+```
+*/
+export class DroppedError extends Error {
+	constructor(message?: string, options?: ErrorOptions);
+	readonly name: 'DroppedError';
+	readonly code: 'ASYNC_SHAPE_DROPPED';
 }
 
 /** With `detectDeadlock`, a task that would wait forever on its own pool. `code` is `'ASYNC_SHAPE_DEADLOCK'`. */

@@ -29,6 +29,8 @@ sweep options:
   --capacity R         built-in downstream: requests per second (default 400)
   --latency MS         built-in downstream: ms per request (default 50)
   --queue Q            built-in downstream: waiting places before 429 (default capacity × latency)
+  --adaptive           also run an adaptive pool (Vegas) and compare it with the fixed levels
+  --step               built-in downstream: halve its capacity halfway through each level
   --json               print the result as JSON
   --html FILE          write an HTML report with a chart
   --svg FILE           write the chart as SVG
@@ -50,6 +52,8 @@ const SPEC = {
     capacity: 'positive',
     latency: 'positive',
     queue: 'count0',
+    adaptive: 'flag',
+    step: 'flag',
     json: 'flag',
     html: 'string',
     svg: 'string',
@@ -152,6 +156,12 @@ async function runSweep(args) {
     }
   }
   if (o.requests !== undefined && o.duration !== undefined) throw new UsageError('give --requests or --duration, not both');
+  if (o.step && downstream === undefined) throw new UsageError('--step changes the built-in downstream; it does not go with --url');
+  if (o.step && o.requests !== undefined) throw new UsageError('--step happens halfway through a level in time; use --duration, not --requests');
+  const seconds = o.requests === undefined ? (o.duration ?? 2) : undefined;
+  const step = o.step
+    ? {after: seconds / 2, apply: () => downstream.setCapacity(downstream.capacity / 2), restore: () => downstream.setCapacity(downstream.capacity)}
+    : undefined;
   const show = !o.json && process.stderr.isTTY;
   const bar = progress(show);
   if (!o.json) {
@@ -159,14 +169,17 @@ async function runSweep(args) {
       ? `the built-in downstream (${downstream.capacity} req/s at ${downstream.latency} ms, knee ${downstream.knee}, ${downstream.queue} waiting places, then 429) at ${url}`
       : url;
     const amount = o.requests !== undefined ? `${o.requests} requests` : `${o.duration ?? 2} s`;
-    console.log(`Sweeping ${what}\nLevels ${levels.join(', ')}, ${amount} each.\n`);
+    const extras = [o.adaptive ? 'then an adaptive pool' : '', o.step ? 'capacity halves halfway through each level' : ''].filter(Boolean);
+    console.log(`Sweeping ${what}\nLevels ${levels.join(', ')}, ${amount} each${extras.length ? `; ${extras.join('; ')}` : ''}.\n`);
   }
   let result;
   try {
     result = await sweep(url, {
       levels,
       requests: o.requests,
-      duration: o.requests === undefined ? (o.duration ?? 2) : undefined,
+      duration: seconds,
+      adaptive: o.adaptive ?? false,
+      step,
       method: o.method ?? 'GET',
       headers: headersOf(o.header),
       body: o.body,
