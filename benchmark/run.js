@@ -16,6 +16,9 @@ const path = require('node:path');
 const util = require('node:util');
 const {pLimit, Pool, all, allSettled, race, any, stream, promisify, callbackify} = require('..');
 const {mallocInUse} = require('../lib/native');
+const {sweep} = require('../lib/sweep');
+const {startDownstream} = require('../lib/downstream');
+const report = require('../lib/report');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 20_000 : 100_000;
@@ -335,6 +338,25 @@ async function timeBridge() {
   return out;
 }
 
+// Adaptive concurrency against fixed levels on the built-in downstream (400/s at 50 ms, knee
+// 20), steady and with its capacity halved halfway through each level. Levels are long enough
+// for the adaptive pool's one-time learning to be a small part of what it is measured on.
+const ADAPTIVE_SECONDS = QUICK ? 3 : 15;
+async function adaptiveComparison() {
+  const out = [];
+  for (const stepped of [false, true]) {
+    const d = startDownstream({capacity: 400, latency: 50});
+    try {
+      const step = stepped ? {after: ADAPTIVE_SECONDS / 2, apply: () => d.setCapacity(200), restore: () => d.setCapacity(400)} : undefined;
+      const result = await sweep(d.url, {levels: [10, 20, 40], duration: ADAPTIVE_SECONDS, method: 'GET', headers: {}, adaptive: true, step});
+      out.push([stepped ? 'capacity halves halfway through each level' : 'steady downstream', result]);
+    } finally {
+      d.close();
+    }
+  }
+  return out;
+}
+
 const fmt = ns => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
@@ -442,6 +464,18 @@ async function main() {
   console.log(`${t7}\n`);
   const bridgeWorst = Math.max(...bridgeResults.map(([, rows]) => rows[1][1] / rows[0][1]));
 
+  console.log(`Adaptive concurrency on the built-in downstream (400 req/s at 50 ms, knee 20), ${ADAPTIVE_SECONDS} s per level`);
+  const adaptiveRuns = await adaptiveComparison();
+  const t8 = adaptiveRuns
+    .map(([scenario, result]) => `**${scenario}**\n\n\`\`\`\n${report.table(result)}\n\n${report.summary(result)}\n\`\`\``)
+    .join('\n\n');
+  console.log(`${t8.replaceAll('```', '').replaceAll('**', '')}\n`);
+  const adaptiveGoal = adaptiveRuns.map(([scenario, r]) => {
+    const a = r.adaptive;
+    const ok = a.throughputVsBestFixed >= 0.9 && a.p99VsKnee <= 1.2;
+    return `- adaptive, ${scenario}: throughput ${(a.throughputVsBestFixed * 100).toFixed(0)}% of the best fixed level (goal ≥ 90%), p99 ${a.p99VsKnee.toFixed(2)}× the knee's (goal ≤ 1.20×) ${ok ? '✓' : '✗'}`;
+  });
+
   const ours = taskResults.get('async-shape pLimit');
   const peer = taskResults.get(pLimitName);
   const worst = Math.max(...LEVELS.map(c => ours.get(c) / peer.get(c)));
@@ -461,9 +495,10 @@ async function main() {
     `- pLimit memory per queued task: ${Math.round(memOurs)} B (goal ≤ 300 B) ${memOurs <= 300 ? '✓' : '✗'}`,
     `- combinators over plain promises, worst method: ${plainWorst.toFixed(2)}× the native Promise method (goal ≤ 1.50×) ${plainWorst <= 1.5 ? '✓' : '✗'}`,
     `- promisify/callbackify per call, worst shape: ${bridgeWorst.toFixed(2)}× util's (goal ≤ 1.00×, within noise) ${bridgeWorst <= 1.05 ? '✓' : '✗'}`,
+    ...adaptiveGoal,
     `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
   ].join('\n');
-  console.log(`Goals (issues #2, #3 and #4)\n${goals}`);
+  console.log(`Goals (issues #2, #3, #4 and #7)\n${goals}`);
 
   if (QUICK) return;
   const md = `# Benchmark results
@@ -514,6 +549,12 @@ ${t6}
 ${BRIDGE_CALLS.toLocaleString('en')} awaited calls of a trivial callback API, per call. A synchronous callback is counted (Zalgo) in JS and flushed to Rust when the statistics are read; a well-behaved call never crosses into Rust.
 
 ${t7}
+
+## Adaptive concurrency
+
+The sweep's built-in downstream (400 req/s at 50 ms each, so a knee of 20; 20 waiting places, then 429), fixed levels 10, 20 and 40 beside an adaptive pool (Vegas, starting at 4) driven by a closed loop of clients, ${ADAPTIVE_SECONDS} s per level. With the step, the downstream's capacity halves halfway through each level, so the knee moves from 20 to 10 and every fixed level is wrong for half of it.
+
+${t8}
 
 ## Goals
 
