@@ -158,18 +158,22 @@ function pLimit(concurrency) {
     head = 0;
   };
 
-  // Runs the oldest submitted task; called from a microtask in that task's caller's context.
-  const startFixed = () => {
+  // Takes the oldest submitted task off the ring and calls it (this undefined, its arguments).
+  const callOldest = () => {
     const i = head & mask;
     head++;
     const fn = fns[i];
     const args = argLists[i];
     fns[i] = undefined;
     argLists[i] = undefined;
+    return args === undefined ? fn() : fn(...args);
+  };
 
+  // Runs the oldest submitted task; called from a microtask in that task's caller's context.
+  const startFixed = () => {
     let result;
     try {
-      result = args === undefined ? fn() : fn(...args);
+      result = callOldest();
     } catch (error) {
       release();
       throw error;
@@ -187,15 +191,9 @@ function pLimit(concurrency) {
   // The same for an adaptive limit, which needs each task's running time and outcome.
   const startTimed = () => {
     const startedAt = performance.now();
-    const i = head & mask;
-    head++;
-    const fn = fns[i];
-    const args = argLists[i];
-    fns[i] = undefined;
-    argLists[i] = undefined;
     let result;
     try {
-      result = args === undefined ? fn() : fn(...args);
+      result = callOldest();
     } catch (error) {
       releaseAfter(startedAt, outcomeOf(error));
       throw error;

@@ -11,6 +11,7 @@ const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
 const {DeadlineTimer} = require('./deadline-timer');
 const {createStream, readStreamOptions, validateBound} = require('./stream');
+const {Puller} = require('./pull');
 const {DroppedError, isDropped} = require('./dropped');
 const {onAbort} = require('./signals');
 const {
@@ -362,8 +363,6 @@ class Pool {
     const core = this.#core;
     const direct = this.#defaultTimeout === undefined && this.#context === undefined;
     return new Promise((resolve, reject) => {
-      const isAsync = typeof input[Symbol.asyncIterator] === 'function';
-      const iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
       const controller = new AbortController();
       const context = {signal: controller.signal};
       const results = [];
@@ -373,19 +372,8 @@ class Pool {
       const items = [];
       let inFlight = 0;
       let index = 0;
-      let exhausted = false;
-      let pulling = false;
       let finished = false;
       let unlisten;
-
-      const closeSource = () => {
-        if (exhausted) return;
-        exhausted = true;
-        try {
-          const closing = iterator.return?.();
-          if (closing && typeof closing.then === 'function') closing.then(noop, noop);
-        } catch {}
-      };
 
       const finish = (ok, value) => {
         if (finished) return;
@@ -402,7 +390,7 @@ class Pool {
           inFlight = 0;
           if (direct && this.#waiters.length > 0) this.#notify();
           controller.abort(value);
-          closeSource();
+          source.close();
           reject(value);
           return;
         }
@@ -410,7 +398,7 @@ class Pool {
       };
 
       const maybeDone = () => {
-        if (finished || !exhausted || inFlight > 0 || pulling) return;
+        if (finished || !source.exhausted || inFlight > 0 || source.pulling) return;
         if (errors.length === 0) {
           finish(true, results);
           return;
@@ -439,7 +427,8 @@ class Pool {
         } else {
           errors.push({index: item.index, error: value});
         }
-        pump();
+        source.pump();
+        maybeDone();
       };
 
       const startItem = item => {
@@ -485,63 +474,17 @@ class Pool {
         else gate.then(() => startItem(item), noop);
       };
 
-      const step = next => {
-        if (next === null || typeof next !== 'object') {
-          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
-        }
-        if (next.done) {
-          exhausted = true;
-          return false;
-        }
-        launch(next.value);
-        return true;
-      };
-
-      // Sync sources are pulled in a plain loop (no promise per pull); async ones await next().
-      const pump = () => {
-        if (pulling || finished) return;
-        if (isAsync) {
-          pumpAsync();
-          return;
-        }
-        pulling = true;
-        try {
-          const limit = core.concurrency();
-          while (!finished && !exhausted && inFlight < limit && step(iterator.next()));
-        } catch (error) {
-          pullFailed(error);
-          return;
-        }
-        pulling = false;
-        maybeDone();
-      };
-
-      // The source threw (or gave a non-object): the map rejects with that error.
-      const pullFailed = error => {
-        exhausted = true;
-        pulling = false;
-        finish(false, error);
-      };
-
-      const pumpAsync = async () => {
-        pulling = true;
-        try {
-          while (!finished && !exhausted && inFlight < core.concurrency()) {
-            const next = await iterator.next();
-            if (finished || !step(next)) break;
-          }
-        } catch (error) {
-          pullFailed(error);
-          return;
-        }
-        pulling = false;
-        maybeDone();
-      };
+      const source = new Puller(input, {
+        canPull: () => !finished && inFlight < core.concurrency(),
+        take: launch,
+        after: maybeDone,
+        failed: error => finish(false, error),
+      });
 
       if (outerSignal !== undefined) {
         unlisten = onAbort(outerSignal, reason => finish(false, reason));
       }
-      pump();
+      source.pump();
     });
   }
 

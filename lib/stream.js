@@ -11,6 +11,7 @@
 
 const {describe, validateFunction, validateSignal, validateOptionsObject} = require('./validate');
 const {onAbort} = require('./signals');
+const {Puller} = require('./pull');
 
 const closedReason = () => new DOMException('The stream was closed', 'AbortError');
 
@@ -27,8 +28,7 @@ function validateInput(input) {
  * @param {number} concurrency mappers in flight plus results waiting, at most
  */
 function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
-  const isAsync = typeof input[Symbol.asyncIterator] === 'function';
-  let iterator;
+  let source;
   const controller = new AbortController();
   const context = {signal: controller.signal};
   // ordered: results by index; unordered: results in landing order.
@@ -38,8 +38,6 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
   let index = 0;
   let nextToYield = 0;
   let inFlight = 0;
-  let exhausted = false;
-  let pulling = false;
   let ended = false;
   let failure;
   let failed = false;
@@ -48,25 +46,13 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
 
   const buffered = () => (ordered ? ready.size : landed.length - landedHead);
 
-  const closeSource = () => {
-    if (exhausted || iterator === undefined) {
-      exhausted = true;
-      return;
-    }
-    exhausted = true;
-    try {
-      const closing = iterator.return?.();
-      if (closing && typeof closing.then === 'function') closing.then(undefined, () => {});
-    } catch {}
-  };
-
   // Stops everything: aborts the mappers, closes the source, forgets buffered results.
   const stop = reason => {
     if (ended) return;
     ended = true;
     unlisten?.();
     controller.abort(reason);
-    closeSource();
+    source?.close();
     ready.clear();
     landed.length = 0;
     landedHead = 0;
@@ -114,10 +100,10 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
         stop(result.value);
         reject(result.value);
       }
-      pump();
+      source.pump();
       return;
     }
-    if (exhausted && inFlight === 0 && !pulling) {
+    if (source.exhausted && inFlight === 0 && !source.pulling) {
       consumer = undefined;
       ended = true;
       unlisten?.();
@@ -132,7 +118,7 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
     if (ordered) ready.set(i, result);
     else landed.push(result);
     deliver();
-    pump();
+    source.pump();
   };
 
   const launch = value => {
@@ -144,62 +130,19 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
     );
   };
 
-  const pullFailed = error => {
-    exhausted = true;
-    pulling = false;
-    failure = error;
-    failed = true;
-    stop(error);
-    deliver();
-  };
-
-  const pump = () => {
-    if (pulling || ended || exhausted) return;
-    if (isAsync) {
-      pumpAsync();
-      return;
-    }
-    pulling = true;
-    try {
-      while (!ended && !exhausted && inFlight + buffered() < concurrency) {
-        const next = iterator.next();
-        if (next === null || typeof next !== 'object') {
-          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
-        }
-        if (next.done) exhausted = true;
-        else launch(next.value);
-      }
-    } catch (error) {
-      pullFailed(error);
-      return;
-    }
-    pulling = false;
-    deliver();
-  };
-
-  const pumpAsync = async () => {
-    pulling = true;
-    try {
-      while (!ended && !exhausted && inFlight + buffered() < concurrency) {
-        const next = await iterator.next();
-        if (ended) break;
-        if (next === null || typeof next !== 'object') {
-          throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
-        }
-        if (next.done) exhausted = true;
-        else launch(next.value);
-      }
-    } catch (error) {
-      pullFailed(error);
-      return;
-    }
-    pulling = false;
-    deliver();
-  };
-
   const begin = () => {
-    if (iterator !== undefined) return;
-    iterator = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    if (source !== undefined) return;
+    source = new Puller(input, {
+      canPull: () => !ended && inFlight + buffered() < concurrency,
+      take: launch,
+      after: deliver,
+      failed: error => {
+        failure = error;
+        failed = true;
+        stop(error);
+        deliver();
+      },
+    });
     if (outerSignal !== undefined) {
       unlisten = onAbort(outerSignal, reason => {
         if (ended) return;
@@ -221,11 +164,20 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
         failed = true;
         stop(failure);
       }
-      if (!ended) begin();
+      if (!ended) {
+        try {
+          begin();
+        } catch (error) {
+          // The input's iterator could not be made: the stream fails with that error.
+          failure = error;
+          failed = true;
+          stop(error);
+        }
+      }
       return new Promise((resolve, reject) => {
         consumer = {resolve, reject};
         deliver();
-        if (consumer !== undefined) pump();
+        if (consumer !== undefined) source?.pump();
       });
     },
     return(value) {

@@ -1,0 +1,97 @@
+'use strict';
+// Lazy pulling from an iterable or async iterable under a bound, for Pool#map and stream():
+// items are read only while `canPull()` allows, sync sources in a plain loop (no promise per
+// item), async ones by awaiting `next()`; the source is closed (`return()`) when the consumer
+// stops early.
+
+const {describe} = require('./validate');
+
+class Puller {
+  #iterator;
+  #isAsync;
+  #canPull;
+  #take;
+  #after;
+  #failed;
+  /** True while a pull loop runs (an async one may be awaiting `next()`). */
+  pulling = false;
+  /** True once the source is done, failed or closed. */
+  exhausted = false;
+
+  /**
+   * @param input an Iterable or AsyncIterable (checked by the caller)
+   * @param hooks `canPull()`: may another item be read now; `take(value)`: start it;
+   *   `after()`: a loop ended normally; `failed(error)`: the source threw or broke the protocol.
+   */
+  constructor(input, {canPull, take, after, failed}) {
+    this.#isAsync = typeof input[Symbol.asyncIterator] === 'function';
+    this.#iterator = this.#isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    this.#canPull = canPull;
+    this.#take = take;
+    this.#after = after;
+    this.#failed = failed;
+  }
+
+  /** Reads while allowed. Re-entrant calls (from `take`) return at once. */
+  pump() {
+    if (this.pulling || this.exhausted) return;
+    if (this.#isAsync) {
+      this.#pumpAsync();
+      return;
+    }
+    this.pulling = true;
+    try {
+      while (!this.exhausted && this.#canPull() && this.#step(this.#iterator.next()));
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.pulling = false;
+    this.#after();
+  }
+
+  async #pumpAsync() {
+    this.pulling = true;
+    try {
+      while (!this.exhausted && this.#canPull()) {
+        const next = await this.#iterator.next();
+        if (this.exhausted || !this.#step(next)) break;
+      }
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.pulling = false;
+    this.#after();
+  }
+
+  #step(next) {
+    if (next === null || typeof next !== 'object') {
+      throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
+    }
+    if (next.done) {
+      this.exhausted = true;
+      return false;
+    }
+    this.#take(next.value);
+    return true;
+  }
+
+  #fail(error) {
+    this.exhausted = true;
+    this.pulling = false;
+    this.#failed(error);
+  }
+
+  /** Stops reading and closes the source, unless it is already done. */
+  close() {
+    if (this.exhausted) return;
+    this.exhausted = true;
+    try {
+      const closing = this.#iterator.return?.();
+      if (closing && typeof closing.then === 'function') closing.then(undefined, () => {});
+    } catch {}
+  }
+}
+
+module.exports = {Puller};
