@@ -140,32 +140,42 @@ function promisify(original, options) {
   if (typeof multiArgs !== 'boolean') throw invalidArgType('options.multiArgs', 'boolean', multiArgs);
   const entry = register(original, options, 'anonymous');
   const argumentNames = customArgumentNames(original);
+  // Only multiArgs and Node's named multi-value APIs need more than the first success value.
+  const allValues = multiArgs || argumentNames !== undefined;
+  const nameValues = values => {
+    if (values.length <= 1) return values[0];
+    const named = {};
+    for (let i = 0; i < argumentNames.length; i++) named[argumentNames[i]] = values[i];
+    return named;
+  };
 
   function promisified(...args) {
     return new Promise((resolve, reject) => {
       let settled = false;
       let inside = true;
-      args.push((error, ...values) => {
-        if (settled) {
-          misuse(entry, DOUBLE_CALLBACK, error ? {error} : {value: values[0]});
-          // The late error is also a dropped error; it was reported just now.
-          if (error) misuse(entry, DROPPED_ERROR, {error}, true);
-          return;
-        }
-        settled = true;
-        if (inside) countSyncCallback(entry);
-        if (error) {
-          reject(error);
-        } else if (multiArgs) {
-          resolve(values);
-        } else if (argumentNames !== undefined && values.length > 1) {
-          const named = {};
-          for (let i = 0; i < argumentNames.length; i++) named[argumentNames[i]] = values[i];
-          resolve(named);
-        } else {
-          resolve(values[0]);
-        }
-      });
+      const late = (error, value) => {
+        misuse(entry, DOUBLE_CALLBACK, error ? {error} : {value});
+        // The late error is also a dropped error; it was reported just now.
+        if (error) misuse(entry, DROPPED_ERROR, {error}, true);
+      };
+      // The common case takes two parameters: a rest parameter would allocate an array per call.
+      args.push(
+        allValues
+          ? (error, ...values) => {
+              if (settled) return late(error, values[0]);
+              settled = true;
+              if (inside) countSyncCallback(entry);
+              if (error) reject(error);
+              else resolve(multiArgs ? values : nameValues(values));
+            }
+          : (error, value) => {
+              if (settled) return late(error, value);
+              settled = true;
+              if (inside) countSyncCallback(entry);
+              if (error) reject(error);
+              else resolve(value);
+            },
+      );
       try {
         Reflect.apply(original, this, args);
       } catch (error) {

@@ -105,6 +105,8 @@ class Pool {
   #deadlines = new DeadlineTimer(() => this.#expire());
   #waiters = [];
   #onLimitChange;
+  // Bumped whenever the limit changes, so maps can cache it instead of asking Rust per item.
+  #limitVersion = 0;
   // Bound once per pool: started from a promise reaction in the run() caller's async context.
   #startById = id => this.#start(id);
 
@@ -163,6 +165,7 @@ class Pool {
     }
     validateConcurrency(value);
     this.#core.setConcurrency(value);
+    this.#limitVersion++;
     queueMicrotask(this.#core.drain);
   }
 
@@ -290,6 +293,7 @@ class Pool {
   }
 
   #limitChanged() {
+    this.#limitVersion++;
     this.#onLimitChange?.(this.#core.concurrency());
   }
 
@@ -374,6 +378,17 @@ class Pool {
       let index = 0;
       let finished = false;
       let unlisten;
+      // The pool's limit, re-read from Rust only when it changed.
+      let limit = core.concurrency();
+      let limitVersion = this.#limitVersion;
+      const canPull = () => {
+        if (finished) return false;
+        if (limitVersion !== this.#limitVersion) {
+          limitVersion = this.#limitVersion;
+          limit = core.concurrency();
+        }
+        return inFlight < limit;
+      };
 
       const finish = (ok, value) => {
         if (finished) return;
@@ -475,7 +490,7 @@ class Pool {
       };
 
       const source = new Puller(input, {
-        canPull: () => !finished && inFlight < core.concurrency(),
+        canPull,
         take: launch,
         after: maybeDone,
         failed: error => finish(false, error),
