@@ -4,6 +4,10 @@
 //   node --expose-gc benchmark/run.js            full run, writes benchmark/RESULTS.md
 //   BENCH_QUICK=1 node --expose-gc benchmark/run.js   a fast smoke run, writes nothing
 //
+// Each table is measured in a child process of its own (`--section NAME`), with all of its
+// contenders side by side in that child: every contender of a table starts from the same fresh
+// JIT and heap state, rather than this library's code carrying the history of earlier tables.
+//
 // Per-task overhead: 100,000 tasks of `() => Promise.resolve(1)` through each limiter at
 // concurrency 1, 16 and 1000; every contender runs once per round in a rotating order, and the
 // table shows the median of the rounds. Memory: 200,000 tasks queued behind one blocked task at
@@ -11,6 +15,7 @@
 // deferreds, V8 global handles).
 
 const fs = require('node:fs');
+const {spawnSync} = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
@@ -403,49 +408,84 @@ function machine() {
   return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, load average at start ${load}`;
 }
 
+// --- sections, each run in its own child process ---
+
+const toPairs = map => [...map].map(([k, v]) => [k, v instanceof Map ? toPairs(v) : v]);
+const fromPairs = pairs => new Map(pairs.map(([k, v]) => [k, Array.isArray(v) && v.every(e => Array.isArray(e) && e.length === 2) ? fromPairs(v) : v]));
+
+const SECTIONS = {
+  tasks: async peers => toPairs(await timeGroup(contenders(peers).tasks)),
+  maps: async peers => toPairs(await timeGroup(contenders(peers).maps)),
+  memory: async peers => {
+    const rows = [];
+    for (const [name, setup] of memoryContenders(peers)) rows.push([name, await bytesPerQueued(setup)]);
+    return rows;
+  },
+  plain: async peers => {
+    const out = [];
+    for (const [method, rows] of combinatorContenders(peers).plain) {
+      out.push([method, toPairs(await timeRows(rows, () => Array.from({length: N}, (_, i) => Promise.resolve(i))))]);
+    }
+    return out;
+  },
+  groupTasks: async peers => {
+    const out = [];
+    for (const [method, rows] of combinatorContenders(peers).tasks) {
+      out.push([method, toPairs(await timeRows(rows, () => Array.from({length: N}, (_, i) => () => Promise.resolve(i))))]);
+    }
+    return out;
+  },
+  stream: () => streamMemory(),
+  bridge: () => timeBridge(),
+  adaptive: () => adaptiveComparison(),
+};
+
+async function section(name) {
+  const res = spawnSync(process.execPath, ['--expose-gc', __filename, '--section', name], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 256 * 2 ** 20,
+    env: process.env,
+  });
+  if (res.status !== 0) throw new Error(`benchmark section ${name} failed (exit ${res.status})`);
+  const lines = res.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
 async function main() {
   const peers = await loadPeers();
-  const {tasks, maps} = contenders(peers);
   const when = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const where = machine();
   console.log(`async-shape benchmark — ${when}\n${where}\n`);
 
   console.log(`Per task: ${N.toLocaleString('en')} tasks of \`() => Promise.resolve(1)\`, median of ${ROUNDS} rounds`);
-  const taskResults = await timeGroup(tasks);
+  const taskResults = fromPairs(await section('tasks'));
   const pLimitName = `p-limit ${peers.version('p-limit')}`;
   const t1 = taskTable(taskResults, pLimitName);
   console.log(`${t1}\n`);
 
   console.log(`Mapping ${N.toLocaleString('en')} items through \`x => Promise.resolve(x)\`, per item`);
-  const mapResults = await timeGroup(maps);
+  const mapResults = fromPairs(await section('maps'));
   const t2 = mapTable(mapResults, `p-map ${peers.version('p-map')}`);
   console.log(`${t2}\n`);
 
   console.log(`Memory per queued task: ${QUEUED.toLocaleString('en')} tasks behind one blocked task at concurrency 1, promises held by the caller`);
-  const memRows = [];
-  for (const [name, setup] of memoryContenders(peers)) memRows.push([name, await bytesPerQueued(setup)]);
+  const memRows = await section('memory');
   const t3 = memoryTable(memRows);
   console.log(`${t3}\n`);
 
   console.log(`Combinators over ${N.toLocaleString('en')} settled promises, per element`);
-  const {plain, tasks: taskGroups} = combinatorContenders(peers);
-  const plainResults = [];
-  for (const [method, rows] of plain) {
-    plainResults.push([method, await timeRows(rows, () => Array.from({length: N}, (_, i) => Promise.resolve(i)))]);
-  }
+  const plainResults = (await section('plain')).map(([method, pairs]) => [method, fromPairs(pairs)]);
   const t4 = combinatorTable(plainResults);
   console.log(`${t4}\n`);
 
   console.log(`Combinators over ${N.toLocaleString('en')} tasks \`() => Promise.resolve(i)\`, per task`);
-  const taskResultsByMethod = [];
-  for (const [method, rows] of taskGroups) {
-    taskResultsByMethod.push([method, await timeRows(rows, () => Array.from({length: N}, (_, i) => () => Promise.resolve(i)))]);
-  }
+  const taskResultsByMethod = (await section('groupTasks')).map(([method, pairs]) => [method, fromPairs(pairs)]);
   const t5 = combinatorTable(taskResultsByMethod);
   console.log(`${t5}\n`);
 
   console.log(`Peak heap mapping ${STREAM_ITEMS.toLocaleString('en')} items through \`x => Promise.resolve(x * 2)\``);
-  const {eager, streamed} = await streamMemory();
+  const {eager, streamed} = await section('stream');
   const t6 = [
     '| shape | peak heap |',
     '|---|---:|',
@@ -455,7 +495,7 @@ async function main() {
   console.log(`${t6}\n`);
 
   console.log(`Callback bridge: ${BRIDGE_CALLS.toLocaleString('en')} awaited calls of a trivial callback API, per call`);
-  const bridgeResults = await timeBridge();
+  const bridgeResults = await section('bridge');
   const t7 = [
     '| shape | contender | per call | vs util |',
     '|---|---|---:|---:|',
@@ -465,7 +505,7 @@ async function main() {
   const bridgeWorst = Math.max(...bridgeResults.map(([, rows]) => rows[1][1] / rows[0][1]));
 
   console.log(`Adaptive concurrency on the built-in downstream (400 req/s at 50 ms, knee 20), ${ADAPTIVE_SECONDS} s per level`);
-  const adaptiveRuns = await adaptiveComparison();
+  const adaptiveRuns = await section('adaptive');
   const t8 = adaptiveRuns
     .map(([scenario, result]) => `**${scenario}**\n\n\`\`\`\n${report.table(result)}\n\n${report.summary(result)}\n\`\`\``)
     .join('\n\n');
@@ -506,7 +546,7 @@ async function main() {
 Latest \`npm run bench\`: ${when}.
 Machine: ${where}.
 
-All contenders run side by side in one process, in a rotating order, ${ROUNDS} rounds after a warm-up round; cells are medians. Compare ratios within a table: absolute times move with the machine's load.
+Each table runs in a child process of its own, and within it all contenders run side by side, in a rotating order, ${ROUNDS} rounds after a warm-up round; cells are medians. Compare ratios within a table: absolute times move with the machine's load.
 
 ## Per task
 
@@ -564,7 +604,19 @@ ${goals}
   console.log('\nWrote benchmark/RESULTS.md');
 }
 
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+const sectionArg = process.argv.indexOf('--section');
+if (sectionArg >= 0) {
+  const name = process.argv[sectionArg + 1];
+  loadPeers()
+    .then(peers => SECTIONS[name](peers))
+    .then(result => process.stdout.write(`\n${JSON.stringify(result)}\n`))
+    .catch(error => {
+      console.error(error);
+      process.exit(1);
+    });
+} else {
+  main().catch(error => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -218,7 +218,7 @@ class Pool {
     // With detectDeadlock, the running task (of this pool) that is submitting this one, if any.
     const store = this.#context?.getStore();
     const parent = store !== undefined && this.#tasks[store.id] === store && store.running ? store.id : undefined;
-    const gate = core.submit(priority, parent);
+    const gate = priority === 0 && parent === undefined ? core.submitPlain() : core.submit(priority, parent);
     let id;
     if (typeof gate === 'number') {
       id = gate;
@@ -481,7 +481,7 @@ class Pool {
           );
           return;
         }
-        const gate = core.submit(0, undefined);
+        const gate = core.submitPlain();
         item.id = typeof gate === 'number' ? gate : core.lastId();
         item.key = item.id;
         items[item.key] = item;

@@ -198,23 +198,25 @@ unsafe extern "C" fn submit_batch(env: sys::napi_env, info: sys::napi_callback_i
   num(env, now_started as f64)
 }
 
-/// `submitPlain()`: `submit` for untracked pools, which have one priority and no parents: reads
-/// no arguments. Undefined when the task starts now, else its gate promise.
+/// `submitPlain()`: `submit` at priority 0 without a parent, reading no arguments (the common case:
+/// every p-limit task, Pool#map items). Untracked pools: undefined when the task starts now;
+/// tracked ones: its id. Otherwise the gate promise.
 unsafe extern "C" fn submit_plain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
+  let now = now_ns();
   {
     let mut core = core_mut!(env, cell);
-    if core.try_start_now(0, NO_ID).is_some() {
+    if let Some(id) = core.try_start_now(now, NO_ID) {
       drop(core);
-      return undefined(env);
+      return if id == NO_ID { undefined(env) } else { num(env, id as f64) };
     }
   }
   let (gate, promise) = new_gate(env);
   let started = {
     let mut core = core_mut!(env, cell);
-    core.enqueue(0, Waiter::Gate(gate), 0, NO_ID);
+    core.enqueue(0, Waiter::Gate(gate), now, NO_ID);
     // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
-    core.start_next(0)
+    core.start_next(now)
   };
   if let Some(s) = started {
     open(env, cell, &[s]);
