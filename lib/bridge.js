@@ -55,12 +55,14 @@ function describeLost(value) {
 // Functions with synchronous callbacks not yet flushed to Rust.
 const unflushed = new Set();
 
+// Called for every synchronous callback with an onMisuse hook, and for the first unflushed one
+// otherwise (the caller has already counted it).
 function countSyncCallback(entry) {
   if (entry.onMisuse !== undefined) {
     misuse(entry, SYNC_CALLBACK, {});
     return;
   }
-  if (entry.syncCallbacks++ === 0) unflushed.add(entry);
+  unflushed.add(entry);
 }
 
 function flushSyncCallbacks() {
@@ -164,14 +166,15 @@ function promisify(original, options) {
           ? (error, ...values) => {
               if (settled) return late(error, values[0]);
               settled = true;
-              if (inside) countSyncCallback(entry);
+              if (inside && (entry.onMisuse !== undefined || entry.syncCallbacks++ === 0)) countSyncCallback(entry);
               if (error) reject(error);
               else resolve(multiArgs ? values : nameValues(values));
             }
           : (error, value) => {
               if (settled) return late(error, value);
               settled = true;
-              if (inside) countSyncCallback(entry);
+              // Counting a Zalgo callback is one increment; the rest runs once per function.
+              if (inside && (entry.onMisuse !== undefined || entry.syncCallbacks++ === 0)) countSyncCallback(entry);
               if (error) reject(error);
               else resolve(value);
             },
@@ -179,15 +182,17 @@ function promisify(original, options) {
       try {
         Reflect.apply(original, this, args);
       } catch (error) {
+        inside = false;
+        // A throw after the callback would be lost: the promise has settled already.
         if (settled) {
           misuse(entry, DROPPED_ERROR, {error});
         } else {
           settled = true;
           reject(error);
         }
-      } finally {
-        inside = false;
+        return;
       }
+      inside = false;
     });
   }
 

@@ -20,6 +20,7 @@ pub mod group_binding;
 pub mod group_core;
 pub mod histogram;
 pub mod histogram_binding;
+pub mod loop_core;
 pub mod pool_binding;
 pub mod pool_core;
 pub mod pool_stats;
