@@ -13,6 +13,16 @@ const vm = require('node:vm');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('..');
 const {delay, ticks, runScript} = require('./helpers');
 
+/** What `fn()` throws (undefined if it does not). */
+const thrownBy = fn => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
 const warningsDuring = async fn => {
   const seen = [];
   const onWarning = w => seen.push(w);
@@ -52,20 +62,8 @@ test('promisify.custom is honoured, and promisify is idempotent', () => {
 test('a non-function promisify.custom is an ERR_INVALID_ARG_TYPE TypeError, as in util', () => {
   function fn() {}
   fn[promisify.custom] = 42;
-  const ours = (() => {
-    try {
-      promisify(fn);
-    } catch (e) {
-      return e;
-    }
-  })();
-  const theirs = (() => {
-    try {
-      util.promisify(fn);
-    } catch (e) {
-      return e;
-    }
-  })();
+  const ours = thrownBy(() => promisify(fn));
+  const theirs = thrownBy(() => util.promisify(fn));
   assert.ok(ours instanceof TypeError);
   assert.equal(ours.code, theirs.code);
   assert.equal(ours.message, theirs.message);
@@ -106,20 +104,8 @@ test('this is forwarded, and arguments too', async () => {
 
 test('non-functions are an ERR_INVALID_ARG_TYPE TypeError, with util’s message', () => {
   for (const value of ['foo', null, undefined, false, 0, {}, Symbol('s'), []]) {
-    const ours = (() => {
-      try {
-        promisify(value);
-      } catch (e) {
-        return e;
-      }
-    })();
-    const theirs = (() => {
-      try {
-        util.promisify(value);
-      } catch (e) {
-        return e;
-      }
-    })();
+    const ours = thrownBy(() => promisify(value));
+    const theirs = thrownBy(() => util.promisify(value));
     assert.ok(ours instanceof TypeError, String(value));
     assert.equal(ours.code, 'ERR_INVALID_ARG_TYPE');
     assert.equal(ours.message, theirs.message);
@@ -317,12 +303,7 @@ test('callbackify: non-function inputs and a non-function last argument throw ER
   for (const value of ['foo', null, undefined, false, 0, {}, Symbol('s'), []]) {
     args.push(value);
     // Node's wording today: "The last argument must be of type function. Received …".
-    let expected;
-    try {
-      theirs(...args);
-    } catch (e) {
-      expected = e.message;
-    }
+    const expected = thrownBy(() => theirs(...args)).message;
     assert.throws(() => cb(...args), {code: 'ERR_INVALID_ARG_TYPE', message: expected});
   }
 });

@@ -159,12 +159,15 @@ fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(u32, Waiter)> {
   started
 }
 
-/// `submit(priority, parent)`: undefined (untracked) or the task id (tracked) when the task starts
-/// now; otherwise its gate promise (the id is then `lastId()`).
-unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<2>(env, info);
+/// Submits one task: starts it now when a slot is free and nothing waits (undefined when untracked,
+/// its id when tracked), else queues it behind a gate and returns the gate promise.
+unsafe fn submit_task(
+  env: sys::napi_env,
+  cell: &PoolCell,
+  priority: i32,
+  parent: u32,
+) -> sys::napi_value {
   let now = now_ns();
-  let (priority, parent) = (i32_of(env, argv[0]), if is_undefined(env, argv[1]) { NO_ID } else { u32_of(env, argv[1]) });
   {
     let mut core = core_mut!(env, cell);
     if let Some(id) = core.try_start_now(now, parent) {
@@ -185,6 +188,14 @@ unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -
   promise
 }
 
+/// `submit(priority, parent)`: undefined (untracked) or the task id (tracked) when the task starts
+/// now; otherwise its gate promise (the id is then `lastId()`).
+unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let (argv, cell) = cb_args::<2>(env, info);
+  let parent = if is_undefined(env, argv[1]) { NO_ID } else { u32_of(env, argv[1]) };
+  submit_task(env, cell, i32_of(env, argv[0]), parent)
+}
+
 /// `submitBatch(batchId, count)`: untracked pools. Starts as many of `count` items as slots allow
 /// and returns that number (JS runs them); the rest wait as one queue entry, each started later
 /// through `onBatch(batchId)`.
@@ -199,29 +210,10 @@ unsafe extern "C" fn submit_batch(env: sys::napi_env, info: sys::napi_callback_i
 }
 
 /// `submitPlain()`: `submit` at priority 0 without a parent, reading no arguments (the common case:
-/// every p-limit task, Pool#map items). Untracked pools: undefined when the task starts now;
-/// tracked ones: its id. Otherwise the gate promise.
+/// every p-limit task, Pool#map items).
 unsafe extern "C" fn submit_plain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
-  let now = now_ns();
-  {
-    let mut core = core_mut!(env, cell);
-    if let Some(id) = core.try_start_now(now, NO_ID) {
-      drop(core);
-      return if id == NO_ID { undefined(env) } else { num(env, id as f64) };
-    }
-  }
-  let (gate, promise) = new_gate(env);
-  let started = {
-    let mut core = core_mut!(env, cell);
-    core.enqueue(0, Waiter::Gate(gate), now, NO_ID);
-    // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
-    core.start_next(now)
-  };
-  if let Some(s) = started {
-    open(env, cell, &[s]);
-  }
-  promise
+  submit_task(env, cell, 0, NO_ID)
 }
 
 /// `lastId()`: the id that the last queued `submit` got (tracked pools).
