@@ -541,3 +541,28 @@ test('map on a pool with a default timeout times out its items', async () => {
     {name: 'TimeoutError'},
   );
 });
+
+test('clear() reaches Pool#map items queued behind other tasks: the map rejects, nothing hangs', async () => {
+  const pool = new Pool({concurrency: 1});
+  const gate = deferred();
+  const busy = pool.run(() => gate.promise);
+  const mapped = pool.map([1, 2, 3], x => x * 2);
+  const lenient = pool.map([4, 5], x => x, {stopOnError: false});
+  await ticks();
+  assert.ok(pool.pendingCount >= 2);
+  const reason = new Error('cleared');
+  // An abort listener that submits at once may reuse the freed slots: the cleared items must not
+  // touch them.
+  pool.clear(reason);
+  const late = pool.run(() => 'late');
+  await assert.rejects(mapped, e => e === reason);
+  // Without stopOnError the other map goes on with its next item, which queues behind `busy`.
+  gate.resolve();
+  await busy;
+  const aggregate = await lenient.catch(e => e);
+  assert.ok(aggregate instanceof AggregateError);
+  assert.deepEqual(aggregate.errors, [reason], 'only the cleared item failed');
+  assert.equal(await late, 'late');
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+  assert.deepEqual(await pool.map([1, 2], x => x + 1), [2, 3], 'the pool still works');
+});

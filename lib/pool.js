@@ -107,6 +107,8 @@ class Pool {
   #onLimitChange;
   // Bumped whenever the limit changes, so maps can cache it instead of asking Rust per item.
   #limitVersion = 0;
+  // Pool#map items waiting in the queue, by slot id, so that clear() reaches them too.
+  #queuedMapItems = [];
   // Bound once per pool: started from a promise reaction in the run() caller's async context.
   #startById = id => this.#start(id);
 
@@ -324,10 +326,21 @@ class Pool {
    */
   clear(reason = new DOMException('The pool was cleared', 'AbortError')) {
     const ids = this.#core.clear(undefined);
+    // Their slots are free now and may be reused by the callbacks below: mark every cleared map
+    // item first, so that none of them touches its old slot id again.
+    const mapItems = [];
+    for (const id of ids) {
+      const item = this.#queuedMapItems[id];
+      if (item === undefined) continue;
+      this.#queuedMapItems[id] = undefined;
+      item.cleared = true;
+      mapItems.push(item);
+    }
     for (const id of ids) {
       const record = this.#tasks[id];
       if (record !== undefined) this.#settle(id, record, false, reason);
     }
+    for (const item of mapItems) item.onCleared(reason);
   }
 
   /**
@@ -366,6 +379,7 @@ class Pool {
   #mapLazily(input, mapper, outerSignal, stopOnError) {
     const core = this.#core;
     const direct = this.#defaultTimeout === undefined && this.#context === undefined;
+    const queuedMapItems = this.#queuedMapItems;
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
       const context = {signal: controller.signal};
@@ -399,7 +413,13 @@ class Pool {
           for (const item of items) {
             if (item === undefined || item.done) continue;
             item.done = true;
-            if (direct && (item.started || !core.remove(item.id))) core.finish(item.id, REJECTED);
+            if (!direct || item.cleared) continue;
+            if (!item.holdsSlot) {
+              queuedMapItems[item.id] = undefined;
+              if (core.remove(item.id)) continue;
+            }
+            // Its gate had opened (or it ran): it holds a slot.
+            core.finish(item.id, REJECTED);
           }
           items.length = 0;
           inFlight = 0;
@@ -427,7 +447,7 @@ class Pool {
         item.done = true;
         items[item.key] = undefined;
         inFlight--;
-        if (direct) {
+        if (direct && item.holdsSlot) {
           if (core.finish(item.id, !ok && isDropped(value) ? DROPPED : ok ? FULFILLED : REJECTED) === LIMIT_CHANGED) {
             this.#limitChanged();
           }
@@ -470,7 +490,7 @@ class Pool {
       };
 
       const launch = value => {
-        const item = {id: -1, key: index, index: index++, value, started: false, done: false};
+        const item = {id: -1, key: index, index: index++, value, started: false, done: false, holdsSlot: false, cleared: false, onCleared: undefined};
         inFlight++;
         if (!direct) {
           items[item.key] = item;
@@ -485,8 +505,19 @@ class Pool {
         item.id = typeof gate === 'number' ? gate : core.lastId();
         item.key = item.id;
         items[item.key] = item;
-        if (typeof gate === 'number') startItem(item);
-        else gate.then(() => startItem(item), noop);
+        if (typeof gate === 'number') {
+          item.holdsSlot = true;
+          startItem(item);
+          return;
+        }
+        // Queued behind other tasks of the pool: pool.clear() may reject it.
+        queuedMapItems[item.id] = item;
+        item.onCleared = reason => itemDone(item, false, reason);
+        gate.then(() => {
+          queuedMapItems[item.id] = undefined;
+          item.holdsSlot = true;
+          startItem(item);
+        }, noop);
       };
 
       const source = new Puller(input, {
