@@ -234,7 +234,8 @@ impl Controller {
           let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
           if queue < alpha {
             if limited && self.cooldown == 0 {
-              self.limit = if self.slow_start { (self.limit * SLOW_START).max(self.limit + 1.0) } else { self.limit + 1.0 };
+              self.limit =
+                if self.slow_start { (self.limit * SLOW_START).max(self.limit + 1.0) } else { self.limit + 1.0 };
             }
           } else if queue > beta {
             // By Little's law the queue is how far above the knee the limit is: remove it.
@@ -244,7 +245,8 @@ impl Controller {
         Algorithm::Gradient => {
           let gradient = (1.1 * min_rtt / rtt).clamp(0.5, 1.0);
           self.estimate.signal = gradient;
-          let grown = if limited || gradient < 1.0 { self.limit * gradient + self.limit.sqrt().min(4.0) } else { self.limit };
+          let grown =
+            if limited || gradient < 1.0 { self.limit * gradient + self.limit.sqrt().min(4.0) } else { self.limit };
           self.limit = self.limit * 0.8 + grown * 0.2;
         }
         Algorithm::Aimd => {

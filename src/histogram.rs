@@ -49,14 +49,7 @@ fn upper_of(i: usize) -> u64 {
 
 impl Histogram {
   pub fn new() -> Self {
-    Histogram {
-      counts: vec![0; BUCKETS].into_boxed_slice(),
-      count: 0,
-      min: u64::MAX,
-      max: 0,
-      sum: 0.0,
-      sum_sq: 0.0,
-    }
+    Histogram { counts: vec![0; BUCKETS].into_boxed_slice(), count: 0, min: u64::MAX, max: 0, sum: 0.0, sum_sq: 0.0 }
   }
 
   #[inline]

@@ -161,12 +161,7 @@ fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(u32, Waiter)> {
 
 /// Submits one task: starts it now when a slot is free and nothing waits (undefined when untracked,
 /// its id when tracked), else queues it behind a gate and returns the gate promise.
-unsafe fn submit_task(
-  env: sys::napi_env,
-  cell: &PoolCell,
-  priority: i32,
-  parent: u32,
-) -> sys::napi_value {
+unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent: u32) -> sys::napi_value {
   let now = now_ns();
   {
     let mut core = core_mut!(env, cell);
@@ -505,10 +500,7 @@ pub fn create_pool<'env>(
     let bounds = Bounds { min: at(1, 1.0), max: at(2, 1000.0), initial: at(3, 4.0) };
     core.set_controller(Controller::new(algorithm, bounds), now_ns());
   }
-  let shared: Shared = Rc::new(PoolCell {
-    core: RefCell::new(core),
-    on_batch: on_batch_ref,
-  });
+  let shared: Shared = Rc::new(PoolCell { core: RefCell::new(core), on_batch: on_batch_ref });
   let methods: [(&CStr, Callback); 20] = [
     (c"releaseTimed", release_timed),
     (c"adaptiveInfo", adaptive_info),

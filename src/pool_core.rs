@@ -446,9 +446,7 @@ impl<T: Copy> PoolCore<T> {
 }
 
 fn live_deadline<T>(slots: &[Slot<T>], id: u32, generation: u32) -> bool {
-  slots
-    .get(id as usize)
-    .is_some_and(|s| s.state == State::Running && s.generation == generation && s.deadline_armed)
+  slots.get(id as usize).is_some_and(|s| s.state == State::Running && s.generation == generation && s.deadline_armed)
 }
 
 #[cfg(test)]
