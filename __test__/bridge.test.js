@@ -11,7 +11,7 @@ const zlib = require('node:zlib');
 const util = require('node:util');
 const vm = require('node:vm');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('..');
-const {delay, ticks, runScript} = require('./helpers');
+const {delay, ticks, runScript, eventsDuring} = require('./helpers');
 
 /** What `fn()` throws (undefined if it does not). */
 const thrownBy = fn => {
@@ -23,18 +23,7 @@ const thrownBy = fn => {
   return undefined;
 };
 
-const warningsDuring = async fn => {
-  const seen = [];
-  const onWarning = w => seen.push(w);
-  process.on('warning', onWarning);
-  try {
-    await fn();
-    await delay(5);
-  } finally {
-    process.off('warning', onWarning);
-  }
-  return seen.filter(w => w.name === 'AsyncShapeWarning');
-};
+const warningsDuring = async fn => (await eventsDuring('warning', fn)).filter(w => w.name === 'AsyncShapeWarning');
 
 // --- Node's test-util-promisify.js, rewritten ---
 

@@ -53,19 +53,22 @@ function runScript(source, {timeout = 30_000, args = []} = {}) {
   return {status: res.status, signal: res.signal, stdout: res.stdout, stderr: res.stderr, ms: Date.now() - started};
 }
 
-/** Fails the test run if anything rejects unhandled while `fn` runs, or shortly after. */
-async function noUnhandledRejections(fn) {
+/** What the process emitted as `event` while `fn` ran, and for a few loop turns after. */
+async function eventsDuring(event, fn) {
   const seen = [];
-  const onUnhandled = reason => seen.push(reason);
-  process.on('unhandledRejection', onUnhandled);
+  const listener = value => seen.push(value);
+  process.on(event, listener);
   try {
     await fn();
     await ticks(5);
   } finally {
-    process.off('unhandledRejection', onUnhandled);
+    process.off(event, listener);
   }
   return seen;
 }
+
+/** The rejections left unhandled while `fn` ran, or shortly after. */
+const noUnhandledRejections = fn => eventsDuring('unhandledRejection', fn);
 
 /**
  * Runs `batch()` `rounds` times and returns how much the floor of heap + external memory rose
@@ -88,4 +91,4 @@ async function floorGrowth(batch, rounds = 11) {
   return Math.min(...samples.slice(-3)) - Math.min(...samples.slice(0, 3));
 }
 
-module.exports = {delay, ticks, stateOf, deferred, runScript, noUnhandledRejections, floorGrowth};
+module.exports = {delay, ticks, stateOf, deferred, runScript, eventsDuring, noUnhandledRejections, floorGrowth};

@@ -7,6 +7,7 @@
 //! for `any`), or -5: ignored, the task was no longer running.
 
 use crate::group_core::{Group, Policy, Step, Verdict};
+use crate::napi_values::{num, numbers};
 use crate::pool_binding::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi::sys;
@@ -38,21 +39,6 @@ unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info
     sys::napi_get_value_uint32(env, v, o);
   }
   out
-}
-
-unsafe fn num(env: sys::napi_env, v: f64) -> sys::napi_value {
-  let mut out = ptr::null_mut();
-  sys::napi_create_double(env, v, &mut out);
-  out
-}
-
-unsafe fn array(env: sys::napi_env, items: &[u32]) -> sys::napi_value {
-  let mut arr = ptr::null_mut();
-  sys::napi_create_array_with_length(env, items.len(), &mut arr);
-  for (k, &i) in items.iter().enumerate() {
-    sys::napi_set_element(env, arr, k as u32, num(env, i as f64));
-  }
-  arr
 }
 
 /// `create(policy, n, concurrency)` → handle. `concurrency` 0 means no limit.
@@ -109,7 +95,7 @@ unsafe extern "C" fn abort(env: sys::napi_env, info: sys::napi_callback_info) ->
 /// `running(h)` → indices still running (after the verdict: the ones to abort).
 unsafe extern "C" fn running(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
-  array(env, &with_group(h, |g| g.running()).unwrap_or_default())
+  numbers(env, with_group(h, |g| g.running()).unwrap_or_default().into_iter().map(f64::from))
 }
 
 /// `armDeadline(h, i, ms)` → ms until the earliest deadline when this one became it, else -1.
@@ -123,7 +109,7 @@ unsafe extern "C" fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_i
 /// `expire(h)` → indices of running tasks past their deadline.
 unsafe extern "C" fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
-  array(env, &with_group(h, |g| g.expire(now_ns())).unwrap_or_default())
+  numbers(env, with_group(h, |g| g.expire(now_ns())).unwrap_or_default().into_iter().map(f64::from))
 }
 
 /// `nextDeadline(h)` → ms until the earliest live deadline, or -1.

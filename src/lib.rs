@@ -21,6 +21,7 @@ pub mod group_core;
 pub mod histogram;
 pub mod histogram_binding;
 pub mod loop_core;
+mod napi_values;
 pub mod pool_binding;
 pub mod pool_core;
 pub mod pool_stats;

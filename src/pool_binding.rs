@@ -16,6 +16,7 @@
 //! layer (`lib/limit.js`, `lib/pool.js`) validates user input before calling in.
 
 use crate::adaptive::{Algorithm, Bounds, Controller};
+use crate::napi_values::{boolean, f64_of, i32_of, is_undefined, num, numbers, u32_of, undefined};
 use crate::pool_core::{Outcome, PoolCore, NO_ID};
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
@@ -60,42 +61,6 @@ unsafe fn cb_args<const N: usize>(
   sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data);
   // `data` is the `Box<Shared>` made in `create_pool`, alive as long as this function object.
   (argv, &**(data as *const Shared))
-}
-
-unsafe fn f64_of(env: sys::napi_env, v: sys::napi_value) -> f64 {
-  let mut out = 0.0;
-  sys::napi_get_value_double(env, v, &mut out);
-  out
-}
-unsafe fn i32_of(env: sys::napi_env, v: sys::napi_value) -> i32 {
-  let mut out = 0;
-  sys::napi_get_value_int32(env, v, &mut out);
-  out
-}
-unsafe fn u32_of(env: sys::napi_env, v: sys::napi_value) -> u32 {
-  let mut out = 0u32;
-  sys::napi_get_value_uint32(env, v, &mut out);
-  out
-}
-unsafe fn num(env: sys::napi_env, v: f64) -> sys::napi_value {
-  let mut out = ptr::null_mut();
-  sys::napi_create_double(env, v, &mut out);
-  out
-}
-unsafe fn boolean(env: sys::napi_env, v: bool) -> sys::napi_value {
-  let mut out = ptr::null_mut();
-  sys::napi_get_boolean(env, v, &mut out);
-  out
-}
-unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
-  let mut out = ptr::null_mut();
-  sys::napi_get_undefined(env, &mut out);
-  out
-}
-unsafe fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
-  let mut t = 0;
-  sys::napi_typeof(env, v, &mut t);
-  t == sys::ValueType::napi_undefined
 }
 
 /// Borrows the core; throws instead of panicking if a hook re-entered the pool mid-call.
@@ -323,16 +288,14 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
   let (argv, cell) = cb_args::<1>(env, info);
   let cleared = core_mut!(env, cell).clear();
   let reason = if is_undefined(env, argv[0]) { None } else { Some(argv[0]) };
-  let mut ids = ptr::null_mut();
-  sys::napi_create_array_with_length(env, cleared.len(), &mut ids);
-  for (i, &(id, waiter)) in cleared.iter().enumerate() {
-    let id = match waiter {
+  let ids = numbers(
+    env,
+    cleared.iter().map(|&(id, waiter)| match waiter {
       Waiter::Batch(batch) => batch as f64,
       Waiter::Gate(_) if id == NO_ID => -1.0,
       Waiter::Gate(_) => id as f64,
-    };
-    sys::napi_set_element(env, ids, i as u32, num(env, id));
-  }
+    }),
+  );
   shut(env, cleared.into_iter().map(|(_, g)| g), reason);
   ids
 }
@@ -366,12 +329,7 @@ unsafe extern "C" fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_i
 unsafe extern "C" fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
   let due = core_mut!(env, cell).expire(now_ns());
-  let mut arr = ptr::null_mut();
-  sys::napi_create_array_with_length(env, due.len(), &mut arr);
-  for (i, id) in due.into_iter().enumerate() {
-    sys::napi_set_element(env, arr, i as u32, num(env, id as f64));
-  }
-  arr
+  numbers(env, due.into_iter().map(|id| id as f64))
 }
 
 /// `nextDeadline()`: ms until the earliest live deadline, or -1.
