@@ -1,7 +1,7 @@
 // ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
 import {pLimit} from './index.js';
 
-export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, DroppedError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats} from './index.js';
+export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, DroppedError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats, monitorEventLoop, currentStall} from './index.js';
 export type {
 	LimitFunction,
 	Options,
@@ -23,5 +23,10 @@ export type {
 	MisuseEvent,
 	PromisifyOptions,
 	BridgeCounts,
+	LoopMonitor,
+	MonitorEventLoopOptions,
+	PressureLimits,
+	Stall,
+	StallKind,
 } from './index.js';
 export default pLimit;

@@ -618,3 +618,134 @@ export type BridgeCounts = {
 Misuse counts per wrapped function name, for the names with any. `{reset: true}` zeroes them after reading.
 */
 export function bridgeStats(options?: {readonly reset?: boolean}): Record<string, BridgeCounts>;
+
+/** What kept the event loop busy during a stall. `'unknown'` only from the perf_hooks fallback. */
+export type StallKind = 'macrotask' | 'microtask-burst' | 'long-microtask' | 'mixed' | 'unknown';
+
+/** A stall: one loop iteration busy for at least the monitor's `stallThreshold`. Times in ms. */
+export type Stall = {
+	/** When it started, on this thread's `performance.now()` time line. */
+	readonly start: number;
+	/** How long the loop was busy (for `currentStall()`: so far). */
+	readonly duration: number;
+	readonly kind: StallKind;
+	/**
+	Promise reactions counted during the stall: the library's own task starts and callbacks always, every reaction with `trackPromises`.
+	*/
+	readonly reactions: number;
+	/** The time spent in promise reactions (from the watchdog's samples). */
+	readonly microtask: number;
+	/** The rest: synchronous code in a macrotask (a timer, an I/O callback, ...), native code, GC. */
+	readonly macrotask: number;
+};
+
+export type MonitorEventLoopOptions = {
+	/** A loop iteration busy this long (ms) is a stall. Default 50. */
+	readonly stallThreshold?: number;
+	/** The recent window `pressure()` looks at, in ms. Default 1000. */
+	readonly window?: number;
+	/** How many finished stalls `stalls()` keeps. Default 100. */
+	readonly maxStalls?: number;
+	/**
+	Write one line to stderr from the watchdog thread while the loop is still blocked (once per stall). It applies to every monitor of the thread from then on. Default false.
+	*/
+	readonly logBlocked?: boolean;
+	/**
+	Count every promise reaction (`v8.promiseHooks`, about +70 ns a reaction) so that attribution also sees code outside the library. `'auto'`: switch it on after the first stall. Default false.
+	*/
+	readonly trackPromises?: boolean | 'auto';
+};
+
+export type PressureLimits = {
+	/** A stall in progress, or an iteration in the recent window, this long (ms) is pressure. Default: `stallThreshold`. */
+	readonly maxDelay?: number;
+	/** Utilization (0..1] over the recent window at or above this is pressure. Not checked by default. */
+	readonly maxUtilization?: number;
+};
+
+/**
+An event-loop monitor. Its histogram side matches `perf_hooks`' `IntervalHistogram` (values in ns), so dashboards switch without change; but each sample is one loop iteration's busy time (wall time minus the time asleep in epoll), with no timer resolution floor and no forced wake-ups.
+*/
+export interface LoopMonitor extends NodeJS.EventEmitter {
+	/** Process-wide id: pass it to a worker, which can call `currentStall(id)` while this loop is blocked. 0 for the fallback. */
+	readonly id: number;
+	/** false when the perf_hooks fallback is in use (no libuv in the host: Bun, Deno). */
+	readonly native: boolean;
+	readonly stallThreshold: number;
+	readonly enabled: boolean;
+	/** Starts sampling (a monitor starts enabled). Returns false if it already was enabled. Never invents a phantom delay for the disabled gap. */
+	enable(): boolean;
+	/** Stops sampling; the histogram and stalls are kept. Returns false if it was not enabled. */
+	disable(): boolean;
+	/** Empties the histogram and starts a new utilization window. A stall in progress is kept. */
+	reset(): void;
+	readonly count: number;
+	readonly countBigInt: bigint;
+	readonly min: number;
+	readonly minBigInt: bigint;
+	readonly max: number;
+	readonly maxBigInt: bigint;
+	readonly mean: number;
+	readonly stddev: number;
+	/** Samples beyond the histogram's range: always 0. */
+	readonly exceeds: number;
+	readonly exceedsBigInt: bigint;
+	/** The busy time (ns) at percentile `p` (0 < p <= 100). */
+	percentile(p: number): number;
+	percentileBigInt(p: number): bigint;
+	readonly percentiles: Map<number, number>;
+	readonly percentilesBigInt: Map<number, bigint>;
+	toJSON(): {count: number; min: number; max: number; mean: number; exceeds: number; stddev: number; percentiles: Record<string, number>};
+	/** Event-loop utilization (0..1) since enabled or reset, as `performance.eventLoopUtilization` defines it. */
+	utilization(): number;
+	/** The stall in progress, or null. */
+	currentStall(): Stall | null;
+	/** The last `maxStalls` finished stalls, oldest first. */
+	stalls(): Stall[];
+	/** Stalls seen since creation, including those `stalls()` no longer holds. */
+	readonly stallCount: number;
+	/**
+	For load shedding: true while a stall is in progress, or when the recent window's largest iteration or its utilization reached a limit. Unlike a mean, one 200 ms stall counts.
+	@example
+	```
+	server.on('request', (req, res) => {
+		if (monitor.pressure({maxDelay: 100})) return void res.writeHead(503, {'retry-after': '1'}).end();
+		handle(req, res);
+	});
+	```
+	*/
+	pressure(limits?: PressureLimits): boolean;
+	/** A one-line summary for logs: p50/p99/max, utilization, stalls by kind. */
+	report(): string;
+	/** Stops sampling for good and frees the native state (also done when the monitor is collected). */
+	close(): void;
+	on(event: 'stall', listener: (stall: Stall) => void): this;
+	once(event: 'stall', listener: (stall: Stall) => void): this;
+	off(event: 'stall', listener: (stall: Stall) => void): this;
+}
+
+/**
+Watches this thread's event loop (main thread or worker): per-iteration busy time, stalls seen while they happen, what caused them, utilization and pressure. The monitor starts enabled and never keeps the process alive.
+@example
+```
+import {monitorEventLoop} from 'async-shape';
+
+const monitor = monitorEventLoop({stallThreshold: 50});
+monitor.on('stall', stall => console.warn(`loop blocked ${stall.duration} ms (${stall.kind})`));
+setInterval(() => console.log(monitor.report()), 60_000).unref();
+```
+*/
+export function monitorEventLoop(options?: MonitorEventLoopOptions): LoopMonitor;
+
+/**
+The stall in progress on the loop of monitor `id`, callable from any thread (a worker can watch the main thread while it is blocked); null when there is none, or the monitor is closed or disabled.
+@example
+```
+// in a worker, with workerData.monitorId = monitor.id from the main thread
+setInterval(() => {
+	const stall = currentStall(workerData.monitorId);
+	if (stall !== null && stall.duration > 1000) reportHang(stall);
+}, 100);
+```
+*/
+export function currentStall(id: number): Stall | null;

@@ -5,6 +5,7 @@ const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool'
 const {all, allSettled, race, any, timeout} = require('./lib/combinators');
 const {stream} = require('./lib/stream');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge');
+const {monitorEventLoop, currentStall} = require('./lib/loop-monitor');
 
 module.exports = {
   pLimit,
@@ -23,6 +24,8 @@ module.exports = {
   callbackify,
   dezalgo,
   bridgeStats,
+  monitorEventLoop,
+  currentStall,
   default: pLimit,
 };
 // TypeScript's and bundlers' CJS interop then map `import pLimit from 'async-shape'` to `.default`.

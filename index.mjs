@@ -18,5 +18,7 @@ export const {
   callbackify,
   dezalgo,
   bridgeStats,
+  monitorEventLoop,
+  currentStall,
 } = api;
 export default pLimit;

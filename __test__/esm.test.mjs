@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
-import pLimit, {pLimit as named, limitFunction, Pool, QueueFullError, DeadlockError} from 'async-shape';
+import pLimit, {pLimit as named, limitFunction, Pool, QueueFullError, DeadlockError, monitorEventLoop, currentStall} from 'async-shape';
 
 const require = createRequire(import.meta.url);
 
@@ -14,6 +14,9 @@ test('default and named ESM exports are the CommonJS objects', async () => {
   assert.equal(Pool, cjs.Pool);
   assert.equal(QueueFullError, cjs.QueueFullError);
   assert.equal(DeadlockError, cjs.DeadlockError);
+  assert.equal(monitorEventLoop, cjs.monitorEventLoop);
+  assert.equal(currentStall, cjs.currentStall);
+  assert.deepEqual(Object.keys(await import('async-shape')).filter(k => k !== 'default').sort(), Object.keys(cjs).filter(k => k !== 'default').sort());
   const limit = pLimit(2);
   assert.deepEqual(await Promise.all([1, 2, 3].map(x => limit(async () => x * 2))), [2, 4, 6]);
 });

@@ -11,6 +11,7 @@
 const {inspect} = require('node:util');
 const {bridgeRegister, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset} = require('./native');
 const {asPromise} = require('./outcome');
+const {state: reaction} = require('./reactions');
 
 const SYNC_CALLBACK = 0;
 const DOUBLE_CALLBACK = 1;
@@ -203,8 +204,26 @@ function promisify(original, options) {
 }
 promisify.custom = kCustomPromisified;
 
+// The callbacks run from process.nextTick, inside the microtask checkpoint: marked as reactions
+// for the event-loop monitor (nextTick is invisible to promise hooks).
 function onRejected(reason, callback) {
-  return callback(reason ? reason : falsyRejection(reason));
+  reaction[1]++;
+  reaction[0] = 1;
+  try {
+    callback(reason ? reason : falsyRejection(reason));
+  } finally {
+    reaction[0] = 0;
+  }
+}
+
+function onFulfilled(callback, value) {
+  reaction[1]++;
+  reaction[0] = 1;
+  try {
+    callback(null, value);
+  } finally {
+    reaction[0] = 0;
+  }
 }
 
 /**
@@ -228,12 +247,12 @@ function callbackify(original) {
     }
     const pending = asPromise(result);
     if (pending === undefined) {
-      process.nextTick(callback, null, result);
+      process.nextTick(onFulfilled, callback, result);
       return;
     }
     // A native promise settles once, whatever a hand-made thenable does.
     pending.then(
-      value => process.nextTick(callback, null, value),
+      value => process.nextTick(onFulfilled, callback, value),
       reason => process.nextTick(onRejected, reason, callback),
     );
   }

@@ -10,6 +10,7 @@
 
 const {groupApi} = require('./native');
 const {asPromise} = require('./outcome');
+const {state: reaction} = require('./reactions');
 const {onAbort} = require('./signals');
 const {DeadlineTimer} = require('./deadline-timer');
 const {
@@ -192,12 +193,16 @@ function runGroup(policy, name, tasks, options, optionKinds) {
       if (typeof item === 'function') {
         const context = new TaskContext();
         contexts[i] = context;
+        reaction[1]++;
+        reaction[0] = 1;
         try {
           result = item(context);
         } catch (error) {
+          reaction[0] = 0;
           settled(i, false, error);
           return;
         }
+        reaction[0] = 0;
       }
       const pending = asPromise(result);
       if (pending === undefined) settled(i, true, result);

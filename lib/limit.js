@@ -18,6 +18,7 @@
 
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
+const {state: reaction} = require('./reactions');
 const {isDropped} = require('./dropped');
 const {describe, parseConcurrency, validateLimitConcurrency} = require('./validate');
 
@@ -76,12 +77,16 @@ function pLimit(concurrency) {
     batch.values[i] = undefined;
     if (batch.next === batch.values.length) batches.delete(batch.id);
     let result;
+    reaction[1]++;
+    reaction[0] = 1;
     try {
       result = batch.fn(value, i);
     } catch (error) {
+      reaction[0] = 0;
       itemSettled(batch, i, false, error, startedAt);
       return;
     }
+    reaction[0] = 0;
     const pending = asPromise(result);
     if (pending === undefined) {
       itemSettled(batch, i, true, result, startedAt);
@@ -170,14 +175,19 @@ function pLimit(concurrency) {
   };
 
   // Runs the oldest submitted task; called from a microtask in that task's caller's context.
+  // `reaction` marks the user code as a promise reaction for the event-loop monitor.
   const startFixed = () => {
     let result;
+    reaction[1]++;
+    reaction[0] = 1;
     try {
       result = callOldest();
     } catch (error) {
+      reaction[0] = 0;
       release();
       throw error;
     }
+    reaction[0] = 0;
 
     const pending = asPromise(result);
     if (pending === undefined) {
@@ -192,12 +202,16 @@ function pLimit(concurrency) {
   const startTimed = () => {
     const startedAt = performance.now();
     let result;
+    reaction[1]++;
+    reaction[0] = 1;
     try {
       result = callOldest();
     } catch (error) {
+      reaction[0] = 0;
       releaseAfter(startedAt, outcomeOf(error));
       throw error;
     }
+    reaction[0] = 0;
     const pending = asPromise(result);
     if (pending === undefined) {
       releaseAfter(startedAt, 0);

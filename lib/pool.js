@@ -9,6 +9,7 @@
 
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
+const {state: reaction} = require('./reactions');
 const {DeadlineTimer} = require('./deadline-timer');
 const {createStream, readStreamOptions, validateBound} = require('./stream');
 const {Puller} = require('./pull');
@@ -258,13 +259,17 @@ class Pool {
     }
 
     let result;
+    reaction[1]++;
+    reaction[0] = 1;
     try {
       const context = new RunContext(record, signal);
       result = this.#context === undefined ? record.fn(context) : this.#context.run(record, record.fn, context);
     } catch (error) {
+      reaction[0] = 0;
       this.#settle(id, record, false, error);
       return;
     }
+    reaction[0] = 0;
     const pending = asPromise(result);
     if (pending === undefined) {
       this.#settle(id, record, true, result);

@@ -12,8 +12,10 @@
 //!   "in a reaction" flag taken during the stall: a macrotask, a burst of microtasks, one long
 //!   microtask, or a mix.
 //!
-//! Not wired to libuv yet: the napi layer (uv_check handle from the host node binary, the watchdog
-//! thread, cleanup hooks) is the next step of issue #5.
+//! - `RecentWindow`: the recent max and utilization, for `pressure()`.
+//!
+//! The napi layer (`loop_binding`) feeds these from a libuv check handle; `loop_watchdog` runs the
+//! watchdog thread.
 
 use crate::histogram::Histogram;
 use std::collections::VecDeque;
@@ -87,19 +89,28 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-  /// The stall in progress, as (start, duration so far): the loop has been busy since its last
-  /// heartbeat `(wall, idle)` for at least the threshold. `idle_now` is libuv's live idle time; if
-  /// it moved, the loop slept in epoll since the heartbeat and is not stalled.
-  pub fn stalled(&self, heartbeat: (u64, u64), now: u64, idle_now: u64) -> Option<(u64, u64)> {
-    let (wall, idle) = heartbeat;
-    let busy_for = now.saturating_sub(wall);
-    (idle_now == idle && busy_for >= self.threshold).then_some((wall, busy_for))
+  /// Time the loop has spent busy since its last heartbeat `(wall, idle)`: wall time minus the
+  /// time libuv has slept in epoll since (`idle_now` is libuv's live idle time, which includes a
+  /// sleep in progress). A loop asleep in epoll is therefore never taken for a stall.
+  pub fn busy_since(heartbeat: (u64, u64), now: u64, idle_now: u64) -> u64 {
+    now.saturating_sub(heartbeat.0).saturating_sub(idle_now.saturating_sub(heartbeat.1))
   }
 
-  /// The earliest moment the threshold could be crossed after this heartbeat: the watchdog sleeps
-  /// until then, and polls finely only during a stall.
-  pub fn next_check(&self, heartbeat_wall: u64) -> u64 {
-    heartbeat_wall.saturating_add(self.threshold)
+  /// The stall in progress, as (start, duration so far): busy for at least the threshold since the
+  /// last heartbeat. It started when the loop last stopped sleeping.
+  pub fn stalled(&self, heartbeat: (u64, u64), now: u64, idle_now: u64) -> Option<(u64, u64)> {
+    let busy = Self::busy_since(heartbeat, now, idle_now);
+    (busy >= self.threshold).then_some((now - busy, busy))
+  }
+
+  /// How long the watchdog may sleep: until the earliest moment the threshold could be crossed
+  /// when not stalled, and a fine poll (for attribution samples) while stalled.
+  pub fn sleep_for(&self, busy: u64) -> u64 {
+    if busy >= self.threshold {
+      (self.threshold / 25).clamp(1_000_000, 2_000_000)
+    } else {
+      self.threshold - busy
+    }
   }
 }
 
@@ -125,52 +136,115 @@ impl StallKind {
   }
 }
 
-/// Samples of the shared reaction state, taken by the watchdog during one stall.
-#[derive(Default)]
+/// Samples of the shared reaction state (a wrapping reaction counter and an "in a reaction" flag),
+/// taken by the watchdog during one stall. A sample counts as microtask time when a reaction is
+/// running or the counter moved since the previous sample (the loop is draining many small
+/// reactions, and the flag alone would miss the time between them).
+#[derive(Default, Clone, Copy, Debug)]
 pub struct Attribution {
-  first: Option<u64>,
-  last: u64,
-  samples: u32,
-  in_reaction: u32,
+  prev: Option<u32>,
+  pub samples: u32,
+  pub micro: u32,
+  run: u32,
+  /// The longest run of samples inside one and the same reaction.
+  longest_run: u32,
 }
 
 impl Attribution {
-  /// One sample: the reaction counter's value and whether a reaction was running.
-  pub fn sample(&mut self, reactions: u64, in_reaction: bool) {
-    self.first.get_or_insert(reactions);
-    self.last = reactions;
+  pub fn sample(&mut self, counter: u32, in_reaction: bool) {
+    let advanced = self.prev.is_some_and(|p| p != counter);
     self.samples += 1;
-    if in_reaction {
-      self.in_reaction += 1;
+    if in_reaction || advanced {
+      self.micro += 1;
     }
+    self.run = match (in_reaction, advanced) {
+      (true, false) => self.run + 1,
+      (true, true) => 1,
+      (false, _) => 0,
+    };
+    self.longest_run = self.longest_run.max(self.run);
+    self.prev = Some(counter);
   }
 
-  /// Reactions that ran during the stall.
-  pub fn reactions(&self) -> u64 {
-    self.first.map_or(0, |f| self.last.saturating_sub(f))
-  }
-
-  /// The share of samples taken inside a reaction.
-  pub fn in_reaction_share(&self) -> f64 {
+  /// The share of the stall spent in promise reactions, from the samples. Without samples (the
+  /// watchdog got no CPU time during the stall), from the reaction count alone.
+  pub fn microtask_share(&self, reactions: u64) -> f64 {
     if self.samples == 0 {
-      0.0
+      return if reactions >= BURST_REACTIONS { 1.0 } else { 0.0 };
+    }
+    self.micro as f64 / self.samples as f64
+  }
+
+  /// What kept the loop busy, given the reactions counted over the whole stall.
+  pub fn classify(&self, reactions: u64) -> StallKind {
+    if self.samples == 0 {
+      return match reactions {
+        0 => StallKind::Macrotask,
+        r if r >= BURST_REACTIONS => StallKind::MicrotaskBurst,
+        _ => StallKind::Mixed,
+      };
+    }
+    let share = self.microtask_share(reactions);
+    if share < 0.25 {
+      StallKind::Macrotask
+    } else if share <= 0.75 {
+      StallKind::Mixed
+    } else if self.longest_run * 2 >= self.samples {
+      StallKind::LongMicrotask
     } else {
-      self.in_reaction as f64 / self.samples as f64
+      StallKind::MicrotaskBurst
+    }
+  }
+}
+
+/// Without watchdog samples, this many reactions in one stall make it a burst.
+pub const BURST_REACTIONS: u64 = 1_000;
+
+/// The recent past, for load shedding: the largest iteration and the utilization over the last one
+/// to two half-windows (two rotating halves, O(1) per iteration).
+#[derive(Default)]
+pub struct RecentWindow {
+  half: u64,
+  /// (start wall, start idle, max busy) of the previous and the current half.
+  prev: Option<(u64, u64, u64)>,
+  cur: Option<(u64, u64, u64)>,
+}
+
+impl RecentWindow {
+  pub fn new(window: u64) -> RecentWindow {
+    RecentWindow { half: (window / 2).max(1), prev: None, cur: None }
+  }
+
+  /// Starts the window now (when the monitor is enabled), so that the first iterations have a past.
+  pub fn start(&mut self, now: u64, idle: u64) {
+    self.prev = None;
+    self.cur = Some((now, idle, 0));
+  }
+
+  pub fn on_iteration(&mut self, now: u64, idle: u64, busy: u64) {
+    match &mut self.cur {
+      Some(cur) if now.saturating_sub(cur.0) < self.half => cur.2 = cur.2.max(busy),
+      _ => {
+        self.prev = self.cur.take();
+        // The new half starts where this iteration's busy time began.
+        self.cur = Some((now.saturating_sub(busy), idle, busy));
+      }
     }
   }
 
-  pub fn classify(&self) -> StallKind {
-    let (reactions, share) = (self.reactions(), self.in_reaction_share());
-    if reactions == 0 && share < 0.2 {
-      StallKind::Macrotask
-    } else if reactions <= 2 && share >= 0.8 {
-      StallKind::LongMicrotask
-    } else if reactions > 2 && (share >= 0.5 || self.samples > 0 && reactions >= self.samples as u64) {
-      StallKind::MicrotaskBurst
-    } else if reactions == 0 && self.samples == 0 {
-      StallKind::Macrotask
-    } else {
-      StallKind::Mixed
+  /// The largest iteration in the recent window (0 when it has none).
+  pub fn max(&self, now: u64) -> u64 {
+    let fresh = |h: &Option<(u64, u64, u64)>, age: u64| h.filter(|h| now.saturating_sub(h.0) < age).map_or(0, |h| h.2);
+    fresh(&self.cur, 2 * self.half).max(fresh(&self.prev, 3 * self.half))
+  }
+
+  /// Utilization since the start of the previous half (one half to one and a half windows ago
+  /// while the loop iterates; longer after a long sleep, which it then counts as idle).
+  pub fn utilization(&self, now: u64, idle: u64) -> f64 {
+    let start = self.prev.or(self.cur);
+    match start {
+      Some((w, i, _)) if now > w => 1.0 - (idle.saturating_sub(i).min(now - w)) as f64 / (now - w) as f64,
+      _ => 0.0,
     }
   }
 }
@@ -253,25 +327,59 @@ mod tests {
     let heartbeat = (100 * MS, 40 * MS);
     assert_eq!(w.stalled(heartbeat, 130 * MS, 40 * MS), None, "not long enough yet");
     assert_eq!(w.stalled(heartbeat, 180 * MS, 40 * MS), Some((100 * MS, 80 * MS)));
-    assert_eq!(w.stalled(heartbeat, 180 * MS, 110 * MS), None, "asleep in epoll, not stalled");
-    assert_eq!(w.next_check(100 * MS), 150 * MS);
+    assert_eq!(w.stalled(heartbeat, 180 * MS, 120 * MS), None, "asleep in epoll, not stalled");
+    // Slept 20 ms in epoll, then an I/O callback has been busy for 60 ms.
+    assert_eq!(w.stalled(heartbeat, 180 * MS, 60 * MS), Some((120 * MS, 60 * MS)));
+    assert_eq!(w.sleep_for(10 * MS), 40 * MS, "sleeps until the threshold could be crossed");
+    assert_eq!(w.sleep_for(60 * MS), 2 * MS, "polls finely during a stall");
   }
 
   #[test]
   fn attribution_tells_the_kinds_apart() {
-    let classify = |samples: &[(u64, bool)]| {
+    let classify = |samples: &[(u32, bool)], reactions: u64| {
       let mut a = Attribution::default();
       for &(r, i) in samples {
         a.sample(r, i);
       }
-      a.classify()
+      a.classify(reactions)
     };
-    assert_eq!(classify(&[(7, false); 20]), StallKind::Macrotask);
-    let burst: Vec<(u64, bool)> = (0..20).map(|k| (100 + k * 5_000, k % 3 != 0)).collect();
-    assert_eq!(classify(&burst), StallKind::MicrotaskBurst);
-    assert_eq!(classify(&[(41, true); 20]), StallKind::LongMicrotask);
-    let mixed: Vec<(u64, bool)> = (0..20).map(|k| (if k < 10 { 5 } else { 5 + k }, false)).collect();
-    assert_eq!(classify(&mixed), StallKind::Mixed);
+    assert_eq!(classify(&[(7, false); 20], 0), StallKind::Macrotask);
+    // Draining many small reactions: the counter moves, the flag is often caught between them.
+    let burst: Vec<(u32, bool)> = (0..20).map(|k| (100 + k * 5_000, k % 3 != 0)).collect();
+    assert_eq!(classify(&burst, 100_000), StallKind::MicrotaskBurst);
+    // The counter wraps (it is an Int32 bumped in JS).
+    let wrapping: Vec<(u32, bool)> = (0..20).map(|k| ((u32::MAX - 40_000).wrapping_add(k * 5_000), false)).collect();
+    assert_eq!(classify(&wrapping, 100_000), StallKind::MicrotaskBurst);
+    // One slow reaction, after a few quick ones.
+    let mut long = vec![(40, true), (41, true)];
+    long.extend([(42, true); 18]);
+    assert_eq!(classify(&long, 3), StallKind::LongMicrotask);
+    let mixed: Vec<(u32, bool)> = (0..20).map(|k| (if k < 10 { 5 } else { 5 + k }, false)).collect();
+    assert_eq!(classify(&mixed, 10), StallKind::Mixed);
+    // No samples at all: the count decides.
+    assert_eq!(classify(&[], 0), StallKind::Macrotask);
+    assert_eq!(classify(&[], 50_000), StallKind::MicrotaskBurst);
+  }
+
+  #[test]
+  fn the_recent_window_forgets_the_old_past() {
+    let mut r = RecentWindow::new(1_000 * MS);
+    r.on_iteration(0, 0, 0);
+    r.on_iteration(300 * MS, 100 * MS, 200 * MS);
+    assert_eq!(r.max(300 * MS), 200 * MS);
+    assert!((r.utilization(300 * MS, 100 * MS) - 2.0 / 3.0).abs() < 1e-9);
+    // 1.2 s later, after idle iterations, the stall is still in the previous half.
+    r.on_iteration(700 * MS, 480 * MS, MS);
+    assert_eq!(r.max(700 * MS), 200 * MS);
+    // Two windows later it is gone.
+    r.on_iteration(2_000 * MS, 1_770 * MS, MS);
+    r.on_iteration(2_600 * MS, 2_360 * MS, MS);
+    assert_eq!(r.max(2_600 * MS), MS);
+    // A long sleep after one iteration: the sleep counts, the window does not shrink to nothing.
+    let mut r = RecentWindow::new(200 * MS);
+    r.on_iteration(10 * MS, 0, MS);
+    r.on_iteration(310 * MS, 299 * MS, MS);
+    assert!(r.utilization(311 * MS, 299 * MS) < 0.05);
   }
 
   #[test]

@@ -1,6 +1,6 @@
 // Type tests (ESM view: index.d.mts): the default import is pLimit, the named ones match.
-import pLimit, {pLimit as named, limitFunction, Pool} from 'async-shape';
-import type {LimitFunction, PoolStats} from 'async-shape';
+import pLimit, {pLimit as named, limitFunction, Pool, monitorEventLoop} from 'async-shape';
+import type {LimitFunction, PoolStats, LoopMonitor} from 'async-shape';
 import {expectType} from './equal.js';
 
 const limit = pLimit(2);
@@ -12,3 +12,4 @@ const stats: PoolStats = new Pool({concurrency: 1}).stats();
 expectType<number>(stats.throughput);
 // @ts-expect-error: concurrency must be a number or options
 pLimit('2');
+expectType<LoopMonitor>(monitorEventLoop());

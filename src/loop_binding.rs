@@ -1,0 +1,459 @@
+//! napi glue for event-loop telemetry (issue #5): one hub per JS thread (the main thread, each
+//! worker) with one unref'd libuv check handle on that thread's loop, feeding every monitor of the
+//! thread. Monitors are integer ids; the JS layer (lib/loop-monitor.js) wraps them.
+//!
+//! - The check callback (Rust, no JS) samples each iteration's busy time into the monitors'
+//!   samplers, publishes the heartbeat for the watchdog thread (`loop_watchdog`), and records the
+//!   stalls that just ended with the attribution the watchdog gathered.
+//! - Finished stalls reach `on('stall')` through one weak (unref'd) threadsafe function per thread,
+//!   called only when a stall ended.
+//! - Teardown: an async cleanup hook (raw `napi_add_async_cleanup_hook`; napi-rs' wrapper removes
+//!   the hook before the handle is closed) unregisters the loop from the watchdog, stops and
+//!   `uv_close`s the handle, and removes itself in the close callback. A worker that exits or is
+//!   terminated with a monitor on leaves nothing open.
+//! - `loopCurrentStall(id)` works from any thread: ids are process-wide.
+
+use crate::loop_core::{LoopSampler, RecentWindow, Stall, StallRing, Watchdog};
+use crate::loop_watchdog::{self as watchdog, LoopShared};
+use crate::uv_host::{self, Handle, Uv};
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+const MS: f64 = 1e6;
+
+type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+struct Monitor {
+  sampler: LoopSampler,
+  threshold: u64,
+  recent: RecentWindow,
+  ring: StallRing,
+}
+
+struct Hub {
+  env: sys::napi_env,
+  uv: &'static Uv,
+  check: *mut Handle,
+  running: bool,
+  shared: Arc<LoopShared>,
+  monitors: BTreeMap<u32, Monitor>,
+  /// (wall, idle) at the previous check.
+  last: (u64, u64),
+  last_reactions: u32,
+  /// The JS thread's reaction buffer `[flag, counter]` and the reference keeping it alive.
+  state: *mut i32,
+  state_ref: sys::napi_ref,
+  cleanup: sys::napi_async_cleanup_hook_handle,
+  notify: Option<Notify>,
+}
+
+thread_local! {
+  static HUB: Cell<*mut Hub> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Every monitor of the process, for `loopCurrentStall` from any thread: (its loop, its
+/// threshold, enabled).
+type MonitorIndex = HashMap<u32, (Arc<LoopShared>, u64, bool)>;
+
+fn monitors() -> &'static Mutex<MonitorIndex> {
+  static MONITORS: OnceLock<Mutex<MonitorIndex>> = OnceLock::new();
+  MONITORS.get_or_init(Default::default)
+}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+impl Hub {
+  fn counter(&self) -> u32 {
+    // Same thread as the JS writes: a plain read.
+    unsafe { *self.state.add(1) as u32 }
+  }
+
+  fn now_and_idle(&self) -> (u64, u64) {
+    unsafe { ((self.uv.hrtime)(), (self.uv.metrics_idle_time)(self.shared.loop_ptr)) }
+  }
+
+  /// Starts or stops the check handle and the watchdog's interest as monitors come and go.
+  fn refresh(&mut self) {
+    let threshold = self.monitors.values().filter(|m| m.sampler.is_enabled()).map(|m| m.threshold).min();
+    match (threshold, self.running) {
+      (Some(_), false) => {
+        let (now, idle) = self.now_and_idle();
+        self.last = (now, idle);
+        self.last_reactions = self.counter();
+        self.shared.heartbeat(now, idle, self.last_reactions);
+        unsafe { (self.uv.check_start)(self.check, on_check) };
+        self.running = true;
+      }
+      (None, true) => {
+        unsafe { (self.uv.check_stop)(self.check) };
+        self.running = false;
+      }
+      _ => {}
+    }
+    self.shared.threshold.store(threshold.unwrap_or(u64::MAX), Ordering::Release);
+    self.shared.watching.store(threshold.is_some(), Ordering::Release);
+    watchdog::poke();
+  }
+}
+
+unsafe extern "C" fn on_check(handle: *mut Handle) {
+  let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
+  let (now, idle) = hub.now_and_idle();
+  let counter = hub.counter();
+  let previous = hub.last.0;
+  let reactions = counter.wrapping_sub(hub.last_reactions) as u64;
+  hub.last = (now, idle);
+  hub.last_reactions = counter;
+  hub.shared.heartbeat(now, idle, counter);
+  let mut attribution = None;
+  for m in hub.monitors.values_mut() {
+    let Some(busy) = m.sampler.on_iteration(now, idle) else { continue };
+    m.recent.on_iteration(now, idle, busy);
+    if busy >= m.threshold {
+      let a = *attribution.get_or_insert_with(|| hub.shared.take_attribution(previous));
+      m.ring.push(Stall {
+        start: now - busy,
+        duration: busy,
+        kind: a.classify(reactions),
+        reactions,
+        microtask_share: a.microtask_share(reactions),
+      });
+    }
+  }
+  if attribution.is_some() {
+    if let Some(notify) = &hub.notify {
+      notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+  }
+}
+
+unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+  let hub = &mut *(arg as *mut Hub);
+  hub.cleanup = handle;
+  HUB.with(|h| h.set(ptr::null_mut()));
+  // From here on the watchdog and other threads no longer touch this loop.
+  watchdog::unregister(&hub.shared);
+  monitors().lock().unwrap().retain(|_, (shared, _, _)| !Arc::ptr_eq(shared, &hub.shared));
+  hub.shared.watching.store(false, Ordering::Release);
+  (hub.uv.check_stop)(hub.check);
+  (hub.uv.close)(hub.check, Some(on_closed));
+}
+
+unsafe extern "C" fn on_closed(handle: *mut Handle) {
+  let hub = Box::from_raw(uv_host::data_of(handle) as *mut Hub);
+  hub.uv.free_check(handle);
+  hub.shared.set_reactions(ptr::null_mut());
+  sys::napi_delete_reference(hub.env, hub.state_ref);
+  let cleanup = hub.cleanup;
+  drop(hub);
+  sys::napi_remove_async_cleanup_hook(cleanup);
+}
+
+fn status(s: sys::napi_status, what: &str) -> Result<()> {
+  if s == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(Error::from_reason(format!("async-shape: {what} failed (napi status {s})")))
+  }
+}
+
+/// This thread's hub, created on first use.
+unsafe fn hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result<&'static mut Hub> {
+  let existing = HUB.with(|h| h.get());
+  if !existing.is_null() {
+    return Ok(&mut *existing);
+  }
+  let uv = uv_host::uv().ok_or_else(|| Error::from_reason("async-shape: the host exports no libuv"))?;
+  let mut loop_ptr = ptr::null_mut();
+  status(sys::napi_get_uv_event_loop(env, &mut loop_ptr), "napi_get_uv_event_loop")?;
+  let (mut kind, mut length, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+  status(
+    sys::napi_get_typedarray_info(env, state, &mut kind, &mut length, &mut data, &mut buffer, &mut offset),
+    "reading the reaction buffer",
+  )?;
+  if kind != sys::TypedarrayType::int32_array || length < 2 {
+    return Err(Error::new(Status::InvalidArg, "async-shape: the reaction buffer must be an Int32Array of 2"));
+  }
+  let mut state_ref = ptr::null_mut();
+  status(sys::napi_create_reference(env, state, 1, &mut state_ref), "napi_create_reference")?;
+  let shared =
+    Arc::new(LoopShared::new(loop_ptr as *mut c_void, uv.metrics_idle_time, uv_host::hrtime, label.to_string()));
+  shared.set_reactions(data as *mut i32);
+  let hub = Box::into_raw(Box::new(Hub {
+    env,
+    uv,
+    check: ptr::null_mut(),
+    running: false,
+    shared: shared.clone(),
+    monitors: BTreeMap::new(),
+    last: (0, 0),
+    last_reactions: 0,
+    state: data as *mut i32,
+    state_ref,
+    cleanup: ptr::null_mut(),
+    notify: None,
+  }));
+  let check = uv.alloc_check(hub as *mut c_void);
+  (uv.check_init)(loop_ptr as *mut c_void, check);
+  (uv.unref)(check);
+  (*hub).check = check;
+  let mut cleanup = ptr::null_mut();
+  status(
+    sys::napi_add_async_cleanup_hook(env, Some(on_env_cleanup), hub as *mut c_void, &mut cleanup),
+    "cleanup hook",
+  )?;
+  (*hub).cleanup = cleanup;
+  watchdog::register(shared);
+  HUB.with(|h| h.set(hub));
+  Ok(&mut *hub)
+}
+
+fn this_hub() -> Result<&'static mut Hub> {
+  let hub = HUB.with(|h| h.get());
+  if hub.is_null() {
+    Err(Error::from_reason("async-shape: no event-loop monitor on this thread"))
+  } else {
+    Ok(unsafe { &mut *hub })
+  }
+}
+
+fn with_monitor<T>(id: u32, f: impl FnOnce(&mut Monitor, &Hub) -> T) -> Result<T> {
+  let hub = this_hub()?;
+  let mut m = hub.monitors.remove(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
+  let out = f(&mut m, hub);
+  hub.monitors.insert(id, m);
+  Ok(out)
+}
+
+/// Whether the host exports the libuv functions the native monitor needs.
+#[napi(js_name = "loopSupported")]
+pub fn loop_supported() -> bool {
+  uv_host::uv().is_some()
+}
+
+/// Creates a monitor on this thread's loop (disabled). `state` is the thread's reaction buffer.
+#[napi(js_name = "loopCreate")]
+pub fn loop_create(
+  env: Env,
+  state: Unknown,
+  threshold_ms: f64,
+  window_ms: f64,
+  capacity: u32,
+  log_blocked: bool,
+  label: String,
+) -> Result<u32> {
+  let hub = unsafe { hub(env.raw(), state.raw(), &label)? };
+  if log_blocked {
+    hub.shared.log_blocked.store(true, Ordering::Relaxed);
+  }
+  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+  let threshold = (threshold_ms * MS) as u64;
+  hub.monitors.insert(
+    id,
+    Monitor {
+      sampler: LoopSampler::default(),
+      threshold,
+      recent: RecentWindow::new((window_ms * MS) as u64),
+      ring: StallRing::new(capacity as usize),
+    },
+  );
+  monitors().lock().unwrap().insert(id, (hub.shared.clone(), threshold, false));
+  Ok(id)
+}
+
+fn set_enabled(id: u32, on: bool) -> Result<bool> {
+  let hub = this_hub()?;
+  let (now, idle) = hub.now_and_idle();
+  let m = hub.monitors.get_mut(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
+  let changed = m.sampler.is_enabled() != on;
+  if on && !m.sampler.is_enabled() {
+    m.sampler.enable(now, idle);
+    m.recent.start(now, idle);
+  } else if !on {
+    m.sampler.disable();
+  }
+  if let Some(entry) = monitors().lock().unwrap().get_mut(&id) {
+    entry.2 = on;
+  }
+  hub.refresh();
+  Ok(changed)
+}
+
+#[napi(js_name = "loopEnable")]
+pub fn loop_enable(id: u32) -> Result<bool> {
+  set_enabled(id, true)
+}
+
+#[napi(js_name = "loopDisable")]
+pub fn loop_disable(id: u32) -> Result<bool> {
+  set_enabled(id, false)
+}
+
+/// Starts a new histogram and utilization window; a stall in progress is kept.
+#[napi(js_name = "loopReset")]
+pub fn loop_reset(id: u32) -> Result<()> {
+  with_monitor(id, |m, hub| {
+    let (now, idle) = hub.now_and_idle();
+    m.sampler.reset(now, idle)
+  })
+}
+
+/// `[count, min, max, mean, stddev]` of the busy time per iteration, in ns.
+#[napi(js_name = "loopStats")]
+pub fn loop_stats(id: u32) -> Result<Vec<f64>> {
+  with_monitor(id, |m, _| {
+    let h = m.sampler.histogram();
+    vec![h.count() as f64, h.min() as f64, h.max() as f64, h.mean(), h.stddev()]
+  })
+}
+
+#[napi(js_name = "loopPercentile")]
+pub fn loop_percentile(id: u32, p: f64) -> Result<f64> {
+  with_monitor(id, |m, _| m.sampler.histogram().percentile(p) as f64)
+}
+
+/// The percentile distribution as `[p, value, p, value, ...]`: 0, 50, 75, 87.5, ... as in
+/// HdrHistogram's percentile iteration (what `IntervalHistogram#percentiles` lists), then 100.
+#[napi(js_name = "loopPercentiles")]
+pub fn loop_percentiles(id: u32) -> Result<Vec<f64>> {
+  with_monitor(id, |m, _| {
+    let h = m.sampler.histogram();
+    let mut out = Vec::new();
+    if h.count() == 0 {
+      return vec![100.0, 0.0];
+    }
+    out.extend([0.0, h.min() as f64]);
+    let mut p = 50.0;
+    loop {
+      let v = h.percentile(p);
+      out.extend([p, v as f64]);
+      if v >= h.max() || p > 99.9999 {
+        break;
+      }
+      p += (100.0 - p) / 2.0;
+    }
+    out.extend([100.0, h.max() as f64]);
+    out
+  })
+}
+
+/// Utilization over the window since enable/reset.
+#[napi(js_name = "loopUtilization")]
+pub fn loop_utilization(id: u32) -> Result<f64> {
+  with_monitor(id, |m, hub| {
+    let (now, idle) = hub.now_and_idle();
+    m.sampler.utilization(now, idle)
+  })
+}
+
+/// `[recent max ns, recent utilization, busy so far in this iteration ns]`.
+#[napi(js_name = "loopRecent")]
+pub fn loop_recent(id: u32) -> Result<Vec<f64>> {
+  with_monitor(id, |m, hub| {
+    let (now, idle) = hub.now_and_idle();
+    let busy = if m.sampler.is_enabled() { Watchdog::busy_since(hub.last, now, idle) } else { 0 };
+    vec![m.recent.max(now) as f64, m.recent.utilization(now, idle), busy as f64]
+  })
+}
+
+#[napi(object)]
+pub struct LoopStall {
+  /// Position in the monitor's sequence of stalls (1 = the first).
+  pub index: f64,
+  /// When it started, in ns on the hrtime clock.
+  pub start: f64,
+  pub duration: f64,
+  pub kind: String,
+  pub reactions: f64,
+  pub microtask_share: f64,
+}
+
+/// The finished stalls still in the ring whose index is above `since`.
+#[napi(js_name = "loopStalls")]
+pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
+  with_monitor(id, |m, _| {
+    let total = m.ring.total() as f64;
+    let held = m.ring.iter().count() as f64;
+    m.ring
+      .iter()
+      .enumerate()
+      .map(|(k, s)| (total - held + 1.0 + k as f64, s))
+      .filter(|(index, _)| *index > since)
+      .map(|(index, s)| LoopStall {
+        index,
+        start: s.start as f64,
+        duration: s.duration as f64,
+        kind: s.kind.name().to_string(),
+        reactions: s.reactions as f64,
+        microtask_share: s.microtask_share,
+      })
+      .collect()
+  })
+}
+
+#[napi(js_name = "loopStallTotal")]
+pub fn loop_stall_total(id: u32) -> Result<f64> {
+  with_monitor(id, |m, _| m.ring.total() as f64)
+}
+
+#[napi(object)]
+pub struct LoopStallNow {
+  /// How long ago it started, in ns (the caller places it on its own time line).
+  pub age: f64,
+  pub duration: f64,
+  pub kind: String,
+  pub reactions: f64,
+  pub microtask_share: f64,
+}
+
+/// The stall in progress on monitor `id`'s loop, from any thread; null when there is none or the
+/// monitor is closed or disabled.
+#[napi(js_name = "loopCurrentStall")]
+pub fn loop_current_stall(id: u32) -> Option<LoopStallNow> {
+  let (shared, threshold, enabled) = monitors().lock().unwrap().get(&id).cloned()?;
+  if !enabled {
+    return None;
+  }
+  let stall = watchdog::with_registered(&shared, |s| s.current(threshold))??;
+  Some(LoopStallNow {
+    age: (stall.now - stall.start) as f64,
+    duration: stall.duration as f64,
+    kind: stall.attribution.classify(stall.reactions).name().to_string(),
+    reactions: stall.reactions as f64,
+    microtask_share: stall.attribution.microtask_share(stall.reactions),
+  })
+}
+
+/// Sets the function this thread's hub calls (later, on the loop) when stalls ended.
+#[napi(js_name = "loopSetListener")]
+pub fn loop_set_listener(callback: Function<(), ()>) -> Result<()> {
+  let hub = this_hub()?;
+  if hub.notify.is_none() {
+    hub.notify = Some(callback.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?);
+  }
+  Ok(())
+}
+
+#[napi(js_name = "loopClose")]
+pub fn loop_close(id: u32) -> Result<()> {
+  monitors().lock().unwrap().remove(&id);
+  if let Ok(hub) = this_hub() {
+    hub.monitors.remove(&id);
+    hub.refresh();
+  }
+  Ok(())
+}
+
+/// Live monitors on this thread (for leak tests).
+#[napi(js_name = "loopMonitorCount")]
+pub fn loop_monitor_count() -> u32 {
+  this_hub().map_or(0, |h| h.monitors.len() as u32)
+}

@@ -1,0 +1,104 @@
+//! libuv, borrowed from the host `node` binary at run time.
+//!
+//! The node executable exports its libuv (`uv_*`). The addon looks the functions up with `dlsym`
+//! instead of linking them: a runtime without them (Bun aborts in its `uv_*` stubs, Deno has only
+//! some) can still load the addon, and the JS layer falls back to `perf_hooks`. A second libuv
+//! (the `libuv-sys2` crate builds one) would operate on Node's loop with different internals, so it
+//! is never linked. Handles are opaque: their size comes from `uv_handle_size`, and only the public
+//! first field `data` is touched.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::OnceLock;
+
+pub type Handle = c_void;
+pub type Loop = c_void;
+pub type HandleCb = unsafe extern "C" fn(*mut Handle);
+
+/// `UV_CHECK` in `uv_handle_type`.
+const UV_CHECK: c_int = 2;
+
+type InitFn = unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int;
+type StartFn = unsafe extern "C" fn(*mut Handle, HandleCb) -> c_int;
+type StopFn = unsafe extern "C" fn(*mut Handle) -> c_int;
+type CloseFn = unsafe extern "C" fn(*mut Handle, Option<HandleCb>);
+type UnrefFn = unsafe extern "C" fn(*mut Handle);
+type SizeFn = unsafe extern "C" fn(c_int) -> usize;
+type IdleFn = unsafe extern "C" fn(*mut Loop) -> u64;
+type HrtimeFn = unsafe extern "C" fn() -> u64;
+
+pub struct Uv {
+  pub check_init: InitFn,
+  pub check_start: StartFn,
+  pub check_stop: StopFn,
+  pub close: CloseFn,
+  pub unref: UnrefFn,
+  handle_size: SizeFn,
+  pub metrics_idle_time: IdleFn,
+  pub hrtime: HrtimeFn,
+}
+
+extern "C" {
+  fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+}
+
+fn resolve() -> Option<Uv> {
+  macro_rules! sym {
+    ($name:literal as $ty:ty) => {{
+      // RTLD_DEFAULT (the null handle on glibc and musl): the executable's exports included.
+      let p = unsafe { dlsym(std::ptr::null_mut(), $name.as_ptr()) };
+      if p.is_null() {
+        return None;
+      }
+      unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
+    }};
+  }
+  Some(Uv {
+    check_init: sym!(c"uv_check_init" as InitFn),
+    check_start: sym!(c"uv_check_start" as StartFn),
+    check_stop: sym!(c"uv_check_stop" as StopFn),
+    close: sym!(c"uv_close" as CloseFn),
+    unref: sym!(c"uv_unref" as UnrefFn),
+    handle_size: sym!(c"uv_handle_size" as SizeFn),
+    metrics_idle_time: sym!(c"uv_metrics_idle_time" as IdleFn),
+    hrtime: sym!(c"uv_hrtime" as HrtimeFn),
+  })
+}
+
+/// The host's libuv, or None when the process does not export one.
+pub fn uv() -> Option<&'static Uv> {
+  static UV: OnceLock<Option<Uv>> = OnceLock::new();
+  UV.get_or_init(resolve).as_ref()
+}
+
+/// The monotonic clock libuv, `process.hrtime` and `performance.now()` share, in ns.
+pub fn hrtime() -> u64 {
+  uv().map_or(0, |uv| unsafe { (uv.hrtime)() })
+}
+
+impl Uv {
+  /// Allocates an (uninitialized, zeroed) check handle whose `data` field is `data`.
+  pub fn alloc_check(&self, data: *mut c_void) -> *mut Handle {
+    let size = unsafe { (self.handle_size)(UV_CHECK) };
+    let words = size.div_ceil(8).max(1);
+    let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64 as *mut Handle;
+    unsafe { *(handle as *mut *mut c_void) = data };
+    handle
+  }
+
+  /// Frees a handle from `alloc_check`, after its close callback ran.
+  ///
+  /// # Safety
+  /// `handle` came from `alloc_check` and libuv no longer references it.
+  pub unsafe fn free_check(&self, handle: *mut Handle) {
+    let words = (self.handle_size)(UV_CHECK).div_ceil(8).max(1);
+    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle as *mut u64, words)));
+  }
+}
+
+/// The `data` field of a handle.
+///
+/// # Safety
+/// `handle` is a live libuv handle.
+pub unsafe fn data_of(handle: *mut Handle) -> *mut c_void {
+  *(handle as *mut *mut c_void)
+}
