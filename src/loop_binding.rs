@@ -5,8 +5,10 @@
 //! - The check callback (Rust, no JS) samples each iteration's busy time into the monitors'
 //!   samplers, publishes the heartbeat for the watchdog thread (`loop_watchdog`), and records the
 //!   stalls that just ended with the attribution the watchdog gathered.
-//! - Finished stalls reach `on('stall')` through one weak (unref'd) threadsafe function per thread,
-//!   called only when a stall ended.
+//! - Finished stalls reach `on('stall')` from the check callback itself, which runs on the JS
+//!   thread with no JS on the stack: `napi_make_callback`, the documented way back into JS from a
+//!   libuv callback. A threadsafe function would need no thread hop here, and a weak one was seen
+//!   to wait for the loop's next unrelated wake-up on Node 24.
 //! - Teardown: an async cleanup hook (raw `napi_add_async_cleanup_hook`; napi-rs' wrapper removes
 //!   the hook before the handle is closed) unregisters the loop from the watchdog, stops and
 //!   `uv_close`s the handle, and removes itself in the close callback. A worker that exits or is
@@ -18,7 +20,6 @@ use crate::loop_watchdog::{self as watchdog, LoopShared};
 use crate::uv_host::{self, Handle, Uv};
 use napi::bindgen_prelude::*;
 use napi::sys;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
@@ -28,8 +29,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 const MS: f64 = 1e6;
-
-type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 struct Monitor {
   sampler: LoopSampler,
@@ -52,7 +51,9 @@ struct Hub {
   state: *mut i32,
   state_ref: sys::napi_ref,
   cleanup: sys::napi_async_cleanup_hook_handle,
-  notify: Option<Notify>,
+  /// The JS function told about finished stalls, and its async context.
+  listener: sys::napi_ref,
+  async_context: sys::napi_async_context,
 }
 
 thread_local! {
@@ -125,14 +126,38 @@ unsafe extern "C" fn on_check(handle: *mut Handle) {
         kind: a.classify(reactions),
         reactions,
         microtask_share: a.microtask_share(reactions),
+        samples: a.samples,
       });
     }
   }
-  if attribution.is_some() {
-    if let Some(notify) = &hub.notify {
-      notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
+  if attribution.is_some() && !hub.listener.is_null() {
+    // Last: the listener may call back into this module, so no borrow of the hub is held.
+    let (env, listener, context) = (hub.env, hub.listener, hub.async_context);
+    notify(env, listener, context);
+  }
+}
+
+/// Calls the stall listener, as an event callback: a throw is an uncaught exception.
+unsafe fn notify(env: sys::napi_env, listener: sys::napi_ref, context: sys::napi_async_context) {
+  let mut scope = ptr::null_mut();
+  if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+    return;
+  }
+  let (mut func, mut recv, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+  sys::napi_get_reference_value(env, listener, &mut func);
+  sys::napi_get_global(env, &mut recv);
+  if !func.is_null()
+    && sys::napi_make_callback(env, context, recv, func, 0, ptr::null(), &mut result) != sys::Status::napi_ok
+  {
+    let mut pending = false;
+    sys::napi_is_exception_pending(env, &mut pending);
+    if pending {
+      let mut error = ptr::null_mut();
+      sys::napi_get_and_clear_last_exception(env, &mut error);
+      sys::napi_fatal_exception(env, error);
     }
   }
+  sys::napi_close_handle_scope(env, scope);
 }
 
 unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
@@ -143,6 +168,10 @@ unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle,
   watchdog::unregister(&hub.shared);
   monitors().lock().unwrap().retain(|_, (shared, _, _)| !Arc::ptr_eq(shared, &hub.shared));
   hub.shared.watching.store(false, Ordering::Release);
+  if !hub.async_context.is_null() {
+    sys::napi_async_destroy(hub.env, hub.async_context);
+    hub.async_context = ptr::null_mut();
+  }
   (hub.uv.check_stop)(hub.check);
   (hub.uv.close)(hub.check, Some(on_closed));
 }
@@ -152,6 +181,9 @@ unsafe extern "C" fn on_closed(handle: *mut Handle) {
   hub.uv.free_check(handle);
   hub.shared.set_reactions(ptr::null_mut());
   sys::napi_delete_reference(hub.env, hub.state_ref);
+  if !hub.listener.is_null() {
+    sys::napi_delete_reference(hub.env, hub.listener);
+  }
   let cleanup = hub.cleanup;
   drop(hub);
   sys::napi_remove_async_cleanup_hook(cleanup);
@@ -199,7 +231,8 @@ unsafe fn hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result
     state: data as *mut i32,
     state_ref,
     cleanup: ptr::null_mut(),
-    notify: None,
+    listener: ptr::null_mut(),
+    async_context: ptr::null_mut(),
   }));
   let check = uv.alloc_check(hub as *mut c_void);
   (uv.check_init)(loop_ptr as *mut c_void, check);
@@ -374,6 +407,8 @@ pub struct LoopStall {
   pub kind: String,
   pub reactions: f64,
   pub microtask_share: f64,
+  /// Watchdog samples behind the attribution (diagnostics).
+  pub samples: u32,
 }
 
 /// The finished stalls still in the ring whose index is above `since`.
@@ -394,6 +429,7 @@ pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
         kind: s.kind.name().to_string(),
         reactions: s.reactions as f64,
         microtask_share: s.microtask_share,
+        samples: s.samples,
       })
       .collect()
   })
@@ -432,12 +468,21 @@ pub fn loop_current_stall(id: u32) -> Option<LoopStallNow> {
   })
 }
 
-/// Sets the function this thread's hub calls (later, on the loop) when stalls ended.
+/// Sets the function this thread's hub calls (from the check callback, after the loop resumed)
+/// when stalls ended.
 #[napi(js_name = "loopSetListener")]
-pub fn loop_set_listener(callback: Function<(), ()>) -> Result<()> {
+pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
   let hub = this_hub()?;
-  if hub.notify.is_none() {
-    hub.notify = Some(callback.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?);
+  if hub.listener.is_null() {
+    unsafe {
+      let mut name = ptr::null_mut();
+      status(
+        sys::napi_create_string_utf8(env.raw(), c"async-shape:stall".as_ptr(), 17, &mut name),
+        "napi_create_string_utf8",
+      )?;
+      status(sys::napi_async_init(env.raw(), ptr::null_mut(), name, &mut hub.async_context), "napi_async_init")?;
+      status(sys::napi_create_reference(env.raw(), callback.raw(), 1, &mut hub.listener), "napi_create_reference")?;
+    }
   }
   Ok(())
 }

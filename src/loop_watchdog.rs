@@ -20,13 +20,19 @@ use std::time::Duration;
 pub type IdleFn = unsafe extern "C" fn(*mut c_void) -> u64;
 pub type ClockFn = fn() -> u64;
 
-/// A stall the watchdog is watching right now.
+/// What the watchdog knows about the loop iteration in progress.
 #[derive(Default, Clone, Copy)]
 pub struct InFlight {
-  /// The heartbeat it follows: a new heartbeat means the stall is over.
+  /// The heartbeat it follows: a new heartbeat means the iteration (and any stall in it) is over.
   pub heartbeat: u64,
   pub attribution: Attribution,
   logged: bool,
+  /// libuv's idle time at the watchdog's last round, and whether it had moved since the round
+  /// before: the loop is asleep in epoll. After a stall, the iteration's busy time stays above the
+  /// threshold until the next check callback, so "busy since the heartbeat" alone would keep
+  /// reporting (and sampling) a stall that is over while the loop sleeps.
+  seen_idle: u64,
+  asleep: bool,
 }
 
 /// One loop, as the watchdog and other threads see it.
@@ -127,8 +133,8 @@ impl LoopShared {
     }
   }
 
-  /// The stall in progress, if the loop has been busy past `threshold` since its last heartbeat:
-  /// (start, duration so far, reactions so far, attribution so far).
+  /// The stall in progress, if the loop has been busy past `threshold` since its last heartbeat
+  /// and is not asleep now: (start, duration so far, reactions so far, attribution so far).
   pub fn current(&self, threshold: u64) -> Option<CurrentStall> {
     if !self.watching.load(Ordering::Acquire) {
       return None;
@@ -138,9 +144,14 @@ impl LoopShared {
       return None;
     }
     let now = self.now();
-    let (start, duration) = Watchdog { threshold }.stalled((wall, idle), now, self.idle())?;
+    let idle_now = self.idle();
+    let (start, duration) = Watchdog { threshold }.stalled((wall, idle), now, idle_now)?;
     let in_flight = *self.in_flight.lock().unwrap();
-    let attribution = if in_flight.heartbeat == wall { in_flight.attribution } else { Attribution::default() };
+    let known = in_flight.heartbeat == wall;
+    if known && (in_flight.asleep || idle_now > in_flight.seen_idle) {
+      return None;
+    }
+    let attribution = if known { in_flight.attribution } else { Attribution::default() };
     let counted = self.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
     Some(CurrentStall { start, duration, now, reactions: counted, attribution })
   }
@@ -161,28 +172,38 @@ impl LoopShared {
       return u64::MAX;
     }
     let now = self.now();
-    let watchdog = Watchdog { threshold };
-    let busy = Watchdog::busy_since((wall, idle), now, self.idle());
-    if busy >= threshold {
-      let mut in_flight = self.in_flight.lock().unwrap();
-      if in_flight.heartbeat != wall {
-        *in_flight = InFlight { heartbeat: wall, ..InFlight::default() };
-      }
-      if let Some((counter, flag)) = self.reactions() {
-        in_flight.attribution.sample(counter, flag);
-      }
-      if !in_flight.logged && self.log_blocked.load(Ordering::Relaxed) {
-        in_flight.logged = true;
-        let line = format!(
-          "async-shape: the event loop of {} has been blocked for {} ms and still is (stallThreshold {} ms)\n",
-          self.label,
-          busy / 1_000_000,
-          threshold / 1_000_000
-        );
-        let _ = std::io::stderr().write_all(line.as_bytes());
-      }
+    let idle_now = self.idle();
+    let busy = Watchdog::busy_since((wall, idle), now, idle_now);
+    let mut in_flight = self.in_flight.lock().unwrap();
+    if in_flight.heartbeat != wall {
+      // A new iteration. If it already slept, it woke up since: take it as awake.
+      *in_flight = InFlight { heartbeat: wall, seen_idle: idle_now, ..InFlight::default() };
+    } else {
+      in_flight.asleep = idle_now > in_flight.seen_idle;
+      in_flight.seen_idle = idle_now;
     }
-    watchdog.sleep_for(busy)
+    if busy < threshold {
+      return threshold - busy;
+    }
+    if in_flight.asleep {
+      // The stall is over and the loop sleeps; the next check callback will record it. Look again
+      // in a threshold, in case the loop wakes into another block within the same iteration.
+      return threshold;
+    }
+    if let Some((counter, flag)) = self.reactions() {
+      in_flight.attribution.sample(counter, flag);
+    }
+    if !in_flight.logged && self.log_blocked.load(Ordering::Relaxed) {
+      in_flight.logged = true;
+      let line = format!(
+        "async-shape: the event loop of {} has been blocked for {} ms and still is (stallThreshold {} ms)\n",
+        self.label,
+        busy / 1_000_000,
+        threshold / 1_000_000
+      );
+      let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+    Watchdog { threshold }.sleep_for(busy)
   }
 }
 
@@ -296,7 +317,7 @@ mod tests {
       idle.store(clock() - hb, Ordering::SeqCst);
       std::thread::sleep(Duration::from_millis(1));
     }
-    assert!(shared.current(20 * MS).is_none(), "a sleeping loop is not stalled");
+    assert!(with_registered(&shared, |s| s.current(20 * MS)).unwrap().is_none(), "a sleeping loop is not stalled");
 
     // Busy: a burst of reactions, idle time frozen.
     let hb = clock();
@@ -305,10 +326,21 @@ mod tests {
       reactions[1].fetch_add(1, Ordering::SeqCst);
       std::hint::spin_loop();
     }
-    let stall = shared.current(20 * MS).expect("the stall is seen while it lasts");
+    let stall = with_registered(&shared, |s| s.current(20 * MS)).unwrap().expect("the stall is seen while it lasts");
     assert!(stall.duration >= 80 * MS && stall.start >= hb);
     assert!(stall.reactions > 0);
+    // The burst ends and the loop sleeps in epoll before its next check callback: the iteration's
+    // busy time stays above the threshold, but nothing is stalled now and nothing is sampled.
+    let samples_then = shared.in_flight.lock().unwrap().attribution.samples;
+    let asleep_from = clock();
+    let idle_then = idle.load(Ordering::SeqCst);
+    while clock() - asleep_from < 60 * MS {
+      idle.store(idle_then + (clock() - asleep_from), Ordering::SeqCst);
+      std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(with_registered(&shared, |s| s.current(20 * MS)).unwrap().is_none(), "asleep after the stall");
     let attribution = shared.take_attribution(hb);
+    assert!(attribution.samples <= samples_then + 1, "no samples while asleep");
     assert!(attribution.samples > 0, "the watchdog sampled the stall");
     assert_eq!(attribution.classify(stall.reactions), crate::loop_core::StallKind::MicrotaskBurst);
 
