@@ -200,6 +200,49 @@ test('currentStall() read from a worker during a 300 ms block reports at least 1
   });
 });
 
+test('a hot loop is sampled from a 1 ms timer: a stall inside it is still exact, and sampling per iteration resumes when the loop sleeps', async () => {
+  const monitor = monitorEventLoop({stallThreshold: 50});
+  try {
+    await delay(20);
+    assert.deepEqual(native.loopMode(), [true, false]);
+    const modes = [];
+    await new Promise(resolve => {
+      let n = 0;
+      const spin = () => {
+        n++;
+        if (n === 20_000) {
+          modes.push(native.loopMode()[1]);
+          busy(100);
+        }
+        if (n < 40_000) setImmediate(spin);
+        else resolve();
+      };
+      setImmediate(spin);
+    });
+    modes.push(native.loopMode()[1]);
+    await delay(50);
+    assert.deepEqual(modes, [true, true], 'hot while spinning');
+    assert.deepEqual(native.loopMode(), [true, false], 'per iteration again once the loop slept');
+    const [stall] = monitor.stalls();
+    assert.ok(stall && stall.duration >= 99 && stall.duration < 1000, JSON.stringify(monitor.stalls()));
+  } finally {
+    monitor.close();
+  }
+  assert.deepEqual(native.loopMode(), [false, false]);
+
+  // The timer is unref'd too: a process that ends while hot exits on its own.
+  const res = runScript(`
+    const {monitorEventLoop} = require('.');
+    const native = require('./lib/native');
+    monitorEventLoop();
+    let n = 0;
+    const spin = () => { if (++n < 20000) setImmediate(spin); else console.log('hot', native.loopMode()[1]); };
+    setImmediate(spin);
+  `);
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout.trim(), 'hot true');
+});
+
 test('reset() keeps a stall in progress; disable()/enable() invents none', async () => {
   const monitor = monitorEventLoop({stallThreshold: 50});
   try {

@@ -4,7 +4,13 @@
 //!
 //! - The check callback (Rust, no JS) samples each iteration's busy time into the monitors'
 //!   samplers, publishes the heartbeat for the watchdog thread (`loop_watchdog`), and records the
-//!   stalls that just ended with the attribution the watchdog gathered.
+//!   stalls that just ended with the attribution the watchdog gathered. Iterations that end in the
+//!   same millisecond of libuv's cached clock (`uv_now`) as the last sample are coalesced into the
+//!   next sample (a few ns each); a stall the watchdog has seen always ends in an exact sample.
+//! - A hot loop (dozens of iterations per millisecond) would still pay that per iteration, so
+//!   while it stays hot the check handle gives way to an unref'd 1 ms timer taking the same
+//!   coalesced samples (the loop is awake anyway: no forced wake-up), and the check handle comes
+//!   back as soon as the loop sleeps in a window.
 //! - Finished stalls reach `on('stall')` from the check callback itself, which runs on the JS
 //!   thread with no JS on the stack: `napi_make_callback`, the documented way back into JS from a
 //!   libuv callback. A threadsafe function would need no thread hop here, and a weak one was seen
@@ -41,11 +47,19 @@ struct Hub {
   env: sys::napi_env,
   uv: &'static Uv,
   check: *mut Handle,
+  timer: *mut Handle,
   running: bool,
+  /// Sampling from the 1 ms timer (hot loop) instead of the check handle.
+  hot: bool,
+  /// Iterations coalesced since the last sample.
+  coalesced: u32,
+  /// Handles still to be closed at teardown.
+  open_handles: u8,
   shared: Arc<LoopShared>,
   monitors: BTreeMap<u32, Monitor>,
-  /// (wall, idle) at the previous check.
+  /// (wall, idle) at the previous sample, and libuv's cached ms clock then.
   last: (u64, u64),
+  last_ms: u64,
   last_reactions: u32,
   /// The JS thread's reaction buffer `[flag, counter]` and the reference keeping it alive.
   state: *mut i32,
@@ -88,13 +102,19 @@ impl Hub {
       (Some(_), false) => {
         let (now, idle) = self.now_and_idle();
         self.last = (now, idle);
+        self.last_ms = unsafe { (self.uv.now)(self.shared.loop_ptr) };
         self.last_reactions = self.counter();
         self.shared.heartbeat(now, idle, self.last_reactions);
         unsafe { (self.uv.check_start)(self.check, on_check) };
         self.running = true;
+        self.hot = false;
+        self.coalesced = 0;
       }
       (None, true) => {
-        unsafe { (self.uv.check_stop)(self.check) };
+        unsafe {
+          (self.uv.check_stop)(self.check);
+          (self.uv.timer_stop)(self.timer);
+        }
         self.running = false;
       }
       _ => {}
@@ -105,8 +125,44 @@ impl Hub {
   }
 }
 
+/// Iterations coalesced into one sample at which the loop counts as hot.
+const HOT_ITERATIONS: u32 = 32;
+
 unsafe extern "C" fn on_check(handle: *mut Handle) {
   let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
+  let ms = (hub.uv.now)(hub.shared.loop_ptr);
+  if ms == hub.last_ms && !hub.shared.exact_next.load(Ordering::Relaxed) {
+    hub.coalesced += 1;
+    return;
+  }
+  let hot = hub.coalesced >= HOT_ITERATIONS;
+  sample(hub, ms);
+  if hot {
+    // Many iterations per ms: sample from a 1 ms timer instead, until the loop sleeps.
+    hub.hot = true;
+    (hub.uv.check_stop)(hub.check);
+    (hub.uv.timer_start)(hub.timer, on_timer, 1, 1);
+  }
+}
+
+unsafe extern "C" fn on_timer(handle: *mut Handle) {
+  let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
+  let ms = (hub.uv.now)(hub.shared.loop_ptr);
+  let idle_before = hub.last.1;
+  sample(hub, ms);
+  if hub.running && hub.last.1 > idle_before {
+    // The loop slept in this window: back to a sample per iteration.
+    hub.hot = false;
+    (hub.uv.timer_stop)(hub.timer);
+    (hub.uv.check_start)(hub.check, on_check);
+  }
+}
+
+/// One exact sample: the busy time since the previous one, into every enabled monitor.
+unsafe fn sample(hub: &mut Hub, ms: u64) {
+  hub.last_ms = ms;
+  hub.coalesced = 0;
+  hub.shared.exact_next.store(false, Ordering::Relaxed);
   let (now, idle) = hub.now_and_idle();
   let counter = hub.counter();
   let previous = hub.last.0;
@@ -173,12 +229,20 @@ unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle,
     hub.async_context = ptr::null_mut();
   }
   (hub.uv.check_stop)(hub.check);
+  (hub.uv.timer_stop)(hub.timer);
   (hub.uv.close)(hub.check, Some(on_closed));
+  (hub.uv.close)(hub.timer, Some(on_closed));
 }
 
 unsafe extern "C" fn on_closed(handle: *mut Handle) {
-  let hub = Box::from_raw(uv_host::data_of(handle) as *mut Hub);
-  hub.uv.free_check(handle);
+  let hub = uv_host::data_of(handle) as *mut Hub;
+  let kind = if handle == (*hub).check { uv_host::UV_CHECK } else { uv_host::UV_TIMER };
+  (*hub).uv.free(kind, handle);
+  (*hub).open_handles -= 1;
+  if (*hub).open_handles > 0 {
+    return;
+  }
+  let hub = Box::from_raw(hub);
   hub.shared.set_reactions(ptr::null_mut());
   sys::napi_delete_reference(hub.env, hub.state_ref);
   if !hub.listener.is_null() {
@@ -223,10 +287,15 @@ unsafe fn hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result
     env,
     uv,
     check: ptr::null_mut(),
+    timer: ptr::null_mut(),
     running: false,
+    hot: false,
+    coalesced: 0,
+    open_handles: 2,
     shared: shared.clone(),
     monitors: BTreeMap::new(),
     last: (0, 0),
+    last_ms: 0,
     last_reactions: 0,
     state: data as *mut i32,
     state_ref,
@@ -234,10 +303,14 @@ unsafe fn hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result
     listener: ptr::null_mut(),
     async_context: ptr::null_mut(),
   }));
-  let check = uv.alloc_check(hub as *mut c_void);
+  let check = uv.alloc(uv_host::UV_CHECK, hub as *mut c_void);
   (uv.check_init)(loop_ptr as *mut c_void, check);
   (uv.unref)(check);
   (*hub).check = check;
+  let timer = uv.alloc(uv_host::UV_TIMER, hub as *mut c_void);
+  (uv.timer_init)(loop_ptr as *mut c_void, timer);
+  (uv.unref)(timer);
+  (*hub).timer = timer;
   let mut cleanup = ptr::null_mut();
   status(
     sys::napi_add_async_cleanup_hook(env, Some(on_env_cleanup), hub as *mut c_void, &mut cleanup),
@@ -501,4 +574,37 @@ pub fn loop_close(id: u32) -> Result<()> {
 #[napi(js_name = "loopMonitorCount")]
 pub fn loop_monitor_count() -> u32 {
   this_hub().map_or(0, |h| h.monitors.len() as u32)
+}
+
+/// Benchmark probe: ns per check callback on this thread's hub, `[hot path, exact sample]`, over
+/// `n` direct calls each (the hot path: an iteration in the same ms as the last sample).
+#[napi(js_name = "loopSampleCost")]
+pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
+  let hub: *mut Hub = this_hub()?;
+  if unsafe { !(*hub).running || (*hub).hot } {
+    return Err(Error::from_reason("async-shape: enable a monitor first, on a loop that is not hot"));
+  }
+  let (check, shared) = unsafe { ((*hub).check, Arc::clone(&(*hub).shared)) };
+  let time = |force: bool| {
+    let t0 = uv_host::hrtime();
+    for _ in 0..n {
+      unsafe {
+        // Not hot: the probe's calls must not switch the hub to its timer.
+        (*hub).coalesced = 0;
+        if force {
+          shared.exact_next.store(true, Ordering::Relaxed);
+        }
+        on_check(check);
+      }
+    }
+    (uv_host::hrtime() - t0) as f64 / n as f64
+  };
+  time(false);
+  Ok(vec![time(false), time(true)])
+}
+
+/// Diagnostics for tests: `[running, hot]` of this thread's hub.
+#[napi(js_name = "loopMode")]
+pub fn loop_mode() -> Vec<bool> {
+  this_hub().map_or(vec![false, false], |h| vec![h.running, h.hot])
 }

@@ -50,6 +50,9 @@ pub struct LoopShared {
   /// The smallest threshold of the enabled monitors, in ns.
   pub threshold: AtomicU64,
   pub log_blocked: AtomicBool,
+  /// Set by the watchdog when it sees a stall: the loop thread must take an exact sample at the
+  /// end of this iteration (it may otherwise coalesce sub-millisecond iterations).
+  pub exact_next: AtomicBool,
   /// `[in-reaction flag, reaction counter]`, an Int32Array the JS thread writes; null if none.
   reactions: AtomicPtr<AtomicI32>,
   pub in_flight: Mutex<InFlight>,
@@ -73,6 +76,7 @@ impl LoopShared {
       watching: AtomicBool::new(false),
       threshold: AtomicU64::new(u64::MAX),
       log_blocked: AtomicBool::new(false),
+      exact_next: AtomicBool::new(false),
       reactions: AtomicPtr::new(std::ptr::null_mut()),
       in_flight: Mutex::new(InFlight::default()),
       label,
@@ -190,6 +194,7 @@ impl LoopShared {
       // in a threshold, in case the loop wakes into another block within the same iteration.
       return threshold;
     }
+    self.exact_next.store(true, Ordering::Relaxed);
     if let Some((counter, flag)) = self.reactions() {
       in_flight.attribution.sample(counter, flag);
     }

@@ -14,8 +14,9 @@ pub type Handle = c_void;
 pub type Loop = c_void;
 pub type HandleCb = unsafe extern "C" fn(*mut Handle);
 
-/// `UV_CHECK` in `uv_handle_type`.
-const UV_CHECK: c_int = 2;
+/// `UV_CHECK` and `UV_TIMER` in `uv_handle_type`.
+pub const UV_CHECK: c_int = 2;
+pub const UV_TIMER: c_int = 13;
 
 type InitFn = unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int;
 type StartFn = unsafe extern "C" fn(*mut Handle, HandleCb) -> c_int;
@@ -25,6 +26,8 @@ type UnrefFn = unsafe extern "C" fn(*mut Handle);
 type SizeFn = unsafe extern "C" fn(c_int) -> usize;
 type IdleFn = unsafe extern "C" fn(*mut Loop) -> u64;
 type HrtimeFn = unsafe extern "C" fn() -> u64;
+type NowFn = unsafe extern "C" fn(*const Loop) -> u64;
+type TimerStartFn = unsafe extern "C" fn(*mut Handle, HandleCb, u64, u64) -> c_int;
 
 pub struct Uv {
   pub check_init: InitFn,
@@ -35,6 +38,11 @@ pub struct Uv {
   handle_size: SizeFn,
   pub metrics_idle_time: IdleFn,
   pub hrtime: HrtimeFn,
+  /// libuv's cached loop time in ms (updated when an iteration starts and when poll returns).
+  pub now: NowFn,
+  pub timer_init: InitFn,
+  pub timer_start: TimerStartFn,
+  pub timer_stop: StopFn,
 }
 
 extern "C" {
@@ -61,6 +69,10 @@ fn resolve() -> Option<Uv> {
     handle_size: sym!(c"uv_handle_size" as SizeFn),
     metrics_idle_time: sym!(c"uv_metrics_idle_time" as IdleFn),
     hrtime: sym!(c"uv_hrtime" as HrtimeFn),
+    now: sym!(c"uv_now" as NowFn),
+    timer_init: sym!(c"uv_timer_init" as InitFn),
+    timer_start: sym!(c"uv_timer_start" as TimerStartFn),
+    timer_stop: sym!(c"uv_timer_stop" as StopFn),
   })
 }
 
@@ -76,21 +88,20 @@ pub fn hrtime() -> u64 {
 }
 
 impl Uv {
-  /// Allocates an (uninitialized, zeroed) check handle whose `data` field is `data`.
-  pub fn alloc_check(&self, data: *mut c_void) -> *mut Handle {
-    let size = unsafe { (self.handle_size)(UV_CHECK) };
-    let words = size.div_ceil(8).max(1);
+  /// Allocates an (uninitialized, zeroed) handle of `kind` whose `data` field is `data`.
+  pub fn alloc(&self, kind: c_int, data: *mut c_void) -> *mut Handle {
+    let words = unsafe { (self.handle_size)(kind) }.div_ceil(8).max(1);
     let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64 as *mut Handle;
     unsafe { *(handle as *mut *mut c_void) = data };
     handle
   }
 
-  /// Frees a handle from `alloc_check`, after its close callback ran.
+  /// Frees a handle from `alloc`, after its close callback ran.
   ///
   /// # Safety
-  /// `handle` came from `alloc_check` and libuv no longer references it.
-  pub unsafe fn free_check(&self, handle: *mut Handle) {
-    let words = (self.handle_size)(UV_CHECK).div_ceil(8).max(1);
+  /// `handle` came from `alloc(kind, _)` and libuv no longer references it.
+  pub unsafe fn free(&self, kind: c_int, handle: *mut Handle) {
+    let words = (self.handle_size)(kind).div_ceil(8).max(1);
     drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle as *mut u64, words)));
   }
 }
