@@ -5,8 +5,7 @@
 
 const fs = require('node:fs');
 const http = require('node:http');
-const {monitorEventLoopDelay} = require('node:perf_hooks');
-const {pLimit, stream} = require('..');
+const {pLimit, stream, monitorEventLoop} = require('..');
 const {sweep} = require('../lib/sweep');
 const {startDownstream} = require('../lib/downstream');
 const report = require('../lib/report');
@@ -222,7 +221,9 @@ async function measureShape(name, downstream, run) {
         })
         .on('error', reject);
     });
-  const loop = monitorEventLoopDelay({resolution: 10});
+  const loop = monitorEventLoop({stallThreshold: 50});
+  loop.disable();
+  loop.reset();
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 5);
   const heap0 = process.memoryUsage().heapUsed;
@@ -246,8 +247,18 @@ async function measureShape(name, downstream, run) {
     refused,
     sockets,
     heap: (peakHeap - heap0) / 2 ** 20,
-    loopP99: loop.count > 0 ? Math.max(0, loop.percentile(99) / 1e6 - 10) : 0,
+    loopP99: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
+    loopMax: loop.count > 0 ? loop.max / 1e6 : 0,
+    stalls: stallsByKind(loop),
   };
+}
+
+/** '2 microtask-burst, 1 macrotask' or '0'. */
+function stallsByKind(monitor) {
+  const counts = new Map();
+  for (const s of monitor.stalls()) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1);
+  monitor.close();
+  return counts.size === 0 ? '0' : [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ');
 }
 
 async function runDemo(args) {
@@ -282,8 +293,17 @@ async function runDemo(args) {
   } finally {
     downstream.close();
   }
-  const head = ['shape', 'wall ms', '429s', 'sockets', 'peak heap MiB', 'loop p99 ms'];
-  const body = rows.map(r => [r.name, r.wall.toFixed(0), String(r.refused), String(r.sockets), r.heap.toFixed(1), r.loopP99.toFixed(1)]);
+  const head = ['shape', 'wall ms', '429s', 'sockets', 'peak heap MiB', 'loop p99 ms', 'loop max ms', 'loop stalls'];
+  const body = rows.map(r => [
+    r.name,
+    r.wall.toFixed(0),
+    String(r.refused),
+    String(r.sockets),
+    r.heap.toFixed(1),
+    r.loopP99.toFixed(1),
+    r.loopMax.toFixed(1),
+    r.stalls,
+  ]);
   const widths = head.map((_, c) => Math.max(...[head, ...body].map(r => r[c].length)));
   const line = r => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   console.log([line(head), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n'));

@@ -5,7 +5,7 @@
 const num = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
 function table(result) {
-  const head = ['concurrency', 'req/s', 'p50 ms', 'p99 ms', 'errors', '429', 'loop p99 ms', ''];
+  const head = ['concurrency', 'req/s', 'p50 ms', 'p99 ms', 'errors', '429', 'loop p99 ms', 'loop max ms', ''];
   const levels = result.adaptive ? [...result.levels, result.adaptive] : result.levels;
   const rows = levels.map(l => [
     l.concurrency === 'adaptive' ? `adaptive→${l.finalLimit}` : String(l.concurrency),
@@ -15,6 +15,7 @@ function table(result) {
     String(l.errors),
     String(l.refused),
     num(l.loopP99, 1),
+    num(l.loopMax, 1),
     l.concurrency === result.knee ? '◀ knee' : '',
   ]);
   const all = [head, ...rows];
@@ -30,6 +31,7 @@ function summary(result) {
     `Little's law: ${num(little.throughput)} req/s × ${num(little.latency, 1)} ms unloaded latency = ${num(little.concurrency, 1)} in flight.`,
     `Recommended: ${result.recommendation}`,
   ];
+  if (result.loop) lines.push(`Client ${result.loop}`);
   if (adaptive) {
     lines.push(
       `Adaptive (Vegas): ended at limit ${adaptive.finalLimit}; throughput ${num(adaptive.throughputVsBestFixed * 100)}% of the best fixed level, ` +

@@ -8,13 +8,9 @@
 
 const http = require('node:http');
 const https = require('node:https');
-const {monitorEventLoopDelay} = require('node:perf_hooks');
 const {Pool} = require('./pool');
 const {NativeHistogram} = require('./native');
-
-// perf_hooks' samples are the interval between timer firings, resolution + lateness: the
-// lateness is the loop's delay (see shared/reference/eventloop.md).
-const LOOP_RESOLUTION_MS = 10;
+const {monitorEventLoop} = require('./loop-monitor');
 
 /** One request; resolves with the status code, rejects on a network or protocol error. */
 function request(url, {method, headers, body, agent, timeout}) {
@@ -69,7 +65,10 @@ async function measureLevel(url, concurrency, {requests, duration, method, heade
     ? new Pool({concurrency: {adaptive: 'vegas', max: clients}, onLimitChange: limit => limits.push(limit)})
     : new Pool({concurrency});
   const latency = new NativeHistogram();
-  const loop = monitorEventLoopDelay({resolution: LOOP_RESOLUTION_MS});
+  // The client's own event loop: busy time per iteration, so a client-side stall shows up as such.
+  const loop = monitorEventLoop({stallThreshold: 50});
+  loop.disable();
+  loop.reset();
   const statuses = new Map();
   const errorReasons = new Map();
   let ok = 0;
@@ -118,6 +117,8 @@ async function measureLevel(url, concurrency, {requests, duration, method, heade
     loop.disable();
     agent.destroy();
   }
+  const loopStats = {p99: loop.count > 0 ? loop.percentile(99) / 1e6 : 0, max: loop.count > 0 ? loop.max / 1e6 : 0, stalls: loop.stallCount};
+  loop.close();
   const seconds = (performance.now() - started) / 1000;
   const ms = ns => ns / 1e6;
   const stats = pool.stats();
@@ -138,7 +139,9 @@ async function measureLevel(url, concurrency, {requests, duration, method, heade
       p99: ms(latency.percentile(99)),
       max: ms(latency.max),
     },
-    loopP99: loop.count > 0 ? Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : 0,
+    loopP99: loopStats.p99,
+    loopMax: loopStats.max,
+    loopStalls: loopStats.stalls,
   };
 }
 
@@ -180,6 +183,7 @@ async function sweep(url, options) {
   const target = url instanceof URL ? url : new URL(url);
   const {levels, onLevel, adaptive = false, step} = options;
   await probe(target, options);
+  const loop = monitorEventLoop({stallThreshold: 50});
   const results = [];
   const plan = adaptive ? [...levels, 'adaptive'] : levels;
   for (const [index, concurrency] of plan.entries()) {
@@ -209,6 +213,8 @@ async function sweep(url, options) {
     onLevel?.(result);
   }
   step?.restore();
+  const loopReport = loop.report();
+  loop.close();
   const knee = findKnee(results);
   const little = littlesLaw(results);
   const out = {
@@ -217,6 +223,7 @@ async function sweep(url, options) {
     knee: results[knee].concurrency,
     little,
     recommendation: `const limit = pLimit(${results[knee].concurrency});`,
+    loop: loopReport,
   };
   if (results.adaptive !== undefined) {
     const a = results.adaptive;
