@@ -49,11 +49,16 @@ extern "C" {
   fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
 }
 
+/// `RTLD_DEFAULT`: every loaded object, the executable's exports included.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+const RTLD_DEFAULT: *mut c_void = -2isize as *mut c_void;
+#[cfg(not(any(target_os = "macos", target_os = "ios")))]
+const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
+
 fn resolve() -> Option<Uv> {
   macro_rules! sym {
     ($name:literal as $ty:ty) => {{
-      // RTLD_DEFAULT (the null handle on glibc and musl): the executable's exports included.
-      let p = unsafe { dlsym(std::ptr::null_mut(), $name.as_ptr()) };
+      let p = unsafe { dlsym(RTLD_DEFAULT, $name.as_ptr()) };
       if p.is_null() {
         return None;
       }
