@@ -398,6 +398,50 @@ test("a throwing 'stall' listener is an uncaught exception, as with any event li
   assert.equal(res.stdout, 'uncaught listener failed\nstill running 1\n');
 });
 
+test("trackPromises: 'auto' switches promise hooks on after the first stall, and off with the monitor", async () => {
+  const reactions = require('../lib/reactions');
+  const monitor = monitorEventLoop({stallThreshold: 50, trackPromises: 'auto'});
+  try {
+    assert.equal(reactions.trackingPromises(), false);
+    await new Promise(resolve => setTimeout(() => (busy(80), resolve()), 10));
+    await delay(20);
+    assert.equal(monitor.stallCount, 1);
+    assert.equal(reactions.trackingPromises(), true, 'on after the first stall');
+  } finally {
+    monitor.close();
+  }
+  assert.equal(reactions.trackingPromises(), false, 'off when the monitor closes');
+});
+
+test('a monitor in a worker watches that worker: its stalls are its own', async () => {
+  const {Worker} = require('node:worker_threads');
+  const monitor = monitorEventLoop({stallThreshold: 50});
+  try {
+    const worker = new Worker(
+      `
+      const {parentPort, workerData} = require('node:worker_threads');
+      const {monitorEventLoop} = require(workerData.root);
+      const m = monitorEventLoop({stallThreshold: 50});
+      setTimeout(() => {
+        const end = performance.now() + 120;
+        while (performance.now() < end);
+        setTimeout(() => parentPort.postMessage({native: m.native, stalls: m.stalls().map(s => [s.kind, s.duration >= 100])}), 20);
+      }, 20);
+      `,
+      {eval: true, workerData: {root: ROOT}},
+    );
+    const [message] = await Promise.all([new Promise(resolve => worker.once('message', resolve)), new Promise(resolve => worker.once('exit', resolve))]);
+    assert.deepEqual(message, {native: true, stalls: [['macrotask', true]]});
+    assert.equal(
+      monitor.stalls().filter(s => s.duration >= 100).length,
+      0,
+      "the worker's stall is not the main thread's",
+    );
+  } finally {
+    monitor.close();
+  }
+});
+
 test('five workers with monitors exit and one is terminated mid-stall: the process survives', () => {
   const res = runScript(
     `

@@ -205,25 +205,20 @@ function promisify(original, options) {
 promisify.custom = kCustomPromisified;
 
 // The callbacks run from process.nextTick, inside the microtask checkpoint: marked as reactions
-// for the event-loop monitor (nextTick is invisible to promise hooks).
+// for the event-loop monitor (nextTick is invisible to promise hooks). No try/finally: a callback
+// that throws is an uncaught exception, and the monitor's native sampler clears a flag left set.
 function onRejected(reason, callback) {
   reaction[1]++;
   reaction[0] = 1;
-  try {
-    callback(reason ? reason : falsyRejection(reason));
-  } finally {
-    reaction[0] = 0;
-  }
+  callback(reason ? reason : falsyRejection(reason));
+  reaction[0] = 0;
 }
 
 function onFulfilled(callback, value) {
   reaction[1]++;
   reaction[0] = 1;
-  try {
-    callback(null, value);
-  } finally {
-    reaction[0] = 0;
-  }
+  callback(null, value);
+  reaction[0] = 0;
 }
 
 /**

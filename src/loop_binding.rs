@@ -165,6 +165,8 @@ unsafe fn sample(hub: &mut Hub, ms: u64) {
   hub.shared.exact_next.store(false, Ordering::Relaxed);
   let (now, idle) = hub.now_and_idle();
   let counter = hub.counter();
+  // No JS runs in the check or timer phase: a set flag was left by a reaction that threw.
+  *hub.state = 0;
   let previous = hub.last.0;
   let reactions = counter.wrapping_sub(hub.last_reactions) as u64;
   hub.last = (now, idle);
