@@ -52,108 +52,99 @@ async function retryOnce(fn) {
   }
 }
 
-test('a 200 ms busy loop in a timer is one macrotask stall of at least 150 ms, also delivered as an event', async () => {
-  await retryOnce(async () => {
-    const monitor = monitorEventLoop({stallThreshold: 50});
-    const events = [];
-    monitor.on('stall', s => events.push(s));
+/** `fn(monitor)` with a fresh monitor, closed after; retried once. */
+const withMonitor = (options, fn) =>
+  retryOnce(async () => {
+    const monitor = monitorEventLoop(options);
     try {
-      const stalls = await stallsOf(monitor, () => {}, () => busy(200));
-      assert.equal(stalls.length, 1, JSON.stringify(stalls));
-      const [stall] = stalls;
-      assert.ok(stall.duration >= 150 && stall.duration < 5000, `duration ${stall.duration}`);
-      assert.equal(stall.kind, 'macrotask');
-      assert.equal(stall.reactions, 0);
-      assert.ok(monitor.max >= 150e6, 'the histogram holds it in ns');
-      assert.deepEqual(
-        events.filter(e => e.start >= stall.start),
-        [stall],
-      );
+      await fn(monitor);
     } finally {
       monitor.close();
     }
+  });
+
+test('a 200 ms busy loop in a timer is one macrotask stall of at least 150 ms, also delivered as an event', async () => {
+  await withMonitor({stallThreshold: 50}, async monitor => {
+    const events = [];
+    monitor.on('stall', s => events.push(s));
+    const stalls = await stallsOf(monitor, () => {}, () => busy(200));
+    assert.equal(stalls.length, 1, JSON.stringify(stalls));
+    const [stall] = stalls;
+    assert.ok(stall.duration >= 150 && stall.duration < 5000, `duration ${stall.duration}`);
+    assert.equal(stall.kind, 'macrotask');
+    assert.equal(stall.reactions, 0);
+    assert.ok(monitor.max >= 150e6, 'the histogram holds it in ns');
+    assert.deepEqual(
+      events.filter(e => e.start >= stall.start),
+      [stall],
+    );
   });
 });
 
 test('a 100,000-wide fan-out of async tasks behind one gate is a microtask burst', async () => {
-  await retryOnce(async () => {
-    const monitor = monitorEventLoop({stallThreshold: 50, trackPromises: true});
-    try {
-      const stalls = await stallsOf(
-        monitor,
-        () => {
-          let open;
-          const gate = new Promise(resolve => (open = resolve));
-          const tasks = [];
-          for (let i = 0; i < 100_000; i++) {
-            tasks.push(
-              (async () => {
-                await gate;
-                work(1);
-              })(),
-            );
-          }
-          return {open, all: Promise.all(tasks)};
-        },
-        ({open}) => open(),
-        {after: 600},
-      );
-      const burst = stalls.find(s => s.kind === 'microtask-burst');
-      assert.ok(burst, JSON.stringify(stalls));
-      assert.ok(burst.reactions >= 100_000, `reactions ${burst.reactions}`);
-      assert.ok(burst.microtask > burst.macrotask);
-    } finally {
-      monitor.close();
-    }
+  await withMonitor({stallThreshold: 50, trackPromises: true}, async monitor => {
+    const stalls = await stallsOf(
+      monitor,
+      () => {
+        let open;
+        const gate = new Promise(resolve => (open = resolve));
+        const tasks = [];
+        for (let i = 0; i < 100_000; i++) {
+          tasks.push(
+            (async () => {
+              await gate;
+              work(1);
+            })(),
+          );
+        }
+        return {open, all: Promise.all(tasks)};
+      },
+      ({open}) => open(),
+      {after: 600},
+    );
+    const burst = stalls.find(s => s.kind === 'microtask-burst');
+    assert.ok(burst, JSON.stringify(stalls));
+    assert.ok(burst.reactions >= 100_000, `reactions ${burst.reactions}`);
+    assert.ok(burst.microtask > burst.macrotask);
   });
 });
 
 test("the library's own pool marks its task starts: a drained queue is a microtask burst without promise hooks", async () => {
-  await retryOnce(async () => {
-    const monitor = monitorEventLoop({stallThreshold: 50});
-    try {
-      const stalls = await stallsOf(
-        monitor,
-        () => {
-          const limit = pLimit(1);
-          let open;
-          limit(() => new Promise(resolve => (open = resolve)));
-          const all = Promise.all(Array.from({length: 50_000}, () => limit(() => work(2))));
-          return {open: () => open(), all};
-        },
-        ({open}) => open(),
-        {after: 800},
-      );
-      const burst = stalls.find(s => s.kind === 'microtask-burst');
-      assert.ok(burst, JSON.stringify(stalls));
-      assert.ok(burst.reactions >= 40_000, `reactions ${burst.reactions}`);
-    } finally {
-      monitor.close();
-    }
+  await withMonitor({stallThreshold: 50}, async monitor => {
+    const stalls = await stallsOf(
+      monitor,
+      () => {
+        const limit = pLimit(1);
+        let open;
+        limit(() => new Promise(resolve => (open = resolve)));
+        const all = Promise.all(Array.from({length: 50_000}, () => limit(() => work(2))));
+        return {open: () => open(), all};
+      },
+      ({open}) => open(),
+      {after: 800},
+    );
+    const burst = stalls.find(s => s.kind === 'microtask-burst');
+    assert.ok(burst, JSON.stringify(stalls));
+    assert.ok(burst.reactions >= 40_000, `reactions ${burst.reactions}`);
   });
 });
 
 test('a single .then that busy-waits 200 ms is a long microtask', async () => {
-  await retryOnce(async () => {
-    const monitor = monitorEventLoop({stallThreshold: 50, trackPromises: true});
-    try {
-      const stalls = await stallsOf(
-        monitor,
-        () => {
-          let resolve;
-          const p = new Promise(r => (resolve = r));
-          p.then(() => busy(200));
-          return resolve;
-        },
-        resolve => resolve(),
-      );
-      assert.equal(stalls.length, 1, JSON.stringify(stalls));
-      assert.equal(stalls[0].kind, 'long-microtask');
-      assert.ok(stalls[0].duration >= 150);
-      assert.ok(stalls[0].reactions >= 1 && stalls[0].reactions <= 3);
-    } finally {
-      monitor.close();
-    }
+  await withMonitor({stallThreshold: 50, trackPromises: true}, async monitor => {
+    const stalls = await stallsOf(
+      monitor,
+      () => {
+        let resolve;
+        const p = new Promise(r => (resolve = r));
+        p.then(() => busy(200));
+        return resolve;
+      },
+      resolve => resolve(),
+    );
+    assert.equal(stalls.length, 1, JSON.stringify(stalls));
+    assert.equal(stalls[0].kind, 'long-microtask');
+    assert.ok(stalls[0].duration >= 150);
+    assert.ok(stalls[0].reactions >= 1 && stalls[0].reactions <= 3);
   });
 });
 
