@@ -81,10 +81,10 @@ function toStall(s) {
 
 /** The stall in progress on a monitor's loop (from any thread), or null. */
 function currentStall(id) {
-  if (!Number.isInteger(id) || id < 1) {
-    throw new TypeError(`Expected \`id\` to be a monitor id (a positive integer), got ${describe(id)}`);
+  if (!Number.isInteger(id) || id < 0) {
+    throw new TypeError(`Expected \`id\` to be a monitor's \`id\` (an integer from 0), got ${describe(id)}`);
   }
-  if (!nativeSupported) return null;
+  if (!nativeSupported || id === 0) return null;
   const s = native.loopCurrentStall(id);
   if (s === null || s === undefined) return null;
   const duration = s.duration / NS;
