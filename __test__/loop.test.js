@@ -232,6 +232,23 @@ test('a hot loop is sampled from a 1 ms timer: a stall inside it is still exact,
   `);
   assert.equal(res.status, 0, res.stderr);
   assert.equal(res.stdout.trim(), 'hot true');
+
+  // A 'stall' listener that closes the last monitor while the loop is hot stops the timer too.
+  const closing = runScript(`
+    const {monitorEventLoop} = require('.');
+    const native = require('./lib/native');
+    const m = monitorEventLoop({stallThreshold: 20});
+    m.on('stall', () => m.close());
+    let n = 0;
+    const spin = () => {
+      if (++n === 30000) { const end = performance.now() + 40; while (performance.now() < end); }
+      if (n < 60000) setImmediate(spin);
+      else setTimeout(() => console.log(JSON.stringify(native.loopMode())), 20);
+    };
+    setImmediate(spin);
+  `);
+  assert.equal(closing.status, 0, closing.stderr);
+  assert.match(closing.stdout, /\[false,false\]/);
 });
 
 test('reset() keeps a stall in progress; disable()/enable() invents none', async () => {

@@ -116,6 +116,7 @@ impl Hub {
           (self.uv.timer_stop)(self.timer);
         }
         self.running = false;
+        self.hot = false;
       }
       _ => {}
     }
@@ -137,7 +138,9 @@ unsafe extern "C" fn on_check(handle: *mut Handle) {
   }
   let hot = hub.coalesced >= HOT_ITERATIONS;
   sample(hub, ms);
-  if hot {
+  // The stall listener may have run and disabled every monitor: look at the hub afresh.
+  let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
+  if hot && hub.running {
     // Many iterations per ms: sample from a 1 ms timer instead, until the loop sleeps.
     hub.hot = true;
     (hub.uv.check_stop)(hub.check);
@@ -150,7 +153,10 @@ unsafe extern "C" fn on_timer(handle: *mut Handle) {
   let ms = (hub.uv.now)(hub.shared.loop_ptr);
   let idle_before = hub.last.1;
   sample(hub, ms);
-  if hub.running && hub.last.1 > idle_before {
+  let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
+  if !hub.running {
+    (hub.uv.timer_stop)(hub.timer);
+  } else if hub.last.1 > idle_before {
     // The loop slept in this window: back to a sample per iteration.
     hub.hot = false;
     (hub.uv.timer_stop)(hub.timer);
