@@ -113,7 +113,6 @@ function cpuTable(rounds) {
       contender: c,
       idleCpu: median(idle.get(c)) - baseIdle,
       busyCpu: (1 - ratio) * 1000,
-      perIteration: (1 / (rate * ratio) - 1 / rate) * 1e9,
       rate,
     };
   });

@@ -65,7 +65,10 @@ function validatePercentile(p) {
 
 const round = ms => Math.round(ms * 1000) / 1000;
 
-/** A native stall record → the public shape, in ms on this thread's performance.now() timeline. */
+/**
+ * A native stall record → the public shape, in ms on this thread's performance.now() timeline
+ * (the native start is on the hrtime clock every thread shares).
+ */
 function toStall(s) {
   const duration = s.duration / NS;
   const microtask = round(duration * s.microtaskShare);
@@ -86,17 +89,7 @@ function currentStall(id) {
   }
   if (!nativeSupported || id === 0) return null;
   const s = native.loopCurrentStall(id);
-  if (s === null || s === undefined) return null;
-  const duration = s.duration / NS;
-  const microtask = round(duration * s.microtaskShare);
-  return {
-    start: round(performance.now() - s.age / NS),
-    duration: round(duration),
-    kind: s.kind,
-    reactions: s.reactions,
-    microtask,
-    macrotask: Math.max(0, round(duration - microtask)),
-  };
+  return s === null || s === undefined ? null : toStall(s);
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;

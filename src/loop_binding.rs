@@ -190,7 +190,6 @@ unsafe fn sample(hub: &mut Hub, ms: u64) {
         kind: a.classify(reactions),
         reactions,
         microtask_share: a.microtask_share(reactions),
-        samples: a.samples,
       });
     }
   }
@@ -488,8 +487,6 @@ pub struct LoopStall {
   pub kind: String,
   pub reactions: f64,
   pub microtask_share: f64,
-  /// Watchdog samples behind the attribution (diagnostics).
-  pub samples: u32,
 }
 
 /// The finished stalls still in the ring whose index is above `since`.
@@ -510,7 +507,6 @@ pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
         kind: s.kind.name().to_string(),
         reactions: s.reactions as f64,
         microtask_share: s.microtask_share,
-        samples: s.samples,
       })
       .collect()
   })
@@ -521,27 +517,19 @@ pub fn loop_stall_total(id: u32) -> Result<f64> {
   with_monitor(id, |m, _| m.ring.total() as f64)
 }
 
-#[napi(object)]
-pub struct LoopStallNow {
-  /// How long ago it started, in ns (the caller places it on its own time line).
-  pub age: f64,
-  pub duration: f64,
-  pub kind: String,
-  pub reactions: f64,
-  pub microtask_share: f64,
-}
-
-/// The stall in progress on monitor `id`'s loop, from any thread; null when there is none or the
-/// monitor is closed or disabled.
+/// The stall in progress on monitor `id`'s loop (index 0, duration so far), from any thread; null
+/// when there is none or the monitor is closed or disabled. `start` is on the hrtime clock, which
+/// every thread shares.
 #[napi(js_name = "loopCurrentStall")]
-pub fn loop_current_stall(id: u32) -> Option<LoopStallNow> {
+pub fn loop_current_stall(id: u32) -> Option<LoopStall> {
   let (shared, threshold, enabled) = monitors().lock().unwrap().get(&id).cloned()?;
   if !enabled {
     return None;
   }
   let stall = watchdog::with_registered(&shared, |s| s.current(threshold))??;
-  Some(LoopStallNow {
-    age: (stall.now - stall.start) as f64,
+  Some(LoopStall {
+    index: 0.0,
+    start: stall.start as f64,
     duration: stall.duration as f64,
     kind: stall.attribution.classify(stall.reactions).name().to_string(),
     reactions: stall.reactions as f64,

@@ -257,8 +257,6 @@ pub struct Stall {
   pub reactions: u64,
   /// The share of the stall spent inside promise reactions.
   pub microtask_share: f64,
-  /// Watchdog samples behind the attribution.
-  pub samples: u32,
 }
 
 /// The last `capacity` finished stalls, oldest first.
@@ -388,14 +386,7 @@ mod tests {
   fn the_ring_is_bounded_and_counts_everything() {
     let mut ring = StallRing::new(2);
     for k in 0..5 {
-      ring.push(Stall {
-        start: k,
-        duration: 60 * MS,
-        kind: StallKind::Macrotask,
-        reactions: 0,
-        microtask_share: 0.0,
-        samples: 0,
-      });
+      ring.push(Stall { start: k, duration: 60 * MS, kind: StallKind::Macrotask, reactions: 0, microtask_share: 0.0 });
     }
     assert_eq!(ring.iter().map(|s| s.start).collect::<Vec<_>>(), vec![3, 4]);
     assert_eq!(ring.total(), 5);

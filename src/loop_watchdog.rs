@@ -157,7 +157,7 @@ impl LoopShared {
     }
     let attribution = if known { in_flight.attribution } else { Attribution::default() };
     let counted = self.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
-    Some(CurrentStall { start, duration, now, reactions: counted, attribution })
+    Some(CurrentStall { start, duration, reactions: counted, attribution })
   }
 
   /// The attribution the watchdog gathered for the stall that followed heartbeat `wall`.
@@ -215,8 +215,6 @@ impl LoopShared {
 pub struct CurrentStall {
   pub start: u64,
   pub duration: u64,
-  /// The clock when read, so a caller can turn `start` into its own time line.
-  pub now: u64,
   pub reactions: u64,
   pub attribution: Attribution,
 }
