@@ -72,8 +72,10 @@ const noUnhandledRejections = fn => eventsDuring('unhandledRejection', fn);
 
 /**
  * Runs `batch()` `rounds` times and returns how much the floor of heap + external memory rose
- * (bytes). The test runner may keep the previous batch alive for one round, so floors are
- * compared: a leak raises the floor with every batch. Needs --expose-gc.
+ * (bytes): the lowest of the last three samples minus the lowest of the first three, so a leak,
+ * which raises the floor with every batch, shows, and a one-round retention does not. Needs
+ * --expose-gc. For batches of many promises, use floorGrowthInChild: node:test itself keeps some
+ * of a batch's promises alive for a while, by an amount that varies with timing.
  */
 async function floorGrowth(batch, rounds = 11) {
   const measure = async () => {
@@ -88,7 +90,28 @@ async function floorGrowth(batch, rounds = 11) {
     await batch();
     samples.push(await measure());
   }
+  floorGrowth.samples = samples;
   return Math.min(...samples.slice(-3)) - Math.min(...samples.slice(0, 3));
 }
 
-module.exports = {delay, ticks, stateOf, deferred, runScript, eventsDuring, noUnhandledRejections, floorGrowth};
+/**
+ * floorGrowth in a fresh node with --expose-gc and no test runner, so that only the library's
+ * memory is measured. `source` is CommonJS that defines `batch` (an async function) and may
+ * define `report` (a function whose result comes back as `report`). Returns
+ * {growth, samples (MiB), report}; throws with the child's stderr if it fails.
+ */
+function floorGrowthInChild(source, {rounds = 11, timeout = 150_000} = {}) {
+  const script = `
+    const {floorGrowth} = require(${JSON.stringify(__filename)});
+    ${source}
+    floorGrowth(batch, ${rounds}).then(growth => {
+      const samples = floorGrowth.samples.map(b => +(b / 1048576).toFixed(2));
+      console.log(JSON.stringify({growth, samples, report: typeof report === 'function' ? report() : null}));
+    });
+  `;
+  const res = runScript(script, {timeout, args: ['--expose-gc']});
+  if (res.status !== 0) throw new Error(`memory child failed (status ${res.status}, signal ${res.signal})\n${res.stderr}`);
+  return JSON.parse(res.stdout.trim().split('\n').pop());
+}
+
+module.exports = {delay, ticks, stateOf, deferred, runScript, eventsDuring, noUnhandledRejections, floorGrowth, floorGrowthInChild};
