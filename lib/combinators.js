@@ -12,7 +12,7 @@ const {groupApi} = require('./native');
 const {asPromise} = require('./outcome');
 const {state: reaction} = require('./reactions');
 const {onAbort} = require('./signals');
-const {DeadlineTimer} = require('./deadline-timer');
+const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('./deadline-timer');
 const {
   describe,
   validateConcurrency,
@@ -32,10 +32,7 @@ const FULFIL = -2;
 const REJECT_WITH_THIS = -3;
 const REJECT_ALL = -4;
 const IGNORED = -5;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const noop = () => {};
-
-const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
 
 // Without a function among the inputs there is nothing to cancel or schedule: the native method
 // decides exactly as the group would, at V8's speed.

@@ -35,4 +35,10 @@ class DeadlineTimer {
   }
 }
 
-module.exports = {DeadlineTimer};
+// Timers in Node take at most 2^31-1 ms; a longer timeout never fires (as with p-timeout).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The rejection reason of a task that ran out of time, also its signal's abort reason. */
+const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
+
+module.exports = {DeadlineTimer, MAX_TIMER_MS, timeoutError};

@@ -10,7 +10,7 @@
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
 const {state: reaction} = require('./reactions');
-const {DeadlineTimer} = require('./deadline-timer');
+const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('./deadline-timer');
 const {createStream, readStreamOptions, validateBound} = require('./stream');
 const {Puller} = require('./pull');
 const {DroppedError, isDropped} = require('./dropped');
@@ -28,8 +28,6 @@ const {
 } = require('./validate');
 
 const noop = () => {};
-// Timers in Node take at most 2^31-1 ms; a longer timeout never fires (as with p-timeout).
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Raised when the queue is at `maxQueue`. */
 class QueueFullError extends RangeError {
@@ -51,8 +49,6 @@ class DeadlockError extends Error {
     this.code = 'ASYNC_SHAPE_DEADLOCK';
   }
 }
-
-const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');
 
 // Outcome codes for the core: fulfilled, rejected (errors and timeouts), dropped.
 const FULFILLED = 0;
