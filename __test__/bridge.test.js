@@ -381,3 +381,86 @@ test('bridgeStats: counts per name; reset', async () => {
   assert.equal(bridgeStats().statsProbe, undefined);
   assert.throws(() => bridgeStats({reset: 1}), {code: 'ERR_INVALID_ARG_TYPE'});
 });
+
+// --- issue 11 ---
+
+test('promisify: the native registry of names stays bounded, and collected wrappers release theirs', () => {
+  const res = runScript(
+    `
+    const {promisify, bridgeStats} = require('async-shape');
+    const {bridgeRegistrySize} = require('./lib/bridge');
+    const settle = () => new Promise(resolve => setImmediate(resolve));
+    const collect = async () => {
+      for (let i = 0; i < 5; i++) {
+        global.gc();
+        await settle();
+      }
+    };
+    (async () => {
+      const base = bridgeRegistrySize();
+      // A collected wrapper with counts keeps its name until the counts are reset.
+      let flaky = promisify(function flakyName(cb) { cb(null, 1); cb(null, 2); });
+      process.on('warning', () => {});
+      await flaky();
+      flaky = null;
+      // Live wrappers with distinct names: past the bound, they share one entry.
+      let kept = [];
+      for (let i = 0; i < 10000; i++) kept.push(promisify(cb => cb(null, i), {name: 'kept' + i}));
+      const live = bridgeRegistrySize();
+      // A misuse past the bound is still counted, under the shared entry.
+      const late = kept[kept.length - 1];
+      await late();
+      const shared = bridgeStats()['(other functions)'];
+      kept = null;
+      // Many short-lived wrappers with distinct names.
+      for (let i = 0; i < 300000; i++) promisify(cb => cb(null, i), {name: 'short' + i});
+      await collect();
+      const collected = bridgeRegistrySize();
+      const stats = bridgeStats({reset: true});
+      await collect();
+      const reset = bridgeRegistrySize();
+      const fresh = promisify(function freshName(cb) { cb(null, 1); });
+      await fresh();
+      console.log(JSON.stringify({base, live, shared, collected, flaky: stats.flakyName, reset, freshStats: bridgeStats().freshName}));
+    })();
+  `,
+    {args: ['--expose-gc'], timeout: 120_000},
+  );
+  assert.equal(res.status, 0, res.stderr);
+  const r = JSON.parse(res.stdout.trim().split('\n').pop());
+  assert.ok(r.live - r.base <= 4097, `10,000 live names hold ${r.live - r.base} entries`);
+  assert.deepEqual(r.shared, {syncCallbacks: 1, doubleCallbacks: 0, droppedErrors: 0});
+  assert.deepEqual(r.flaky, {syncCallbacks: 1, doubleCallbacks: 1, droppedErrors: 0}, 'counts outlive the wrapper');
+  assert.ok(r.collected - r.base <= 3, `after gc: ${r.collected - r.base} entries (flakyName, the shared entry)`);
+  assert.ok(r.reset - r.base <= 1, `after reset: ${r.reset - r.base} entries (the shared entry)`);
+  assert.deepEqual(r.freshStats, {syncCallbacks: 1, doubleCallbacks: 0, droppedErrors: 0});
+});
+
+test('bridge: bad input is a TypeError naming the argument', () => {
+  for (const options of [5, 'x', null, Symbol('o'), 2n, true]) {
+    assert.throws(() => bridgeStats(options), {name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /"options" argument/});
+  }
+  for (const reset of [1, 'yes', null, Symbol('r'), 0n]) {
+    assert.throws(() => bridgeStats({reset}), {name: 'TypeError', message: /"options\.reset" property/});
+  }
+  assert.throws(
+    () =>
+      bridgeStats({
+        get reset() {
+          throw new Error('getter threw');
+        },
+      }),
+    {message: 'getter threw'},
+  );
+  const fn = cb => cb(null, 1);
+  for (const name of [5, null, Symbol('n'), 2n, {}]) {
+    assert.throws(() => promisify(fn, {name}), {name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /"options\.name" property/});
+  }
+  for (const multiArgs of [1, 'true', null]) {
+    assert.throws(() => promisify(fn, {multiArgs}), {name: 'TypeError', message: /"options\.multiArgs" property/});
+  }
+  for (const onMisuse of [1, 'log', null]) {
+    assert.throws(() => promisify(fn, {onMisuse}), {name: 'TypeError', message: /"options\.onMisuse" property/});
+  }
+  for (const options of [5, null, 'x']) assert.throws(() => promisify(fn, options), {name: 'TypeError', message: /"options" argument/});
+});

@@ -7,7 +7,7 @@ const http = require('node:http');
 const {getEventListeners} = require('node:events');
 const {all, allSettled, race, any, timeout, stream, Pool} = require('..');
 const {liveGroups} = require('../lib/combinators');
-const {delay, ticks, deferred, runScript, floorGrowthInChild} = require('./helpers');
+const {delay, ticks, deferred, runScript, floorGrowthInChild, noUnhandledRejections} = require('./helpers');
 
 /** A task that resolves (or rejects) after `ms` unless its signal aborts first. */
 const after = (ms, value, {fail = false, log} = {}) => ({signal}) =>
@@ -382,4 +382,200 @@ test('plain promises only: native speed, and the outer signal still rejects earl
   // With a timeout, plain promises go through the group: an overdue one rejects.
   const [late] = await allSettled([never], {timeout: 10});
   assert.equal(late.reason.name, 'TimeoutError');
+});
+
+// --- issue 11 ---
+
+/** next() then `close(it)` at once; what settles, in which order, and what next() gives after. */
+async function closeWhileNextPending(it, close, {beforeSettling = () => {}, wait = 0} = {}) {
+  const log = [];
+  const first = it.next().then(
+    r => log.push(['next', r]),
+    e => log.push(['next rejected', e]),
+  );
+  await ticks(wait);
+  assert.deepEqual(log, [], 'next() is pending');
+  const closing = close(it).then(
+    r => log.push(['close', r]),
+    e => log.push(['close rejected', e]),
+  );
+  beforeSettling();
+  const hung = Symbol('hung');
+  const outcome = await Promise.race([Promise.all([first, closing]), delay(10_000).then(() => hung)]);
+  assert.notEqual(outcome, hung, `did not settle: ${JSON.stringify(log)}`);
+  return {log, after: await it.next()};
+}
+
+test('stream: a next() pending when return() or throw() is called settles as an async generator settles it', async () => {
+  const error = new Error('thrown in');
+  const closes = [['return', it => it.return('x')], ['throw', it => it.throw(error)]];
+  for (const [name, close] of closes) {
+    // A real async generator, whose pending step ends without a value once its await resolves.
+    const gate = deferred();
+    async function* generator() {
+      await gate.promise;
+    }
+    const expected = await closeWhileNextPending(generator(), close, {beforeSettling: () => gate.resolve()});
+    // The stream's pending step will never end by itself: its mapper never settles.
+    const signals = [];
+    const s = stream(
+      [1, 2, 3],
+      (x, i, {signal}) => {
+        signals.push(signal);
+        return new Promise(() => {});
+      },
+      {concurrency: 2},
+    );
+    const actual = await closeWhileNextPending(s, close, {wait: 2});
+    assert.deepEqual(actual, expected, name);
+    assert.deepEqual(expected.log.map(([what]) => what), ['next', name === 'return' ? 'close' : 'close rejected']);
+    assert.equal(signals.length, 2, `${name}: two mappers started`);
+    assert.ok(signals.every(signal => signal.aborted), `${name}: the mappers are aborted`);
+  }
+});
+
+test('race, any, all: a plain rejected input after a synchronous decider is observed, never unhandled', async () => {
+  const seen = await noUnhandledRejections(async () => {
+    assert.equal(await race([() => 1, Promise.reject(new Error('race loser'))]), 1);
+    assert.equal(await any([() => 1, Promise.reject(new Error('any loser'))]), 1);
+    const e = new Error('first');
+    await assert.rejects(
+      all([
+        () => {
+          throw e;
+        },
+        Promise.reject(new Error('second')),
+      ]),
+      e,
+    );
+    await assert.rejects(
+      allSettled([() => new Promise(() => {}), Promise.reject(new Error('late'))], {timeout: 1}).then(() => {
+        throw new Error('settled');
+      }),
+      {message: 'settled'},
+    );
+    // A plain value decides as well, and a thenable input is observed as Promise.race would.
+    assert.equal(await race([1, () => 2, Promise.reject(new Error('after a value'))]), 1);
+    // Returned early: an aborted signal, bad options.
+    const ac = new AbortController();
+    ac.abort(new Error('aborted'));
+    await assert.rejects(race([() => 1, Promise.reject(new Error('never raced'))], {signal: ac.signal}), {message: 'aborted'});
+    await assert.rejects(all([() => 1, Promise.reject(new Error('bad options'))], {concurrency: -1}), TypeError);
+    // Decided by the outer signal while a plain input is still pending.
+    const ac2 = new AbortController();
+    const pending = deferred();
+    const racing = all([() => new Promise(() => {}), pending.promise], {signal: ac2.signal});
+    ac2.abort(new Error('stop'));
+    await assert.rejects(racing, {message: 'stop'});
+    pending.reject(new Error('rejected after the verdict'));
+    await ticks(3);
+  });
+  assert.deepEqual(
+    seen.map(e => e.message),
+    [],
+  );
+});
+
+test('all/allSettled: a concurrency above 2**32 is a very high limit, never wrapped to 32 bits', async () => {
+  for (const concurrency of [2 ** 32 + 1, 2 ** 32, 2 ** 53, 1e300, Number.POSITIVE_INFINITY, 2]) {
+    let running = 0;
+    let most = 0;
+    const task = async () => {
+      running++;
+      most = Math.max(most, running);
+      await ticks(2);
+      running--;
+      return running;
+    };
+    const tasks = Array.from({length: 5}, () => task);
+    await all(tasks, {concurrency});
+    assert.equal(most, concurrency === 2 ? 2 : 5, `all at concurrency ${concurrency}`);
+    most = 0;
+    await allSettled(tasks, {concurrency});
+    assert.equal(most, concurrency === 2 ? 2 : 5, `allSettled at concurrency ${concurrency}`);
+  }
+});
+
+test('combinators: bad input is a TypeError or RangeError naming the argument, never a crash or hang', async () => {
+  const throwingGetter = {
+    get concurrency() {
+      throw new Error('getter threw');
+    },
+  };
+  const broken = {
+    [Symbol.iterator]() {
+      throw new Error('broken iterable');
+    },
+  };
+  const trap = new Proxy([], {
+    get() {
+      throw new Error('proxy trap');
+    },
+  });
+  const task = () => 1;
+  const cases = [];
+  for (const [name, fn] of [
+    ['all', all],
+    ['allSettled', allSettled],
+    ['race', race],
+    ['any', any],
+  ]) {
+    for (const tasks of [5, null, undefined, Symbol('s'), 2n, {}]) cases.push([`${name}(${String(tasks)})`, () => fn(tasks), TypeError, /`tasks`/]);
+    cases.push([`${name}(broken)`, () => fn(broken), Error, /broken iterable/]);
+    cases.push([`${name}(proxy)`, () => fn(trap), Error, /proxy trap/]);
+    for (const options of [5, null, 'x', Symbol('o'), 1n]) cases.push([`${name} options ${String(options)}`, () => fn([task], options), TypeError, /`options`/]);
+    for (const signal of [5, {}, 'x', null]) cases.push([`${name} signal ${String(signal)}`, () => fn([task], {signal}), TypeError, /`signal`/]);
+  }
+  for (const [name, fn] of [
+    ['all', all],
+    ['allSettled', allSettled],
+  ]) {
+    for (const concurrency of [Number.NaN, -1, 0, 1.5, Number.NEGATIVE_INFINITY, '2', Symbol('c'), 2n, null, {}]) {
+      cases.push([`${name} concurrency ${String(concurrency)}`, () => fn([task], {concurrency}), TypeError, /`concurrency`/]);
+    }
+    for (const timeout of [Number.NaN, '1', Symbol('t'), 2n, null]) {
+      cases.push([`${name} timeout ${String(timeout)}`, () => fn([task], {timeout}), TypeError, /`timeout`/]);
+    }
+    for (const timeout of [-1, Number.NEGATIVE_INFINITY]) {
+      cases.push([`${name} timeout ${timeout}`, () => fn([task], {timeout}), RangeError, /`timeout`/]);
+    }
+    cases.push([`${name} throwing getter`, () => fn([task], throwingGetter), Error, /getter threw/]);
+  }
+  for (const bad of [{}, 5, null, undefined, 'task', Symbol('t'), 3n, [task]]) {
+    cases.push([`timeout(${typeof bad})`, () => timeout(bad, 10), TypeError, /`task`/]);
+  }
+  for (const ms of [Number.NaN, '1', Symbol('ms'), 2n, undefined, null, {}]) {
+    cases.push([`timeout ms ${String(ms)}`, () => timeout(task, ms), TypeError, /`ms`/]);
+  }
+  for (const ms of [-1, Number.NEGATIVE_INFINITY, -(2 ** 53)]) cases.push([`timeout ms ${ms}`, () => timeout(task, ms), RangeError, /`ms`/]);
+  cases.push(['timeout options', () => timeout(task, 10, 5), TypeError, /`options`/]);
+  cases.push(['timeout signal', () => timeout(task, 10, {signal: 'x'}), TypeError, /`signal`/]);
+  for (const [what, call, type, message] of cases) {
+    let result;
+    assert.doesNotThrow(() => {
+      result = call();
+    }, what);
+    await assert.rejects(result, error => error instanceof type && message.test(error.message), what);
+  }
+  // Large and infinite timeouts are no timeout at all, not an overflow.
+  assert.equal(await timeout(() => 'ok', Number.POSITIVE_INFINITY), 'ok');
+  assert.equal(await timeout(() => 'ok', 2 ** 53), 'ok');
+  assert.equal(await timeout(Promise.resolve('p'), 2 ** 32 + 1), 'p');
+  assert.equal(await timeout({then: resolve => resolve('thenable')}, 10), 'thenable');
+  assert.deepEqual(await allSettled([task], {timeout: 2 ** 53}), [{status: 'fulfilled', value: 1}]);
+  assert.equal(liveGroups(), 0);
+});
+
+test('stream: bad input is a TypeError naming the argument', () => {
+  const cases = [
+    [() => stream(5, x => x, {concurrency: 1}), /`input`/],
+    [() => stream([1], 5, {concurrency: 1}), /`mapper`/],
+    [() => stream([1], x => x, 5), /`options`/],
+    [() => stream([1], x => x, {concurrency: 1, ordered: 'yes'}), /`ordered`/],
+    [() => stream([1], x => x, {concurrency: 1, signal: {}}), /`signal`/],
+  ];
+  for (const concurrency of [undefined, null, Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '2', Symbol('c'), 2n]) {
+    cases.push([() => stream([1], x => x, {concurrency}), /`concurrency`/]);
+  }
+  for (const [call, message] of cases) assert.throws(call, error => error instanceof TypeError && message.test(error.message));
 });

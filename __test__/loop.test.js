@@ -531,3 +531,98 @@ test('without a usable libuv, the perf_hooks fallback keeps the surface and sees
   assert.equal(forced.status, 0, forced.stderr);
   assert.deepEqual(JSON.parse(forced.stdout), {native: false, n: 1, kind: 'unknown', long: true, now: null, max: true});
 });
+
+// --- issue 11 ---
+
+test('promise hooks follow the monitors alive: a collected monitor releases them, later ones turn them on and off', () => {
+  const res = runScript(
+    `
+    const {monitorEventLoop} = require('.');
+    const reactions = require('./lib/reactions');
+    const native = require('./lib/native');
+    const turn = () => new Promise(resolve => setImmediate(resolve));
+    // Reactions counted over 100 plain awaits: about 100 with the hooks on, 0 with them off.
+    const counted = async () => {
+      const before = reactions.state[1];
+      for (let i = 0; i < 100; i++) await null;
+      return reactions.state[1] - before;
+    };
+    const collect = async () => {
+      for (let i = 0; i < 6; i++) {
+        global.gc();
+        await turn();
+      }
+    };
+    const out = {};
+    (async () => {
+      const monitors0 = native.loopMonitorCount();
+      (() => monitorEventLoop({trackPromises: true}))();
+      out.alive = [reactions.trackingPromises(), (await counted()) >= 100];
+      await collect();
+      out.collected = [reactions.trackingPromises(), await counted(), native.loopMonitorCount() - monitors0];
+      const m = monitorEventLoop({trackPromises: true});
+      out.again = [reactions.trackingPromises(), (await counted()) >= 100];
+      m.close();
+      out.closed = [reactions.trackingPromises(), await counted()];
+      // trackPromises: 'auto' turns them on at the first stall; collected, it releases them too.
+      (() => monitorEventLoop({trackPromises: 'auto', stallThreshold: 20}))();
+      await turn();
+      await new Promise(resolve => setTimeout(() => { const end = performance.now() + 150; while (performance.now() < end); resolve(); }, 5));
+      for (let i = 0; i < 50 && !reactions.trackingPromises(); i++) await new Promise(resolve => setTimeout(resolve, 10));
+      out.auto = reactions.trackingPromises();
+      await collect();
+      out.autoCollected = [reactions.trackingPromises(), await counted(), native.loopMonitorCount() - monitors0];
+      console.log(JSON.stringify(out));
+    })();
+  `,
+    {args: ['--expose-gc']},
+  );
+  assert.equal(res.status, 0, res.stderr);
+  assert.deepEqual(JSON.parse(res.stdout.trim().split('\n').pop()), {
+    alive: [true, true],
+    collected: [false, 0, 0],
+    again: [true, true],
+    closed: [false, 0],
+    auto: true,
+    autoCollected: [false, 0, 0],
+  });
+});
+
+test('loop monitor: out-of-range numbers are RangeErrors naming the option; ids never wrap', () => {
+  for (const value of [1e300, 2 ** 53, 2 ** 31, Number.POSITIVE_INFINITY, -1, 0]) {
+    assert.throws(() => monitorEventLoop({stallThreshold: value}), {name: 'RangeError', message: /`stallThreshold`/});
+    assert.throws(() => monitorEventLoop({window: value}), {name: 'RangeError', message: /`window`/});
+  }
+  for (const value of [Number.NaN, '5', Symbol('s'), 5n, null, {}]) {
+    assert.throws(() => monitorEventLoop({stallThreshold: value}), {name: 'TypeError', message: /`stallThreshold`/});
+  }
+  for (const value of [0, 1.5, 2 ** 32, 1e7, Number.NaN, '5', 5n, null]) {
+    assert.throws(() => monitorEventLoop({maxStalls: value}), {name: 'TypeError', message: /`maxStalls`/});
+  }
+  assert.throws(
+    () =>
+      monitorEventLoop({
+        get window() {
+          throw new Error('getter threw');
+        },
+      }),
+    {message: 'getter threw'},
+  );
+  const m = monitorEventLoop({stallThreshold: 2 ** 31 - 1, window: 2 ** 31 - 1});
+  try {
+    assert.equal(m.pressure(), false);
+    for (const id of [2 ** 32 + m.id, 2 ** 53, -1, 1.5, Number.NaN, `${m.id}`, 1n, Symbol('id')]) {
+      assert.throws(() => currentStall(id), {name: 'TypeError', message: /`id`/});
+    }
+    assert.equal(currentStall(2 ** 32 - 1), null);
+    for (const maxDelay of [0, -1, 1e300, Number.POSITIVE_INFINITY]) assert.throws(() => m.pressure({maxDelay}), {name: 'RangeError', message: /`maxDelay`/});
+    for (const maxDelay of ['5', Number.NaN, 5n]) assert.throws(() => m.pressure({maxDelay}), {name: 'TypeError', message: /`maxDelay`/});
+    for (const maxUtilization of [0, 1.5, -1]) assert.throws(() => m.pressure({maxUtilization}), {name: 'RangeError', message: /`maxUtilization`/});
+    for (const maxUtilization of ['0.5', Number.NaN, null]) assert.throws(() => m.pressure({maxUtilization}), {name: 'TypeError', message: /`maxUtilization`/});
+    assert.throws(() => m.pressure(5), {name: 'TypeError', message: /`limits`/});
+    for (const p of [0, 101, -1, Number.POSITIVE_INFINITY]) assert.throws(() => m.percentile(p), {name: 'RangeError', message: /`percentile`/});
+    for (const p of ['50', Number.NaN, 50n, Symbol('p')]) assert.throws(() => m.percentile(p), {name: 'TypeError', message: /`percentile`/});
+  } finally {
+    m.close();
+  }
+});

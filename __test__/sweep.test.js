@@ -43,7 +43,7 @@ test('downstream: capacity × latency servers, a waiting room, then 429', async 
     d.close();
     d.close();
   }
-  assert.throws(() => startDownstream({capacity: 0}), {message: /`capacity` to be a positive number/});
+  assert.throws(() => startDownstream({capacity: 0}), {name: 'RangeError', message: /`capacity` to be a positive number/});
   assert.throws(() => startDownstream({latency: 'x'}), {message: /`latency`/});
   assert.throws(() => startDownstream({port: 70000}), {message: /`port`/});
 });
@@ -137,4 +137,92 @@ test('a downstream inside a worker that exits without close() does not hurt the 
   assert.equal(code, 0);
   // Its server was stopped by the env cleanup hook: the port no longer answers.
   await assert.rejects(get(`http://127.0.0.1:${port}/`, new http.Agent()), {code: 'ECONNREFUSED'});
+});
+
+// --- issue 11 ---
+
+test('CLI: numbers out of range are a usage error naming the option, never a Rust panic (SIGABRT)', () => {
+  const cases = [
+    [['sweep', '--latency', '1e300'], /--latency/],
+    [['demo', '--latency', '1e300'], /--latency/],
+    [['sweep', '--latency', '1e300', '--duration', '0.1', '--levels', '1'], /--latency/],
+    [['sweep', '--capacity', '1e300'], /--capacity/],
+    [['demo', '--capacity', '1e9', '--latency', '1000'], /--capacity × --latency/],
+    [['sweep', '--duration', '1e300'], /--duration/],
+    [['sweep', '--requests', '1e300'], /--requests/],
+    [['sweep', '--queue', '4294967296'], /--queue/],
+    [['sweep', '--queue', ''], /--queue/],
+    [['sweep', '--levels', '1,1e300'], /--levels/],
+    [['sweep', '--levels', '1,,2'], /--levels/],
+    [['demo', '--requests', '-1'], /--requests/],
+  ];
+  for (const [args, message] of cases) {
+    const res = runCli(args, 30_000);
+    assert.equal(res.signal, null, `${args.join(' ')}: killed by ${res.signal}\n${res.stderr}`);
+    assert.equal(res.status, 2, `${args.join(' ')}: exit ${res.status}\n${res.stderr}`);
+    assert.match(res.stderr, message, args.join(' '));
+    assert.doesNotMatch(res.stderr, /panicked|RUST_BACKTRACE|\n\s+at /, args.join(' '));
+  }
+});
+
+test('downstream: every number that becomes a Duration or a count is checked, in JS and in Rust', () => {
+  const {NativeDownstream} = require('../lib/native');
+  for (const latency of [1e300, Number.POSITIVE_INFINITY, 86_400_001, -1, 0]) {
+    assert.throws(() => startDownstream({latency}), {name: 'RangeError', message: /`latency`/});
+    // The native side refuses it too, with an Error instead of a panic.
+    assert.throws(() => NativeDownstream.start({capacity: 400, latency, port: 0}), {message: /`latency`/});
+  }
+  for (const capacity of [1e300, Number.POSITIVE_INFINITY, 0, -5]) {
+    assert.throws(() => startDownstream({capacity}), {name: 'RangeError', message: /`capacity`/});
+    assert.throws(() => NativeDownstream.start({capacity, latency: 50, port: 0}), {message: /`capacity`/});
+  }
+  assert.throws(() => NativeDownstream.start({capacity: 400, latency: Number.NaN, port: 0}), {message: /`latency`/});
+  assert.throws(() => startDownstream({capacity: 1e9, latency: 1000}), {name: 'RangeError', message: /`capacity` × `latency`/});
+  for (const value of [Number.NaN, '5', Symbol('x'), 5n, null, {}]) {
+    assert.throws(() => startDownstream({capacity: value}), {name: 'TypeError', message: /`capacity`/});
+    assert.throws(() => startDownstream({latency: value}), {name: 'TypeError', message: /`latency`/});
+  }
+  for (const queue of [2 ** 32, 2 ** 53, -1, 1.5, Number.NaN, '5', 5n, null]) {
+    assert.throws(() => startDownstream({queue}), {name: 'TypeError', message: /`queue`/});
+  }
+  for (const port of [65536, 2 ** 32 + 80, -1, 1.5, '80', null]) {
+    assert.throws(() => startDownstream({port}), {name: 'TypeError', message: /`port`/});
+  }
+  assert.throws(() => NativeDownstream.start({capacity: 400, latency: 50, port: 70000}), {message: /`port`/});
+  const d = startDownstream({capacity: 100, latency: 10, queue: 2 ** 32 - 1});
+  try {
+    assert.equal(d.queue, 2 ** 32 - 1);
+    for (const rps of [1e300, Number.POSITIVE_INFINITY, 0, -1]) assert.throws(() => d.setCapacity(rps), {name: 'RangeError', message: /`requestsPerSecond`/});
+    assert.throws(() => d.setCapacity(1e9), {name: 'RangeError', message: /`requestsPerSecond` × `latency`/});
+    for (const rps of [Number.NaN, '5', 5n]) assert.throws(() => d.setCapacity(rps), {name: 'TypeError', message: /`requestsPerSecond`/});
+    d.setCapacity(200);
+    assert.equal(d.knee, 2);
+  } finally {
+    d.close();
+  }
+});
+
+test('a panic inside a native entry point is a thrown Error, not an aborted process', () => {
+  const res = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
+      const native = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'native.js'))});
+      for (const raw of [false, true]) {
+        try {
+          native.panicProbe(raw);
+          console.log('no throw');
+        } catch (error) {
+          console.log(error instanceof Error, /panicProbe/.test(error.message));
+        }
+      }
+      console.log('alive');
+    `,
+    ],
+    {encoding: 'utf8', timeout: 30_000},
+  );
+  assert.equal(res.signal, null, res.stderr);
+  assert.equal(res.status, 0, res.stderr);
+  assert.deepEqual(res.stdout.trim().split('\n'), ['true true', 'true true', 'alive']);
 });

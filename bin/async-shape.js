@@ -39,6 +39,18 @@ demo options:
 
 class UsageError extends Error {}
 
+// The largest values the options take: each becomes a timer, a Duration, a count of sockets or
+// clients, or a native integer, and must stay in range (a second per level beyond a day, or a
+// million clients, is a typo, not a plan).
+const MAX = {
+  duration: 86_400,
+  requests: Number.MAX_SAFE_INTEGER,
+  capacity: 1e9,
+  latency: 86_400_000,
+  queue: 2 ** 32 - 1,
+  level: 100_000,
+};
+
 const SPEC = {
   sweep: {
     url: 'string',
@@ -83,20 +95,24 @@ function parse(command, args) {
         out[key].push(raw);
         break;
       case 'positive':
-        if (!Number.isFinite(number) || number <= 0) throw new UsageError(`--${key} expects a positive number, got ${JSON.stringify(raw)}`);
-        out[key] = number;
-        break;
-      case 'count':
-      case 'count0':
-        if (!Number.isInteger(number) || number < (kind === 'count' ? 1 : 0)) {
-          throw new UsageError(`--${key} expects a whole number from ${kind === 'count' ? 1 : 0} up, got ${JSON.stringify(raw)}`);
+        if (raw.trim() === '' || !Number.isFinite(number) || number <= 0 || number > MAX[key]) {
+          throw new UsageError(`--${key} expects a positive number up to ${MAX[key]}, got ${JSON.stringify(raw)}`);
         }
         out[key] = number;
         break;
+      case 'count':
+      case 'count0': {
+        const min = kind === 'count' ? 1 : 0;
+        if (raw.trim() === '' || !Number.isInteger(number) || number < min || number > MAX[key]) {
+          throw new UsageError(`--${key} expects a whole number from ${min} to ${MAX[key]}, got ${JSON.stringify(raw)}`);
+        }
+        out[key] = number;
+        break;
+      }
       case 'levels': {
-        const levels = raw.split(',').map(s => Number(s.trim()));
-        if (levels.length === 0 || levels.some(l => !Number.isInteger(l) || l < 1)) {
-          throw new UsageError(`--levels expects whole numbers from 1 up separated by commas, got ${JSON.stringify(raw)}`);
+        const levels = raw.split(',').map(s => (s.trim() === '' ? NaN : Number(s.trim())));
+        if (levels.length === 0 || levels.some(l => !Number.isInteger(l) || l < 1 || l > MAX.level)) {
+          throw new UsageError(`--levels expects whole numbers from 1 to ${MAX.level} separated by commas, got ${JSON.stringify(raw)}`);
         }
         out.levels = [...new Set(levels)].sort((a, b) => a - b);
         break;
@@ -106,6 +122,16 @@ function parse(command, args) {
     }
   }
   return out;
+}
+
+/** The built-in downstream, with its option errors told as the command line's options. */
+function downstreamFrom(o) {
+  try {
+    return startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+  } catch (error) {
+    if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
+    throw new UsageError(error.message.replace(/`(capacity|latency|queue)`/g, '--$1').replace(/^Expected /, 'expected '));
+  }
 }
 
 function headersOf(list) {
@@ -141,7 +167,7 @@ async function runSweep(args) {
   let downstream;
   if (url === undefined) {
     if (o.method !== undefined && o.method !== 'GET') throw new UsageError('--method needs --url (the built-in downstream answers GET)');
-    downstream = startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+    downstream = downstreamFrom(o);
     url = downstream.url;
   } else {
     for (const k of ['capacity', 'latency', 'queue']) {
@@ -264,7 +290,7 @@ function stallsByKind(monitor) {
 async function runDemo(args) {
   const o = parse('demo', args);
   const requests = o.requests ?? 200;
-  const downstream = startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+  const downstream = downstreamFrom(o);
   const knee = downstream.knee;
   console.log(
     `The built-in downstream serves ${downstream.capacity} req/s at ${downstream.latency} ms each (knee ${knee}), ` +

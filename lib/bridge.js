@@ -9,7 +9,7 @@
 // Rust in one call per function whenever the statistics are read.
 
 const {inspect} = require('node:util');
-const {bridgeRegister, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset} = require('./native');
+const {bridgeRegister, bridgeRelease, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset, bridgeRegistrySize} = require('./native');
 const {asPromise} = require('./outcome');
 const {state: reaction} = require('./reactions');
 
@@ -97,13 +97,27 @@ function misuse(entry, kind, details, quiet = false) {
   process.emitWarning(message, {type: 'AsyncShapeWarning', code: `ASYNC_SHAPE_${KIND_NAMES[kind].toUpperCase().replace('-', '_')}`});
 }
 
+// A collected wrapper releases its registry entry, so that short-lived wrappers with distinct
+// names do not grow the registry: first its unflushed synchronous callbacks are counted.
+const releaseOnCollect = new FinalizationRegistry(entry => {
+  if (unflushed.delete(entry)) bridgeAddSync(entry.id, entry.syncCallbacks);
+  bridgeRelease(entry.id);
+});
+
+function readName(fn, options, fallbackName) {
+  const name = options?.name;
+  if (name === undefined) return typeof fn.name === 'string' && fn.name !== '' ? fn.name : fallbackName;
+  if (typeof name !== 'string') throw invalidArgType('options.name', 'string', name);
+  return name;
+}
+
 function register(fn, options, fallbackName) {
-  const name = options?.name ?? (fn.name || fallbackName);
+  const name = readName(fn, options, fallbackName);
   const onMisuse = options?.onMisuse;
   if (onMisuse !== undefined && typeof onMisuse !== 'function') {
     throw invalidArgType('options.onMisuse', 'function', onMisuse);
   }
-  return {id: bridgeRegister(String(name)), name: String(name), onMisuse, syncCallbacks: 0};
+  return {id: bridgeRegister(name), name, onMisuse, syncCallbacks: 0};
 }
 
 // The names that Node's own callback APIs give their several success values (dns.lookup gives
@@ -139,7 +153,7 @@ function promisify(original, options) {
     Object.defineProperty(custom, kCustomPromisified, {value: custom, enumerable: false, writable: false, configurable: true});
     return custom;
   }
-  const multiArgs = options?.multiArgs ?? false;
+  const {multiArgs = false} = options ?? {};
   if (typeof multiArgs !== 'boolean') throw invalidArgType('options.multiArgs', 'boolean', multiArgs);
   const entry = register(original, options, 'anonymous');
   const argumentNames = customArgumentNames(original);
@@ -200,6 +214,7 @@ function promisify(original, options) {
   Object.setPrototypeOf(promisified, Object.getPrototypeOf(original));
   Object.defineProperty(promisified, kCustomPromisified, {value: promisified, enumerable: false, writable: false, configurable: true});
   copyShape(promisified, original);
+  releaseOnCollect.register(promisified, entry);
   return promisified;
 }
 promisify.custom = kCustomPromisified;
@@ -277,15 +292,27 @@ function dezalgo(callback) {
  * droppedErrors}}`, for the functions with any. `{reset: true}` zeroes them after reading.
  */
 function bridgeStats(options) {
-  const reset = options?.reset ?? false;
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw invalidArgType('options', 'object', options);
+  }
+  const {reset = false} = options ?? {};
   if (typeof reset !== 'boolean') throw invalidArgType('options.reset', 'boolean', reset);
   flushSyncCallbacks();
   const out = {};
   for (const e of bridgeSnapshot()) {
-    out[e.name] = {syncCallbacks: e.syncCallbacks, doubleCallbacks: e.doubleCallbacks, droppedErrors: e.droppedErrors};
+    // A function may be named like the shared entry of the functions past the registry's bound.
+    const seen = out[e.name];
+    out[e.name] = {
+      syncCallbacks: e.syncCallbacks + (seen?.syncCallbacks ?? 0),
+      doubleCallbacks: e.doubleCallbacks + (seen?.doubleCallbacks ?? 0),
+      droppedErrors: e.droppedErrors + (seen?.droppedErrors ?? 0),
+    };
   }
   if (reset) bridgeReset();
   return out;
 }
 
-module.exports = {promisify, callbackify, dezalgo, bridgeStats};
+/** Entries in the native registry of wrapped functions: for leak tests. */
+const bridgeRegistrySizeForTests = () => bridgeRegistrySize();
+
+module.exports = {promisify, callbackify, dezalgo, bridgeStats, bridgeRegistrySize: bridgeRegistrySizeForTests};

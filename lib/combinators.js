@@ -19,7 +19,7 @@ const {
   validateSignal,
   validateTimeout,
   validateOptionsObject,
-  validateFunction,
+  readIterable,
 } = require('./validate');
 
 const group = groupApi();
@@ -95,7 +95,7 @@ function toArray(tasks, name) {
   }
   // One pass: a one-shot iterator (a generator) is read exactly once. Arrays are used as they are
   // (the group path copies before it writes).
-  return Array.isArray(tasks) ? tasks : Array.from(tasks);
+  return Array.isArray(tasks) ? tasks : readIterable(tasks, 'tasks');
 }
 
 function readOptions(options, {concurrency: allowConcurrency, timeout: allowTimeout}) {
@@ -107,6 +107,14 @@ function readOptions(options, {concurrency: allowConcurrency, timeout: allowTime
   return {signal, concurrency, timeout: allowTimeout && timeout !== undefined && timeout <= MAX_TIMER_MS ? timeout : undefined};
 }
 
+/**
+ * Marks every promise among `items` handled, as Promise.all/race would by awaiting it: inputs the
+ * group will not wait for must not be reported as unhandled rejections.
+ */
+function observe(items) {
+  for (const item of items) if (typeof item !== 'function') asPromise(item)?.then(noop, noop);
+}
+
 function runGroup(policy, name, tasks, options, optionKinds) {
   let items;
   let signal;
@@ -116,9 +124,13 @@ function runGroup(policy, name, tasks, options, optionKinds) {
     items = toArray(tasks, name);
     ({signal, concurrency, timeout} = readOptions(options, optionKinds));
   } catch (error) {
+    if (items !== undefined) observe(items);
     return Promise.reject(error);
   }
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (signal?.aborted) {
+    observe(items);
+    return Promise.reject(signal.reason);
+  }
   const n = items.length;
   if (policy === RACE && n === 0) {
     // Promise.race([]) never settles; a race with no runners is a bug at the call site.
@@ -131,7 +143,9 @@ function runGroup(policy, name, tasks, options, optionKinds) {
   if (items === tasks) items = items.slice();
 
   return new Promise((resolve, reject) => {
-    const h = group.create(policy, n, concurrency === Number.POSITIVE_INFINITY ? 0 : concurrency);
+    // A limit at or above the number of tasks is no limit (0): it never wraps to 32 bits.
+    const h = group.create(policy, n, concurrency >= n ? 0 : concurrency);
+    const observedUpFront = concurrency < n;
     const results = new Array(n);
     const contexts = new Array(n);
     let done = false;
@@ -143,6 +157,9 @@ function runGroup(policy, name, tasks, options, optionKinds) {
       unlisten?.();
       deadlines?.clear();
       group.free(h);
+      // Inputs never started are plain promises or values (or tasks, which never run now). Like
+      // Promise.race, observe every promise, so that one rejecting later is never unhandled.
+      if (!observedUpFront) observe(items);
     };
 
     const abortRunning = reason => {
@@ -230,10 +247,10 @@ function runGroup(policy, name, tasks, options, optionKinds) {
       return;
     }
 
-    if (concurrency < n) {
+    if (observedUpFront) {
       // Plain promises waiting for a turn are already running: observe them now so that an
       // early rejection is never reported as unhandled.
-      for (const item of items) if (typeof item !== 'function') asPromise(item)?.then(noop, noop);
+      observe(items);
     }
 
     if (signal !== undefined) {
@@ -281,8 +298,8 @@ function any(tasks, options) {
 function timeout(task, ms, options) {
   let signal;
   try {
-    if (typeof task !== 'function' && asPromise(task) === undefined) {
-      validateFunction(task, 'task');
+    if (typeof task !== 'function' && !isThenable(task)) {
+      throw new TypeError(`Expected \`task\` to be a function or a promise, got ${describe(task)}`);
     }
     if (typeof ms !== 'number' || Number.isNaN(ms)) {
       throw new TypeError(`Expected \`ms\` to be a number of milliseconds, got ${describe(ms)}`);
@@ -339,6 +356,9 @@ function timeout(task, ms, options) {
     }
   });
 }
+
+/** A promise or an object with a `then` method (reading `then` may throw: the caller rejects). */
+const isThenable = value => value instanceof Promise || (value !== null && typeof value === 'object' && typeof value.then === 'function');
 
 /** Groups not yet freed: for leak tests. */
 const liveGroups = () => group.live();

@@ -6,10 +6,30 @@
 const {NativeDownstream} = require('./native');
 const {describe, validateOptionsObject} = require('./validate');
 
-function positive(value, name) {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`Expected \`${name}\` to be a positive number, got ${describe(value)}`);
+// The Rust side's bounds (src/downstream_model.rs): checked here first, for messages that name
+// the option. Every number here becomes a Duration or a count of semaphore permits.
+const MAX_CAPACITY = 1e9;
+const MAX_LATENCY_MS = 86_400_000;
+const MAX_SERVERS = 1_000_000;
+
+function number(value, name, max, unit) {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a positive number of ${unit}, got ${describe(value)}`);
   }
+  if (!(value > 0 && value <= max)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive number of ${unit} up to ${max}, got ${describe(value)}`);
+  }
+}
+
+/** Requests in service at once for a capacity and latency: the knee. */
+function serversFor(capacity, latency, name) {
+  const servers = Math.max(1, Math.round((capacity * latency) / 1000));
+  if (servers > MAX_SERVERS) {
+    throw new RangeError(
+      `Expected \`${name}\` × \`latency\` / 1000 (requests in service at once) to be at most ${MAX_SERVERS}, got ${servers}`,
+    );
+  }
+  return servers;
 }
 
 /**
@@ -19,10 +39,11 @@ function positive(value, name) {
 function startDownstream(options = {}) {
   validateOptionsObject(options);
   const {capacity = 400, latency = 50, queue, port = 0} = options;
-  positive(capacity, 'capacity');
-  positive(latency, 'latency');
-  if (queue !== undefined && (!Number.isInteger(queue) || queue < 0)) {
-    throw new TypeError(`Expected \`queue\` to be an integer from 0 up, got ${describe(queue)}`);
+  number(capacity, 'capacity', MAX_CAPACITY, 'requests per second');
+  number(latency, 'latency', MAX_LATENCY_MS, 'milliseconds');
+  serversFor(capacity, latency, 'capacity');
+  if (queue !== undefined && (!Number.isInteger(queue) || queue < 0 || queue > 2 ** 32 - 1)) {
+    throw new TypeError(`Expected \`queue\` to be an integer from 0 to 4294967295, got ${describe(queue)}`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got ${describe(port)}`);
@@ -36,8 +57,8 @@ function startDownstream(options = {}) {
     },
     /** A step change of capacity, in requests per second (the latency stays). */
     setCapacity(requestsPerSecond) {
-      positive(requestsPerSecond, 'requestsPerSecond');
-      native.setServers(Math.max(1, Math.round((requestsPerSecond * latency) / 1000)));
+      number(requestsPerSecond, 'requestsPerSecond', MAX_CAPACITY, 'requests per second');
+      native.setServers(serversFor(requestsPerSecond, latency, 'requestsPerSecond'));
     },
     queue: native.queue,
     capacity,

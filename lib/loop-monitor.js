@@ -28,13 +28,16 @@ const nativeSupported =
 
 const label = isMainThread ? `the main thread (pid ${process.pid})` : `worker ${threadId} (pid ${process.pid})`;
 
+// The longest threshold or window, in ms (about 24.8 days, as for timers): they become ns in u64.
+const MAX_MS = 2 ** 31 - 1;
+
 function positiveNumber(value, name, fallback) {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`);
   }
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Expected \`${name}\` to be a finite number of milliseconds above 0, got ${describe(value)}`);
+  if (!(value > 0) || !(value <= MAX_MS)) {
+    throw new RangeError(`Expected \`${name}\` to be a number of milliseconds above 0 and at most ${MAX_MS}, got ${describe(value)}`);
   }
   return value;
 }
@@ -84,8 +87,8 @@ function toStall(s) {
 
 /** The stall in progress on a monitor's loop (from any thread), or null. */
 function currentStall(id) {
-  if (!Number.isInteger(id) || id < 0) {
-    throw new TypeError(`Expected \`id\` to be a monitor's \`id\` (an integer from 0), got ${describe(id)}`);
+  if (!Number.isInteger(id) || id < 0 || id > 2 ** 32 - 1) {
+    throw new TypeError(`Expected \`id\` to be a monitor's \`id\` (an integer from 0 to 4294967295), got ${describe(id)}`);
   }
   if (!nativeSupported || id === 0) return null;
   const s = native.loopCurrentStall(id);
@@ -142,7 +145,10 @@ class MonitorBase extends EventEmitter {
     validateOptionsObject(limits, 'limits');
     const maxDelay = positiveNumber(limits?.maxDelay, 'maxDelay', this.stallThreshold);
     const maxUtilization = limits?.maxUtilization;
-    if (maxUtilization !== undefined && !(typeof maxUtilization === 'number' && maxUtilization > 0 && maxUtilization <= 1)) {
+    if (maxUtilization !== undefined && (typeof maxUtilization !== 'number' || Number.isNaN(maxUtilization))) {
+      throw new TypeError(`Expected \`maxUtilization\` to be a number above 0 and at most 1, got ${describe(maxUtilization)}`);
+    }
+    if (maxUtilization !== undefined && !(maxUtilization > 0 && maxUtilization <= 1)) {
       throw new RangeError(`Expected \`maxUtilization\` to be a number above 0 and at most 1, got ${describe(maxUtilization)}`);
     }
     const {max, utilization, busy} = this.recent();
@@ -169,14 +175,29 @@ class MonitorBase extends EventEmitter {
   }
 }
 
-// Monitors with 'stall' listeners (or trackPromises: 'auto'), told when this thread's stalls end.
-const listening = new Set();
+// Monitors told when this thread's stalls end: those with 'stall' listeners and those with
+// trackPromises: 'auto'. Held weakly by id: a monitor nobody references is collected (and its
+// promise hooks released), whatever it listens to. Monitors with 'stall' listeners are also held
+// strongly, as an emitter with listeners is expected to keep delivering.
+const listening = new Map();
+const withListeners = new Set();
 let listenerSet = false;
 function dispatchStalls() {
-  for (const monitor of listening) monitor._deliver();
+  for (const [id, ref] of listening) {
+    const monitor = ref.deref();
+    if (monitor === undefined) listening.delete(id);
+    else monitor._deliver();
+  }
 }
 
-const closeOnCollect = new FinalizationRegistry(id => native.loopClose(id));
+// What a monitor holds that must be released when it is collected without close(): its native
+// state and its share of the promise hooks. Held by the registry, never referring to the monitor.
+const closeOnCollect = new FinalizationRegistry(held => {
+  listening.delete(held.id);
+  held.stopTracking?.();
+  held.stopTracking = undefined;
+  native.loopClose(held.id);
+});
 
 class LoopMonitor extends MonitorBase {
   #id;
@@ -184,25 +205,31 @@ class LoopMonitor extends MonitorBase {
   #enabled = false;
   #closed = false;
   #delivered = 0;
-  #stopTracking;
+  // {id, stopTracking}: shared with the FinalizationRegistry.
+  #held;
 
   constructor(options) {
     super();
     this.#options = options;
     this.#id = native.loopCreate(reactions.state, options.threshold, options.windowMs, options.maxStalls, options.logBlocked, label);
-    closeOnCollect.register(this, this.#id, this);
+    this.#held = {id: this.#id, stopTracking: undefined};
+    closeOnCollect.register(this, this.#held, this);
     this.on('newListener', event => {
-      if (event === 'stall') this.#listen(true);
+      if (event !== 'stall' || this.#closed) return;
+      withListeners.add(this);
+      this.#listen(true);
     });
     this.on('removeListener', event => {
-      if (event === 'stall' && this.listenerCount('stall') === 0 && this.#options.trackPromises !== 'auto') this.#listen(false);
+      if (event !== 'stall' || this.listenerCount('stall') > 0) return;
+      withListeners.delete(this);
+      if (this.#options.trackPromises !== 'auto') this.#listen(false);
     });
     if (options.trackPromises === 'auto') this.#listen(true);
   }
 
   #listen(on) {
     if (!on || this.#closed) {
-      listening.delete(this);
+      listening.delete(this.#id);
       return;
     }
     if (!listenerSet) {
@@ -210,7 +237,16 @@ class LoopMonitor extends MonitorBase {
       listenerSet = true;
     }
     this.#delivered = Math.max(this.#delivered, native.loopStallTotal(this.#id));
-    listening.add(this);
+    if (!listening.has(this.#id)) listening.set(this.#id, new WeakRef(this));
+  }
+
+  #track(on) {
+    if (on) {
+      if (this.#held.stopTracking === undefined) this.#held.stopTracking = reactions.trackPromises();
+    } else {
+      this.#held.stopTracking?.();
+      this.#held.stopTracking = undefined;
+    }
   }
 
   _deliver() {
@@ -218,9 +254,7 @@ class LoopMonitor extends MonitorBase {
     const fresh = native.loopStalls(this.#id, this.#delivered);
     if (fresh.length === 0) return;
     this.#delivered = fresh[fresh.length - 1].index;
-    if (this.#options.trackPromises === 'auto' && this.#stopTracking === undefined && this.#enabled) {
-      this.#stopTracking = reactions.trackPromises();
-    }
+    if (this.#options.trackPromises === 'auto' && this.#enabled) this.#track(true);
     for (const s of fresh) this.emit('stall', toStall(s));
   }
 
@@ -250,7 +284,7 @@ class LoopMonitor extends MonitorBase {
     this.#check();
     const changed = native.loopEnable(this.#id);
     this.#enabled = true;
-    if (changed && this.#options.trackPromises === true) this.#stopTracking = reactions.trackPromises();
+    if (this.#options.trackPromises === true) this.#track(true);
     return changed;
   }
 
@@ -259,8 +293,7 @@ class LoopMonitor extends MonitorBase {
     if (this.#closed) return false;
     const changed = native.loopDisable(this.#id);
     this.#enabled = false;
-    this.#stopTracking?.();
-    this.#stopTracking = undefined;
+    this.#track(false);
     return changed;
   }
 
@@ -351,7 +384,8 @@ class LoopMonitor extends MonitorBase {
     if (this.#closed) return;
     this.disable();
     this.#closed = true;
-    listening.delete(this);
+    listening.delete(this.#id);
+    withListeners.delete(this);
     closeOnCollect.unregister(this);
     native.loopClose(this.#id);
   }

@@ -111,6 +111,14 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
     }
   };
 
+  // A next() pending when the stream is closed from outside resolves as done.
+  const settlePending = () => {
+    if (consumer === undefined) return;
+    const {resolve} = consumer;
+    consumer = undefined;
+    resolve({value: undefined, done: true});
+  };
+
   const landedResult = (i, ok, value) => {
     inFlight--;
     if (ended) return;
@@ -180,14 +188,18 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
         if (consumer !== undefined) source?.pump();
       });
     },
+    // As with an async generator, a next() still pending settles first, as done (the stream is
+    // closed, so it has no value to give), then the return() or throw() settles.
     return(value) {
       stop(closedReason());
       failed = false;
+      settlePending();
       return Promise.resolve({value, done: true});
     },
     throw(error) {
       stop(error);
       failed = false;
+      settlePending();
       return Promise.reject(error);
     },
     [Symbol.asyncIterator]() {

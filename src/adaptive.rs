@@ -118,8 +118,13 @@ const SMOOTHING: f64 = 0.25;
 const MIN_RTT_SPAN: u64 = 30_000_000_000;
 
 impl Controller {
+  /// Bounds out of order or not numbers (the JS layer rejects them first) are made usable rather
+  /// than trusted: `f64::clamp` panics when min > max or either is NaN.
   pub fn new(algorithm: Algorithm, bounds: Bounds) -> Controller {
-    let initial = bounds.initial.clamp(bounds.min, bounds.max);
+    let min = if bounds.min.is_finite() && bounds.min >= 1.0 { bounds.min } else { 1.0 };
+    let max = if bounds.max.is_finite() && bounds.max >= min { bounds.max } else { min.max(1000.0) };
+    let initial = if bounds.initial.is_nan() { min } else { bounds.initial.clamp(min, max) };
+    let bounds = Bounds { min, max, initial };
     Controller {
       algorithm,
       bounds,
@@ -321,5 +326,16 @@ mod tests {
       c.on_sample(i * MS, 50 * MS, 5, Outcome::Error);
     }
     assert_eq!(c.limit(), 2.0);
+  }
+
+  #[test]
+  fn bounds_that_are_not_numbers_or_out_of_order_never_panic() {
+    for (min, max, initial) in
+      [(f64::NAN, 10.0, 4.0), (5.0, 2.0, 3.0), (1.0, f64::NAN, f64::NAN), (f64::INFINITY, f64::NEG_INFINITY, 0.0)]
+    {
+      let c = Controller::new(Algorithm::Vegas, Bounds { min, max, initial });
+      let l = c.limit();
+      assert!(l >= 1.0 && l.is_finite(), "{min} {max} {initial}: {l}");
+    }
   }
 }

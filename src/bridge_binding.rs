@@ -19,14 +19,27 @@ pub struct BridgeEntry {
 }
 
 /// Registers a wrapped function by name; returns its id.
-#[napi(js_name = "bridgeRegister")]
+#[napi(js_name = "bridgeRegister", catch_unwind)]
 pub fn bridge_register(name: String) -> u32 {
   REGISTRY.with(|r| r.borrow_mut().register(&name))
 }
 
+/// A wrapper registered under `id` was collected (balances one `bridgeRegister`).
+#[napi(js_name = "bridgeRelease", catch_unwind)]
+pub fn bridge_release(id: u32) {
+  REGISTRY.with(|r| r.borrow_mut().release(id));
+}
+
+/// Entries the registry holds (for leak tests): bounded by `MAX_NAMES` + 1 live names, plus
+/// collected names with counts not yet reset.
+#[napi(js_name = "bridgeRegistrySize", catch_unwind)]
+pub fn bridge_registry_size() -> u32 {
+  REGISTRY.with(|r| r.borrow().len() as u32)
+}
+
 /// Counts a misuse (0 sync callback, 1 double callback, 2 dropped error). Returns the count so
 /// far, negated when the policy says to warn about this occurrence; 0 for an unknown id or kind.
-#[napi(js_name = "bridgeRecord")]
+#[napi(js_name = "bridgeRecord", catch_unwind)]
 pub fn bridge_record(id: u32, kind: u32) -> f64 {
   let Some(kind) = Misuse::from_code(kind) else {
     return 0.0;
@@ -39,13 +52,13 @@ pub fn bridge_record(id: u32, kind: u32) -> f64 {
 }
 
 /// Adds `n` synchronous callbacks to function `id` (JS counts them and flushes in batches).
-#[napi(js_name = "bridgeAddSync")]
+#[napi(js_name = "bridgeAddSync", catch_unwind)]
 pub fn bridge_add_sync(id: u32, n: f64) {
   REGISTRY.with(|r| r.borrow_mut().add_sync_callbacks(id, n as u64));
 }
 
 /// Functions with at least one misuse.
-#[napi(js_name = "bridgeSnapshot")]
+#[napi(js_name = "bridgeSnapshot", catch_unwind)]
 pub fn bridge_snapshot() -> Vec<BridgeEntry> {
   REGISTRY.with(|r| {
     r.borrow()
@@ -61,7 +74,7 @@ pub fn bridge_snapshot() -> Vec<BridgeEntry> {
   })
 }
 
-#[napi(js_name = "bridgeReset")]
+#[napi(js_name = "bridgeReset", catch_unwind)]
 pub fn bridge_reset() {
   REGISTRY.with(|r| r.borrow_mut().reset());
 }

@@ -28,7 +28,7 @@ extern "C" {
 
 /// Bytes the C allocator has handed out and not yet freed (`uordblks + hblkhd`), or -1 when the
 /// C library has no `mallinfo2`.
-#[napi(js_name = "mallocInUse")]
+#[napi(js_name = "mallocInUse", catch_unwind)]
 pub fn malloc_in_use() -> f64 {
   // RTLD_DEFAULT is the null handle on glibc.
   let sym = unsafe { dlsym(std::ptr::null_mut(), c"mallinfo2".as_ptr()) };
@@ -38,4 +38,20 @@ pub fn malloc_in_use() -> f64 {
   let mallinfo2: extern "C" fn() -> Mallinfo2 = unsafe { std::mem::transmute(sym) };
   let info = mallinfo2();
   (info.uordblks + info.hblkhd) as f64
+}
+
+/// For the tests of panic containment: panics inside a native entry point, through napi-rs'
+/// `catch_unwind` (`raw` false) or the raw callbacks' `guarded` (`raw` true). Either way the
+/// caller gets a thrown JS Error and the process goes on.
+#[napi(js_name = "panicProbe", catch_unwind)]
+pub fn panic_probe(env: napi::Env, raw: bool) -> napi::Result<()> {
+  if raw {
+    // SAFETY: `env` is this call's env, on its JS thread.
+    unsafe {
+      crate::napi_values::guarded(env.raw(), || panic!("panicProbe (raw)"));
+    }
+    // The exception `guarded` threw is pending: it propagates when this returns.
+    return Ok(());
+  }
+  panic!("panicProbe");
 }

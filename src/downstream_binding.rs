@@ -39,40 +39,47 @@ pub struct NativeDownstream {
 
 #[napi]
 impl NativeDownstream {
-  #[napi(factory)]
+  #[napi(factory, catch_unwind)]
   pub fn start(env: Env, options: DownstreamOptions) -> Result<Self> {
-    let spec = DownstreamSpec::from_capacity(options.capacity, options.latency, options.queue);
+    let spec = DownstreamSpec::from_capacity(options.capacity, options.latency, options.queue)
+      .map_err(|e| Error::new(Status::InvalidArg, format!("async-shape: {e}")))?;
     let port = options.port.unwrap_or(0);
-    let server = start(spec, port as u16)
+    let port = u16::try_from(port).map_err(|_| {
+      Error::new(
+        Status::InvalidArg,
+        format!("async-shape: Expected `port` to be an integer from 0 to 65535, got {port}"),
+      )
+    })?;
+    let server = start(spec, port)
       .map_err(|e| Error::from_reason(format!("cannot start the downstream on 127.0.0.1:{port}: {e}")))?;
     let control = server.control.clone();
     env.add_env_cleanup_hook(control, |c| c.shutdown())?;
     Ok(NativeDownstream { server })
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn port(&self) -> u32 {
     self.server.port as u32
   }
 
   /// Requests served at once now: the knee.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn servers(&self) -> u32 {
     self.server.servers()
   }
 
   /// A step change: serve `n` requests at once from now on.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn set_servers(&self, n: u32) {
     self.server.set_servers(n);
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn queue(&self) -> u32 {
     self.server.spec.queue
   }
 
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn counters(&self) -> DownstreamCounters {
     let c = &self.server.counters;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
@@ -89,14 +96,14 @@ impl NativeDownstream {
   }
 
   /// Starts a new measurement window for the maxima.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn reset_maxima(&self) {
     let c = &self.server.counters;
     c.max_in_service.store(c.in_service.load(Ordering::Relaxed), Ordering::Relaxed);
     c.max_waiting.store(c.waiting.load(Ordering::Relaxed), Ordering::Relaxed);
   }
 
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn close(&self) {
     self.server.control.shutdown();
   }

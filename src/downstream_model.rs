@@ -16,16 +16,37 @@ pub struct DownstreamSpec {
   pub queue: u32,
 }
 
+/// The largest latency the built-in downstream accepts, in ms (one day).
+pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
+/// The largest capacity it accepts, in requests per second.
+pub const MAX_CAPACITY: f64 = 1e9;
+/// The most requests it serves at once (`capacity × latency / 1000`).
+pub const MAX_SERVERS: f64 = 1_000_000.0;
+
 impl DownstreamSpec {
   /// From a capacity in requests per second and a latency in ms; `queue` defaults to as many
-  /// places as servers.
-  pub fn from_capacity(capacity_per_sec: f64, latency_ms: f64, queue: Option<u32>) -> DownstreamSpec {
-    let servers = (capacity_per_sec * latency_ms / 1000.0).round().max(1.0) as u32;
-    DownstreamSpec {
-      servers,
-      service: Duration::from_secs_f64(latency_ms.max(0.0) / 1000.0),
-      queue: queue.unwrap_or(servers),
+  /// places as servers. Out-of-range numbers are an error naming the option, never a panic.
+  pub fn from_capacity(capacity_per_sec: f64, latency_ms: f64, queue: Option<u32>) -> Result<DownstreamSpec, String> {
+    if !(capacity_per_sec > 0.0 && capacity_per_sec <= MAX_CAPACITY) {
+      return Err(format!(
+        "Expected `capacity` to be a number of requests per second above 0 and at most {MAX_CAPACITY:?}, got {capacity_per_sec:?}"
+      ));
     }
+    if !(latency_ms > 0.0 && latency_ms <= MAX_LATENCY_MS) {
+      return Err(format!(
+        "Expected `latency` to be a number of milliseconds above 0 and at most {MAX_LATENCY_MS:?}, got {latency_ms:?}"
+      ));
+    }
+    let servers = (capacity_per_sec * latency_ms / 1000.0).round().max(1.0);
+    if servers > MAX_SERVERS {
+      return Err(format!(
+        "Expected `capacity` × `latency` / 1000 (requests in service at once) to be at most {MAX_SERVERS:?}, got {servers:?}"
+      ));
+    }
+    let service =
+      Duration::try_from_secs_f64(latency_ms / 1000.0).map_err(|e| format!("`latency` {latency_ms:?}: {e}"))?;
+    let servers = servers as u32;
+    Ok(DownstreamSpec { servers, service, queue: queue.unwrap_or(servers) })
   }
 
   /// The concurrency at which throughput stops growing: the number of servers.
@@ -66,7 +87,7 @@ mod tests {
 
   #[test]
   fn default_downstream_has_its_knee_at_twenty() {
-    let d = DownstreamSpec::from_capacity(400.0, 50.0, None);
+    let d = DownstreamSpec::from_capacity(400.0, 50.0, None).unwrap();
     assert_eq!(d.knee(), 20);
     assert_eq!(d.queue, 20);
     assert!((d.capacity() - 400.0).abs() < 1e-9);
@@ -74,7 +95,7 @@ mod tests {
 
   #[test]
   fn steady_state_shows_the_knee() {
-    let d = DownstreamSpec::from_capacity(400.0, 50.0, Some(40));
+    let d = DownstreamSpec::from_capacity(400.0, 50.0, Some(40)).unwrap();
     let (t10, l10, r10) = d.steady_state(10);
     assert!((t10 - 200.0).abs() < 1e-9 && l10 == d.service && r10 == 0.0);
     let (t20, _, _) = d.steady_state(20);
@@ -84,5 +105,27 @@ mod tests {
     assert!(l40 > d.service && r40 == 0.0, "only more latency");
     let (_, _, r100) = d.steady_state(100);
     assert!(r100 > 0.0, "past the waiting room: 429s");
+  }
+
+  #[test]
+  fn out_of_range_numbers_are_errors_naming_the_option_not_panics() {
+    for (capacity, latency, name) in [
+      (400.0, 1e300, "`latency`"),
+      (400.0, f64::NAN, "`latency`"),
+      (400.0, f64::INFINITY, "`latency`"),
+      (400.0, 0.0, "`latency`"),
+      (400.0, -5.0, "`latency`"),
+      (f64::NAN, 50.0, "`capacity`"),
+      (1e300, 50.0, "`capacity`"),
+      (0.0, 50.0, "`capacity`"),
+      (1e9, 86_400_000.0, "`capacity` × `latency`"),
+    ] {
+      let error = DownstreamSpec::from_capacity(capacity, latency, None).unwrap_err();
+      assert!(error.contains(name), "{capacity} {latency}: {error}");
+    }
+    let tiny = DownstreamSpec::from_capacity(1e-300, 1e-300, None).unwrap();
+    assert_eq!(tiny.servers, 1);
+    let slow = DownstreamSpec::from_capacity(1.0, MAX_LATENCY_MS, None).unwrap();
+    assert_eq!(slow.service, Duration::from_secs(86_400));
   }
 }

@@ -61,7 +61,7 @@ impl Server {
   /// Changes the number of servers (a step change of capacity). Requests in service finish; a
   /// lower number takes effect as servers free up.
   pub fn set_servers(&self, n: u32) {
-    let n = n.max(1);
+    let n = n.clamp(1, crate::downstream_model::MAX_SERVERS as u32);
     let before = self.current.swap(n, Ordering::SeqCst);
     if n > before {
       self.servers.add_permits((n - before) as usize);

@@ -115,7 +115,7 @@ mod tests {
 
   fn scenario(noise: f64, step: Option<(u64, u32)>, duration: u64) -> Scenario {
     Scenario {
-      spec: DownstreamSpec::from_capacity(400.0, 50.0, Some(20)),
+      spec: DownstreamSpec::from_capacity(400.0, 50.0, Some(20)).unwrap(),
       noise,
       step_at: step.map(|s| s.0),
       step_servers: step.map_or(0, |s| s.1),

@@ -7,7 +7,7 @@
 //! for `any`), or -5: ignored, the task was no longer running.
 
 use crate::group_core::{Group, Policy, Step, Verdict};
-use crate::napi_values::{num, numbers};
+use crate::napi_values::{f64_of, guarded, num, numbers};
 use crate::pool_binding::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi::sys;
@@ -30,21 +30,43 @@ fn with_group<R>(h: u32, f: impl FnOnce(&mut Group) -> R) -> Option<R> {
   GROUPS.with(|s| s.borrow_mut().groups.get_mut(h as usize).and_then(|g| g.as_mut()).map(f))
 }
 
-unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [u32; N] {
+/// The first `N` arguments as numbers (missing ones read 0).
+unsafe fn numbers_of<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [f64; N] {
   let mut argv = [ptr::null_mut(); N];
   let mut argc = N;
   sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
-  let mut out = [0u32; N];
-  for (o, v) in out.iter_mut().zip(argv) {
-    sys::napi_get_value_uint32(env, v, o);
+  let mut out = [0.0; N];
+  for (o, v) in out.iter_mut().zip(argv).take(argc.min(N)) {
+    *o = f64_of(env, v);
   }
   out
 }
 
+/// A handle, index or code: an integer in u32's range, else u32::MAX (no such group or task).
+/// Never wraps: 2**32 + 1 must not read as 1.
+fn index(v: f64) -> u32 {
+  if v >= 0.0 && v <= u32::MAX as f64 && v.fract() == 0.0 {
+    v as u32
+  } else {
+    u32::MAX
+  }
+}
+
+unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [u32; N] {
+  numbers_of::<N>(env, info).map(index)
+}
+
 /// `create(policy, n, concurrency)` → handle. `concurrency` 0 means no limit.
-unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [policy, n, concurrency] = args::<3>(env, info);
-  let Some(policy) = Policy::from_code(policy) else {
+unsafe fn create_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let [policy, n, concurrency] = numbers_of::<3>(env, info);
+  let n = index(n);
+  if n == u32::MAX {
+    sys::napi_throw_range_error(env, ptr::null(), c"async-shape: a group holds at most 2**32 - 2 tasks".as_ptr());
+    return ptr::null_mut();
+  }
+  // 0, Infinity, anything at or above the number of tasks: no limit (a limit never wraps).
+  let concurrency = if concurrency >= 1.0 && concurrency < n as f64 { concurrency as u32 } else { 0 };
+  let Some(policy) = Policy::from_code(index(policy)) else {
     sys::napi_throw_range_error(env, ptr::null(), c"async-shape: unknown group policy".as_ptr());
     return ptr::null_mut();
   };
@@ -66,12 +88,12 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
 }
 
 /// `startInitial(h)` → how many tasks start now, from index 0.
-unsafe extern "C" fn start_initial(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn start_initial_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
   num(env, with_group(h, |g| g.start_initial()).unwrap_or(0) as f64)
 }
 
-unsafe extern "C" fn settle(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn settle_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h, i, ok] = args::<3>(env, info);
   let step = with_group(h, |g| g.settle(i, ok != 0)).unwrap_or(Step::Ignored);
   let code = match step {
@@ -87,40 +109,41 @@ unsafe extern "C" fn settle(env: sys::napi_env, info: sys::napi_callback_info) -
 }
 
 /// `abort(h)` → 1 when this decided the group (the outer signal aborted first), else 0.
-unsafe extern "C" fn abort(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn abort_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
   num(env, if with_group(h, |g| g.abort()).unwrap_or(false) { 1.0 } else { 0.0 })
 }
 
 /// `running(h)` → indices still running (after the verdict: the ones to abort).
-unsafe extern "C" fn running(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn running_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
   numbers(env, with_group(h, |g| g.running()).unwrap_or_default().into_iter().map(f64::from))
 }
 
 /// `armDeadline(h, i, ms)` → ms until the earliest deadline when this one became it, else -1.
-unsafe extern "C" fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h, i, ms] = args::<3>(env, info);
-  let at = now_ns().saturating_add(ms as u64 * 1_000_000);
-  let earliest = with_group(h, |g| g.arm_deadline(i, at)).unwrap_or(false);
-  num(env, if earliest { ms as f64 } else { -1.0 })
+unsafe fn arm_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let [h, i, ms] = numbers_of::<3>(env, info);
+  // A saturating cast: NaN reads 0, huge values the far future.
+  let at = now_ns().saturating_add((ms.max(0.0) * 1e6) as u64);
+  let earliest = with_group(index(h), |g| g.arm_deadline(index(i), at)).unwrap_or(false);
+  num(env, if earliest { ms } else { -1.0 })
 }
 
 /// `expire(h)` → indices of running tasks past their deadline.
-unsafe extern "C" fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn expire_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
   numbers(env, with_group(h, |g| g.expire(now_ns())).unwrap_or_default().into_iter().map(f64::from))
 }
 
 /// `nextDeadline(h)` → ms until the earliest live deadline, or -1.
-unsafe extern "C" fn next_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn next_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(env, info);
   let next = with_group(h, |g| g.next_deadline()).flatten();
   num(env, next.map_or(-1.0, |at| at.saturating_sub(now_ns()) as f64 / 1e6))
 }
 
 /// `free(h)`: the group is done; its handle may be reused.
-unsafe extern "C" fn free(_env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn free_body(_env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let [h] = args::<1>(_env, info);
   GROUPS.with(|s| {
     let mut s = s.borrow_mut();
@@ -134,9 +157,35 @@ unsafe extern "C" fn free(_env: sys::napi_env, info: sys::napi_callback_info) ->
 }
 
 /// `live()` → groups not yet freed (for leak tests).
-unsafe extern "C" fn live(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+unsafe fn live_body(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
   let n = GROUPS.with(|s| s.borrow().groups.iter().filter(|g| g.is_some()).count());
   num(env, n as f64)
+}
+
+/// The raw entry points: each runs its body under `guarded`, so that a panic throws a JS Error
+/// instead of aborting the process.
+macro_rules! entries {
+  ($($name:ident => $body:ident),* $(,)?) => {
+    $(
+      unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        // SAFETY: called by N-API on the JS thread with this callback's env and info.
+        unsafe { guarded(env, || $body(env, info)) }
+      }
+    )*
+  };
+}
+
+entries! {
+  create => create_body,
+  start_initial => start_initial_body,
+  settle => settle_body,
+  abort => abort_body,
+  running => running_body,
+  arm_deadline => arm_deadline_body,
+  expire => expire_body,
+  next_deadline => next_deadline_body,
+  free => free_body,
+  live => live_body,
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;

@@ -17,48 +17,48 @@ impl Default for NativeHistogram {
 
 #[napi]
 impl NativeHistogram {
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn new() -> Self {
     NativeHistogram { inner: Histogram::new() }
   }
 
   /// Records one value (negative values count as 0).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn record(&mut self, value: f64) {
     self.inner.record(value.max(0.0) as u64);
   }
 
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn percentile(&self, p: f64) -> f64 {
     self.inner.percentile(p) as f64
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn count(&self) -> f64 {
     self.inner.count() as f64
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn min(&self) -> f64 {
     self.inner.min() as f64
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn max(&self) -> f64 {
     self.inner.max() as f64
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn mean(&self) -> f64 {
     self.inner.mean()
   }
 
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn stddev(&self) -> f64 {
     self.inner.stddev()
   }
 
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn reset(&mut self) {
     self.inner.reset();
   }

@@ -23,6 +23,7 @@
 
 use crate::loop_core::{LoopSampler, RecentWindow, Stall, StallRing, Watchdog};
 use crate::loop_watchdog::{self as watchdog, LoopShared};
+use crate::napi_values::contained;
 use crate::uv_host::{self, Handle, Uv};
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -83,6 +84,11 @@ fn monitors() -> &'static Mutex<MonitorIndex> {
   MONITORS.get_or_init(Default::default)
 }
 
+/// The index, locked (a poisoned lock is still usable: its map is never left half-updated).
+fn index() -> std::sync::MutexGuard<'static, MonitorIndex> {
+  monitors().lock().unwrap_or_else(|e| e.into_inner())
+}
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl Hub {
@@ -130,6 +136,11 @@ impl Hub {
 const HOT_ITERATIONS: u32 = 32;
 
 unsafe extern "C" fn on_check(handle: *mut Handle) {
+  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  contained("the event-loop check callback", || unsafe { on_check_body(handle) });
+}
+
+unsafe fn on_check_body(handle: *mut Handle) {
   let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
   let ms = (hub.uv.now)(hub.shared.loop_ptr);
   if ms == hub.last_ms && !hub.shared.exact_next.load(Ordering::Relaxed) {
@@ -149,6 +160,11 @@ unsafe extern "C" fn on_check(handle: *mut Handle) {
 }
 
 unsafe extern "C" fn on_timer(handle: *mut Handle) {
+  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  contained("the event-loop timer callback", || unsafe { on_timer_body(handle) });
+}
+
+unsafe fn on_timer_body(handle: *mut Handle) {
   let hub = &mut *(uv_host::data_of(handle) as *mut Hub);
   let ms = (hub.uv.now)(hub.shared.loop_ptr);
   let idle_before = hub.last.1;
@@ -224,12 +240,17 @@ unsafe fn notify(env: sys::napi_env, listener: sys::napi_ref, context: sys::napi
 }
 
 unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+  // SAFETY: N-API calls this once, on the JS thread, with the hub registered in `hub`.
+  contained("the event-loop monitor's cleanup hook", || unsafe { on_env_cleanup_body(handle, arg) });
+}
+
+unsafe fn on_env_cleanup_body(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
   let hub = &mut *(arg as *mut Hub);
   hub.cleanup = handle;
   HUB.with(|h| h.set(ptr::null_mut()));
   // From here on the watchdog and other threads no longer touch this loop.
   watchdog::unregister(&hub.shared);
-  monitors().lock().unwrap().retain(|_, (shared, _, _)| !Arc::ptr_eq(shared, &hub.shared));
+  index().retain(|_, (shared, _, _)| !Arc::ptr_eq(shared, &hub.shared));
   hub.shared.watching.store(false, Ordering::Release);
   if !hub.async_context.is_null() {
     sys::napi_async_destroy(hub.env, hub.async_context);
@@ -242,6 +263,11 @@ unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle,
 }
 
 unsafe extern "C" fn on_closed(handle: *mut Handle) {
+  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  contained("the event-loop close callback", || unsafe { on_closed_body(handle) });
+}
+
+unsafe fn on_closed_body(handle: *mut Handle) {
   let hub = uv_host::data_of(handle) as *mut Hub;
   let kind = if handle == (*hub).check { uv_host::UV_CHECK } else { uv_host::UV_TIMER };
   (*hub).uv.free(kind, handle);
@@ -347,13 +373,13 @@ fn with_monitor<T>(id: u32, f: impl FnOnce(&mut Monitor, &Hub) -> T) -> Result<T
 }
 
 /// Whether the host exports the libuv functions the native monitor needs.
-#[napi(js_name = "loopSupported")]
+#[napi(js_name = "loopSupported", catch_unwind)]
 pub fn loop_supported() -> bool {
   uv_host::uv().is_some()
 }
 
 /// Creates a monitor on this thread's loop (disabled). `state` is the thread's reaction buffer.
-#[napi(js_name = "loopCreate")]
+#[napi(js_name = "loopCreate", catch_unwind)]
 pub fn loop_create(
   env: Env,
   state: Unknown,
@@ -378,7 +404,7 @@ pub fn loop_create(
       ring: StallRing::new(capacity as usize),
     },
   );
-  monitors().lock().unwrap().insert(id, (hub.shared.clone(), threshold, false));
+  index().insert(id, (hub.shared.clone(), threshold, false));
   Ok(id)
 }
 
@@ -393,25 +419,25 @@ fn set_enabled(id: u32, on: bool) -> Result<bool> {
   } else if !on {
     m.sampler.disable();
   }
-  if let Some(entry) = monitors().lock().unwrap().get_mut(&id) {
+  if let Some(entry) = index().get_mut(&id) {
     entry.2 = on;
   }
   hub.refresh();
   Ok(changed)
 }
 
-#[napi(js_name = "loopEnable")]
+#[napi(js_name = "loopEnable", catch_unwind)]
 pub fn loop_enable(id: u32) -> Result<bool> {
   set_enabled(id, true)
 }
 
-#[napi(js_name = "loopDisable")]
+#[napi(js_name = "loopDisable", catch_unwind)]
 pub fn loop_disable(id: u32) -> Result<bool> {
   set_enabled(id, false)
 }
 
 /// Starts a new histogram and utilization window; a stall in progress is kept.
-#[napi(js_name = "loopReset")]
+#[napi(js_name = "loopReset", catch_unwind)]
 pub fn loop_reset(id: u32) -> Result<()> {
   with_monitor(id, |m, hub| {
     let (now, idle) = hub.now_and_idle();
@@ -420,7 +446,7 @@ pub fn loop_reset(id: u32) -> Result<()> {
 }
 
 /// `[count, min, max, mean, stddev]` of the busy time per iteration, in ns.
-#[napi(js_name = "loopStats")]
+#[napi(js_name = "loopStats", catch_unwind)]
 pub fn loop_stats(id: u32) -> Result<Vec<f64>> {
   with_monitor(id, |m, _| {
     let h = m.sampler.histogram();
@@ -428,14 +454,14 @@ pub fn loop_stats(id: u32) -> Result<Vec<f64>> {
   })
 }
 
-#[napi(js_name = "loopPercentile")]
+#[napi(js_name = "loopPercentile", catch_unwind)]
 pub fn loop_percentile(id: u32, p: f64) -> Result<f64> {
   with_monitor(id, |m, _| m.sampler.histogram().percentile(p) as f64)
 }
 
 /// The percentile distribution as `[p, value, p, value, ...]`: 0, 50, 75, 87.5, ... as in
 /// HdrHistogram's percentile iteration (what `IntervalHistogram#percentiles` lists), then 100.
-#[napi(js_name = "loopPercentiles")]
+#[napi(js_name = "loopPercentiles", catch_unwind)]
 pub fn loop_percentiles(id: u32) -> Result<Vec<f64>> {
   with_monitor(id, |m, _| {
     let h = m.sampler.histogram();
@@ -459,7 +485,7 @@ pub fn loop_percentiles(id: u32) -> Result<Vec<f64>> {
 }
 
 /// Utilization over the window since enable/reset.
-#[napi(js_name = "loopUtilization")]
+#[napi(js_name = "loopUtilization", catch_unwind)]
 pub fn loop_utilization(id: u32) -> Result<f64> {
   with_monitor(id, |m, hub| {
     let (now, idle) = hub.now_and_idle();
@@ -468,7 +494,7 @@ pub fn loop_utilization(id: u32) -> Result<f64> {
 }
 
 /// `[recent max ns, recent utilization, busy so far in this iteration ns]`.
-#[napi(js_name = "loopRecent")]
+#[napi(js_name = "loopRecent", catch_unwind)]
 pub fn loop_recent(id: u32) -> Result<Vec<f64>> {
   with_monitor(id, |m, hub| {
     let (now, idle) = hub.now_and_idle();
@@ -490,7 +516,7 @@ pub struct LoopStall {
 }
 
 /// The finished stalls still in the ring whose index is above `since`.
-#[napi(js_name = "loopStalls")]
+#[napi(js_name = "loopStalls", catch_unwind)]
 pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
   with_monitor(id, |m, _| {
     let total = m.ring.total() as f64;
@@ -512,7 +538,7 @@ pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
   })
 }
 
-#[napi(js_name = "loopStallTotal")]
+#[napi(js_name = "loopStallTotal", catch_unwind)]
 pub fn loop_stall_total(id: u32) -> Result<f64> {
   with_monitor(id, |m, _| m.ring.total() as f64)
 }
@@ -520,9 +546,9 @@ pub fn loop_stall_total(id: u32) -> Result<f64> {
 /// The stall in progress on monitor `id`'s loop (index 0, duration so far), from any thread; null
 /// when there is none or the monitor is closed or disabled. `start` is on the hrtime clock, which
 /// every thread shares.
-#[napi(js_name = "loopCurrentStall")]
+#[napi(js_name = "loopCurrentStall", catch_unwind)]
 pub fn loop_current_stall(id: u32) -> Option<LoopStall> {
-  let (shared, threshold, enabled) = monitors().lock().unwrap().get(&id).cloned()?;
+  let (shared, threshold, enabled) = index().get(&id).cloned()?;
   if !enabled {
     return None;
   }
@@ -539,7 +565,7 @@ pub fn loop_current_stall(id: u32) -> Option<LoopStall> {
 
 /// Sets the function this thread's hub calls (from the check callback, after the loop resumed)
 /// when stalls ended.
-#[napi(js_name = "loopSetListener")]
+#[napi(js_name = "loopSetListener", catch_unwind)]
 pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
   let hub = this_hub()?;
   if hub.listener.is_null() {
@@ -556,9 +582,9 @@ pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
   Ok(())
 }
 
-#[napi(js_name = "loopClose")]
+#[napi(js_name = "loopClose", catch_unwind)]
 pub fn loop_close(id: u32) -> Result<()> {
-  monitors().lock().unwrap().remove(&id);
+  index().remove(&id);
   if let Ok(hub) = this_hub() {
     hub.monitors.remove(&id);
     hub.refresh();
@@ -567,14 +593,14 @@ pub fn loop_close(id: u32) -> Result<()> {
 }
 
 /// Live monitors on this thread (for leak tests).
-#[napi(js_name = "loopMonitorCount")]
+#[napi(js_name = "loopMonitorCount", catch_unwind)]
 pub fn loop_monitor_count() -> u32 {
   this_hub().map_or(0, |h| h.monitors.len() as u32)
 }
 
 /// Benchmark probe: ns per check callback on this thread's hub, `[hot path, exact sample]`, over
 /// `n` direct calls each (the hot path: an iteration in the same ms as the last sample).
-#[napi(js_name = "loopSampleCost")]
+#[napi(js_name = "loopSampleCost", catch_unwind)]
 pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
   let hub: *mut Hub = this_hub()?;
   if unsafe { !(*hub).running || (*hub).hot } {
@@ -600,7 +626,7 @@ pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
 }
 
 /// Diagnostics for tests: `[running, hot]` of this thread's hub.
-#[napi(js_name = "loopMode")]
+#[napi(js_name = "loopMode", catch_unwind)]
 pub fn loop_mode() -> Vec<bool> {
   this_hub().map_or(vec![false, false], |h| vec![h.running, h.hot])
 }

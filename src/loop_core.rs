@@ -235,7 +235,7 @@ impl RecentWindow {
   /// The largest iteration in the recent window (0 when it has none).
   pub fn max(&self, now: u64) -> u64 {
     let fresh = |h: &Option<(u64, u64, u64)>, age: u64| h.filter(|h| now.saturating_sub(h.0) < age).map_or(0, |h| h.2);
-    fresh(&self.cur, 2 * self.half).max(fresh(&self.prev, 3 * self.half))
+    fresh(&self.cur, self.half.saturating_mul(2)).max(fresh(&self.prev, self.half.saturating_mul(3)))
   }
 
   /// Utilization since the start of the previous half (one half to one and a half windows ago

@@ -55,3 +55,43 @@ pub(crate) unsafe fn numbers(env: sys::napi_env, items: impl ExactSizeIterator<I
   }
   arr
 }
+
+/// The message of a caught panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+  if let Some(s) = payload.downcast_ref::<&str>() {
+    (*s).to_string()
+  } else if let Some(s) = payload.downcast_ref::<String>() {
+    s.clone()
+  } else {
+    "unknown panic".to_string()
+  }
+}
+
+/// Runs the body of a raw `extern "C"` napi callback: a panic (a bug: the JS layer validates
+/// first) becomes a thrown JS Error instead of unwinding into Node, which would abort the process.
+///
+/// # Safety
+/// `env` is the env of the callback being run, on its JS thread.
+pub(crate) unsafe fn guarded(env: sys::napi_env, f: impl FnOnce() -> sys::napi_value) -> sys::napi_value {
+  match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    Ok(v) => v,
+    Err(payload) => {
+      let message = format!("async-shape: internal error: {}", panic_message(&*payload));
+      let message = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
+      let mut pending = false;
+      sys::napi_is_exception_pending(env, &mut pending);
+      if !pending {
+        sys::napi_throw_error(env, ptr::null(), message.as_ptr());
+      }
+      ptr::null_mut()
+    }
+  }
+}
+
+/// Runs the body of a libuv callback or other native entry with no JS caller to throw to: a
+/// panic is reported on stderr and swallowed (unwinding into C would abort the process).
+pub(crate) fn contained(what: &str, f: impl FnOnce()) {
+  if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    eprintln!("async-shape: internal error in {what}: {}", panic_message(&*payload));
+  }
+}
