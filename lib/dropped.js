@@ -4,6 +4,10 @@
 
 class DroppedError extends Error {
   constructor(message = 'The task was dropped', options) {
+    // Error would throw "Cannot convert a Symbol value to a string", naming nothing.
+    if (typeof message === 'symbol') {
+      throw new TypeError(`Expected \`message\` to be a string, got \`${String(message)}\` (symbol)`);
+    }
     super(message, options);
     this.name = 'DroppedError';
     this.code = 'ASYNC_SHAPE_DROPPED';

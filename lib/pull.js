@@ -4,28 +4,38 @@
 // item), async ones by awaiting `next()`; the source is closed (`return()`) when the consumer
 // stops early.
 
-const {describe} = require('./validate');
+const {openIterator, checkIteratorResult} = require('./validate');
 
 class Puller {
   #iterator;
+  #next;
   #isAsync;
   #canPull;
   #take;
   #after;
   #failed;
+  #name;
   /** True while a pull loop runs (an async one may be awaiting `next()`). */
   pulling = false;
   /** True once the source is done, failed or closed. */
   exhausted = false;
 
   /**
+   * Gets the iterator of `input` and its `next` method (read once, as `for…of` does). Throws a
+   * TypeError naming `name` when the input breaks the iteration protocol here; an error thrown by
+   * the input itself propagates as it is.
+   *
    * @param input an Iterable or AsyncIterable (checked by the caller)
    * @param hooks `canPull()`: may another item be read now; `take(value)`: start it;
    *   `after()`: a loop ended normally; `failed(error)`: the source threw or broke the protocol.
+   * @param name the argument's name, for error messages
    */
-  constructor(input, {canPull, take, after, failed}) {
-    this.#isAsync = typeof input[Symbol.asyncIterator] === 'function';
-    this.#iterator = this.#isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+  constructor(input, {canPull, take, after, failed}, name = 'input') {
+    const {iterator, next, isAsync} = openIterator(input, name, true);
+    this.#iterator = iterator;
+    this.#next = next;
+    this.#isAsync = isAsync;
+    this.#name = name;
     this.#canPull = canPull;
     this.#take = take;
     this.#after = after;
@@ -41,7 +51,7 @@ class Puller {
     }
     this.pulling = true;
     try {
-      while (!this.exhausted && this.#canPull() && this.#step(this.#iterator.next()));
+      while (!this.exhausted && this.#canPull() && this.#step(this.#next.call(this.#iterator)));
     } catch (error) {
       this.#fail(error);
       return;
@@ -54,7 +64,7 @@ class Puller {
     this.pulling = true;
     try {
       while (!this.exhausted && this.#canPull()) {
-        const next = await this.#iterator.next();
+        const next = await this.#next.call(this.#iterator);
         if (this.exhausted || !this.#step(next)) break;
       }
     } catch (error) {
@@ -66,9 +76,7 @@ class Puller {
   }
 
   #step(next) {
-    if (next === null || typeof next !== 'object') {
-      throw new TypeError(`Expected the iterator's result to be an object, got ${describe(next)}`);
-    }
+    checkIteratorResult(next, this.#name);
     if (next.done) {
       this.exhausted = true;
       return false;

@@ -18,8 +18,22 @@ function onAbort(signal, callback) {
     const callbacks = new Set();
     const listener = () => {
       registry.delete(signal);
-      for (const cb of callbacks) cb(signal.reason);
+      // Every callback runs, even after one throws (each settles a task that must not hang); the
+      // first error is then rethrown for the EventTarget to report as an uncaught exception.
+      let failed = false;
+      let first;
+      for (const cb of callbacks) {
+        try {
+          cb(signal.reason);
+        } catch (error) {
+          if (!failed) {
+            failed = true;
+            first = error;
+          }
+        }
+      }
       callbacks.clear();
+      if (failed) throw first;
     };
     entry = {callbacks, listener};
     registry.set(signal, entry);

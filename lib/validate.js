@@ -3,12 +3,27 @@
 
 const describe = value => {
   if (value === null) return '`null`';
-  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
-  if (typeof value === 'bigint') return `\`${value}n\` (bigint)`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return `\`${String(value)}\` (symbol)`;
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `\`${value}\` (${typeof value})`;
+  switch (typeof value) {
+    case 'string':
+      return `\`${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}\` (string)`;
+    case 'bigint':
+      return `\`${value}n\` (bigint)`;
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return `\`${String(value)}\` (symbol)`;
+    case 'number':
+      return `\`${Object.is(value, -0) ? '-0' : value}\` (number)`;
+    case 'object':
+      try {
+        return Array.isArray(value) ? 'an array' : 'an object';
+      } catch {
+        // A revoked Proxy.
+        return 'an object';
+      }
+    default:
+      return `\`${value}\` (${typeof value})`;
+  }
 };
 
 const isConcurrency = value =>
@@ -84,13 +99,16 @@ function parseConcurrency(value, validateNumber) {
     validateNumber(value);
     return {limit: value};
   }
-  const {adaptive, min = 1, max = 1000, initial = Math.min(Math.max(4, min), max)} = value;
+  // Each property is read once, in this order (a getter may throw: that error propagates), and
+  // checked before it is used: the default `initial` is computed from a valid min and max only.
+  const {adaptive, min = 1, max = 1000} = value;
   const algorithm = adaptive === true ? 'vegas' : adaptive;
-  if (!Object.hasOwn(ALGORITHMS, algorithm)) {
-    throw new TypeError(`Expected \`concurrency.adaptive\` to be 'vegas', 'gradient' or 'aimd', got ${describe(algorithm)}`);
+  if (typeof algorithm !== 'string' || !Object.hasOwn(ALGORITHMS, algorithm)) {
+    throw new TypeError(`Expected \`concurrency.adaptive\` to be 'vegas', 'gradient' or 'aimd' (or true), got ${describe(adaptive)}`);
   }
   validateCount(min, 'concurrency.min', {min: 1, infinity: false});
   validateCount(max, 'concurrency.max', {min: 1, infinity: false});
+  const {initial = Math.min(Math.max(4, min), max)} = value;
   validateCount(initial, 'concurrency.initial', {min: 1, infinity: false});
   if (min > max) throw new RangeError(`Expected \`concurrency.min\` (${min}) to be at most \`concurrency.max\` (${max})`);
   if (initial < min || initial > max) {
@@ -99,8 +117,66 @@ function parseConcurrency(value, validateNumber) {
   return {limit: initial, adaptive: [ALGORITHMS[algorithm], min, max, initial]};
 }
 
+/**
+ * Opens the iterator of `input` as `for await…of` does when `async`, else as `for…of` does, and
+ * reads its `next` method once. Returns `{iterator, next, isAsync}`. Breaks of the iteration
+ * protocol are TypeErrors naming `name`; an error thrown by the input itself (a getter, its
+ * `[Symbol.iterator]()`) propagates as it is.
+ */
+function openIterator(input, name, async = false) {
+  if (input === null || input === undefined) {
+    throw new TypeError(`Expected \`${name}\` to be an ${async ? 'Iterable or AsyncIterable' : 'iterable'}, got ${describe(input)}`);
+  }
+  const asyncMethod = async ? input[Symbol.asyncIterator] : undefined;
+  const isAsync = asyncMethod !== undefined && asyncMethod !== null;
+  const method = isAsync ? asyncMethod : input[Symbol.iterator];
+  if (typeof method !== 'function') {
+    if (!isAsync && method === undefined) {
+      throw new TypeError(`Expected \`${name}\` to be an ${async ? 'Iterable or AsyncIterable' : 'iterable'}, got ${describe(input)}`);
+    }
+    throw new TypeError(`Expected \`${name}[${isAsync ? 'Symbol.asyncIterator' : 'Symbol.iterator'}]\` to be a method, got ${describe(method)}`);
+  }
+  const iterator = method.call(input);
+  if (iterator === null || (typeof iterator !== 'object' && typeof iterator !== 'function')) {
+    throw new TypeError(
+      `Expected \`${name}[${isAsync ? 'Symbol.asyncIterator' : 'Symbol.iterator'}]()\` to return an iterator object, got ${describe(iterator)}`,
+    );
+  }
+  const next = iterator.next;
+  if (typeof next !== 'function') {
+    throw new TypeError(`Expected the iterator of \`${name}\` to have a \`next()\` method, got ${describe(next)}`);
+  }
+  return {iterator, next, isAsync};
+}
+
+/** Checks one result of an iterator's `next()` (after `await` for an async one). */
+function checkIteratorResult(result, name) {
+  if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+    throw new TypeError(`Expected the iterator of \`${name}\` to return result objects from \`next()\`, got ${describe(result)}`);
+  }
+  return result;
+}
+
+/**
+ * Reads an iterable eagerly into `out` (an array), once, as `Array.from` does: a one-shot iterator
+ * is read exactly once. Breaks of the iteration protocol are TypeErrors naming `name`; an error
+ * thrown by the input itself (a getter, `next()`) propagates as it is. `out` keeps the items read
+ * before an error, for callers that must still handle them.
+ */
+function readIterable(value, name, out = []) {
+  const {iterator, next} = openIterator(value, name);
+  for (;;) {
+    const result = checkIteratorResult(next.call(iterator), name);
+    if (result.done) return out;
+    out.push(result.value);
+  }
+}
+
 module.exports = {
   parseConcurrency,
+  openIterator,
+  checkIteratorResult,
+  readIterable,
   describe,
   validateLimitConcurrency,
   validateConcurrency,
