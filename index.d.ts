@@ -540,7 +540,7 @@ export type PromisifyOptions = {
 	readonly multiArgs?: boolean;
 	/** Receives every misuse instead of the default process warnings (which back off: occurrences 1–10, then 16, 32, …). */
 	readonly onMisuse?: (event: MisuseEvent) => void;
-	/** The name used in warnings and statistics. @default original.name */
+	/** The name used in warnings and statistics (a string, else a TypeError). @default original.name */
 	readonly name?: string;
 };
 
@@ -616,6 +616,7 @@ export type BridgeCounts = {
 
 /**
 Misuse counts per wrapped function name, for the names with any. `{reset: true}` zeroes them after reading.
+The registry is bounded: beyond 4,096 live names, new names share the entry `"(other functions)"`.
 */
 export function bridgeStats(options?: {readonly reset?: boolean}): Record<string, BridgeCounts>;
 
