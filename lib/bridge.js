@@ -104,6 +104,9 @@ const releaseOnCollect = new FinalizationRegistry(entry => {
   bridgeRelease(entry.id);
 });
 
+// Used only to make a closure capture a value (see promisify's `late`).
+const keepAlive = () => {};
+
 function readName(fn, options, fallbackName) {
   const name = options?.name;
   if (name === undefined) return typeof fn.name === 'string' && fn.name !== '' ? fn.name : fallbackName;
@@ -171,6 +174,9 @@ function promisify(original, options) {
       let settled = false;
       let inside = true;
       const late = (error, value) => {
+        // Naming `promisified` here keeps the wrapper alive while any callback of its calls is
+        // reachable: a collected wrapper releases its registry id, which may then be reused.
+        keepAlive(promisified);
         misuse(entry, DOUBLE_CALLBACK, error ? {error} : {value});
         // The late error is also a dropped error; it was reported just now.
         if (error) misuse(entry, DROPPED_ERROR, {error}, true);

@@ -95,7 +95,15 @@ function toArray(tasks, name) {
   }
   // One pass: a one-shot iterator (a generator) is read exactly once. Arrays are used as they are
   // (the group path copies before it writes).
-  return Array.isArray(tasks) ? tasks : readIterable(tasks, 'tasks');
+  if (Array.isArray(tasks)) return tasks;
+  const read = [];
+  try {
+    return readIterable(tasks, 'tasks', read);
+  } catch (error) {
+    // Promise.all observes what it read before the iterable threw: so do we.
+    observe(read);
+    throw error;
+  }
 }
 
 function readOptions(options, {concurrency: allowConcurrency, timeout: allowTimeout}) {
@@ -115,7 +123,17 @@ function observe(items) {
   for (const item of items) if (typeof item !== 'function') asPromise(item)?.then(noop, noop);
 }
 
+// A combinator returns a promise and never throws, even when a hostile input (a Proxy whose
+// `length` or elements throw) breaks it half-way: Promise.all does the same.
 function runGroup(policy, name, tasks, options, optionKinds) {
+  try {
+    return runGroupUnchecked(policy, name, tasks, options, optionKinds);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
   let items;
   let signal;
   let concurrency;
@@ -295,6 +313,12 @@ function any(tasks, options) {
  * task's signal aborts and the promise rejects with a `TimeoutError` DOMException. The timer keeps
  * the process alive while the task runs and is cleared as soon as it settles.
  */
+// A promise handed to timeout() that will not be awaited is still observed, so that its
+// rejection is not an unhandledRejection (a thenable's `then` is not called for nothing).
+function observeTask(task) {
+  if (task instanceof Promise) task.then(noop, noop);
+}
+
 function timeout(task, ms, options) {
   let signal;
   try {
@@ -307,9 +331,13 @@ function timeout(task, ms, options) {
     validateTimeout(ms, 'ms');
     ({signal} = readOptions(options, {concurrency: false, timeout: false}));
   } catch (error) {
+    observeTask(task);
     return Promise.reject(error);
   }
-  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (signal?.aborted) {
+    observeTask(task);
+    return Promise.reject(signal.reason);
+  }
 
   return new Promise((resolve, reject) => {
     const context = new TaskContext();

@@ -214,17 +214,33 @@ class LoopMonitor extends MonitorBase {
     this.#id = native.loopCreate(reactions.state, options.threshold, options.windowMs, options.maxStalls, options.logBlocked, label);
     this.#held = {id: this.#id, stopTracking: undefined};
     closeOnCollect.register(this, this.#held, this);
-    this.on('newListener', event => {
-      if (event !== 'stall' || this.#closed) return;
-      withListeners.add(this);
-      this.#listen(true);
-    });
-    this.on('removeListener', event => {
-      if (event !== 'stall' || this.listenerCount('stall') > 0) return;
-      withListeners.delete(this);
-      if (this.#options.trackPromises !== 'auto') this.#listen(false);
-    });
+    this.#watchListeners();
     if (options.trackPromises === 'auto') this.#listen(true);
+  }
+
+  // 'stall' listeners switch delivery on and off. These two internal listeners are put back after
+  // removeAllListeners(), which would otherwise remove them too.
+  #onNewListener = event => {
+    if (event !== 'stall' || this.#closed) return;
+    withListeners.add(this);
+    this.#listen(true);
+  };
+
+  #onRemoveListener = event => {
+    if (event !== 'stall' || this.listenerCount('stall') > 0) return;
+    withListeners.delete(this);
+    if (this.#options.trackPromises !== 'auto') this.#listen(false);
+  };
+
+  #watchListeners() {
+    if (!this.listeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
+    if (!this.listeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
+  }
+
+  removeAllListeners(event) {
+    super.removeAllListeners(event);
+    if (event === undefined || event === 'newListener' || event === 'removeListener') this.#watchListeners();
+    return this;
   }
 
   #listen(on) {

@@ -95,6 +95,12 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
     if (result !== undefined) {
       consumer = undefined;
       if (result.ok) {
+        // The last value: nothing can fail any more, so the outer signal's listener goes now
+        // rather than waiting for a final next() that the consumer may never make.
+        if (source.exhausted && inFlight === 0 && !source.pulling && buffered() === 0) {
+          unlisten?.();
+          unlisten = undefined;
+        }
         resolve({value: result.value, done: false});
       } else {
         stop(result.value);
@@ -145,6 +151,9 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
       take: launch,
       after: deliver,
       failed: error => {
+        // A source that fails after the stream ended (closed, or failed by a mapper) is ignored,
+        // as an async generator ignores what happens after it is done.
+        if (ended) return;
         failure = error;
         failed = true;
         stop(error);
