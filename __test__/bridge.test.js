@@ -464,3 +464,28 @@ test('bridge: bad input is a TypeError naming the argument', () => {
   }
   for (const options of [5, null, 'x']) assert.throws(() => promisify(fn, options), {name: 'TypeError', message: /"options" argument/});
 });
+
+test('promisify: a late callback of a call whose wrapper was dropped is counted against its own name', () => {
+  const {status, stdout, stderr} = runScript(
+    `
+    const {promisify, bridgeStats} = require('.');
+    const sleep = ms => new Promise(r => setTimeout(r, ms));
+    (async () => {
+      let cb;
+      promisify(function shortLived(c) { cb = c; })();
+      for (let i = 0; i < 5; i++) { gc(); await sleep(10); }
+      cb(null, 1);
+      const other = promisify(function innocent(c) { c(null); });
+      cb(null, 2);
+      await sleep(10);
+      console.log(JSON.stringify({stats: bridgeStats(), keep: typeof other}));
+    })();
+    process.on('warning', () => {});
+  `,
+    {args: ['--expose-gc']},
+  );
+  assert.equal(status, 0, stderr);
+  const {stats} = JSON.parse(stdout);
+  assert.deepEqual(Object.keys(stats), ['shortLived']);
+  assert.equal(stats.shortLived.doubleCallbacks, 1);
+});

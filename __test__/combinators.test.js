@@ -579,3 +579,62 @@ test('stream: bad input is a TypeError naming the argument', () => {
   }
   for (const [call, message] of cases) assert.throws(call, error => error instanceof TypeError && message.test(error.message));
 });
+
+test('early exits observe their inputs: timeout() rejecting early, an iterable that throws mid-way, a hostile Proxy', async () => {
+  const seen = await noUnhandledRejections(async () => {
+    await assert.rejects(timeout(Promise.reject(new Error('input')), 100, {signal: AbortSignal.abort()}), {name: 'AbortError'});
+    await assert.rejects(timeout(Promise.reject(new Error('input2')), Number.NaN), TypeError);
+    const yieldsThenThrows = function* () {
+      yield Promise.reject(new Error('read before the throw'));
+      throw new Error('iter');
+    };
+    for (const group of [all, allSettled, race, any]) {
+      await assert.rejects(group(yieldsThenThrows()), {message: 'iter'});
+    }
+    const hostile = new Proxy([() => 1], {
+      get(target, key) {
+        if (key === 'length') throw new Error('len');
+        return target[key];
+      },
+    });
+    // A Promise, never a synchronous throw.
+    const raced = race(hostile);
+    assert.ok(raced instanceof Promise);
+    await assert.rejects(raced, {message: 'len'});
+  });
+  assert.deepEqual(seen, []);
+});
+
+test('stream: a source that fails after return() or after a mapper error is ignored, as by an async generator', async () => {
+  const failLater = async function* () {
+    await delay(20);
+    throw new Error('source failed');
+  };
+  const it = stream(failLater(), async x => x, {concurrency: 1})[Symbol.asyncIterator]();
+  const pending = it.next();
+  await delay(5);
+  assert.deepEqual(await it.return(), {value: undefined, done: true});
+  assert.deepEqual(await pending, {value: undefined, done: true});
+  await delay(40);
+  assert.deepEqual(await it.next(), {value: undefined, done: true});
+
+  const slowFail = async function* () {
+    yield 1;
+    await delay(20);
+    throw new Error('source failed');
+  };
+  const it2 = stream(slowFail(), async () => {
+    throw new Error('mapper');
+  }, {concurrency: 2})[Symbol.asyncIterator]();
+  await assert.rejects(it2.next(), {message: 'mapper'});
+  await delay(40);
+  assert.deepEqual(await it2.next(), {value: undefined, done: true});
+});
+
+test('stream: the outer signal has no listener left once the last value is taken', async () => {
+  const ac = new AbortController();
+  const it = stream([1, 2], async x => x, {concurrency: 2, signal: ac.signal})[Symbol.asyncIterator]();
+  assert.deepEqual(await it.next(), {value: 1, done: false});
+  assert.deepEqual(await it.next(), {value: 2, done: false});
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+});

@@ -626,3 +626,20 @@ test('loop monitor: out-of-range numbers are RangeErrors naming the option; ids 
     m.close();
   }
 });
+
+test('removeAllListeners() keeps stall delivery working for listeners added after it', async () => {
+  await withMonitor({stallThreshold: 50}, async monitor => {
+    monitor.on('stall', () => {});
+    monitor.removeAllListeners();
+    const events = [];
+    monitor.on('stall', s => events.push(s));
+    const stalls = await stallsOf(monitor, () => {}, () => busy(200));
+    assert.equal(stalls.length, 1, JSON.stringify(stalls));
+    assert.deepEqual(
+      events.filter(e => e.start >= stalls[0].start),
+      stalls,
+    );
+    assert.equal(monitor.listenerCount('newListener'), 1);
+    assert.equal(monitor.listenerCount('removeListener'), 1);
+  });
+});
