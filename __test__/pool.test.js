@@ -570,3 +570,160 @@ test('clear() reaches Pool#map items queued behind other tasks: the map rejects,
   assert.equal(pool.activeCount + pool.pendingCount, 0);
   assert.deepEqual(await pool.map([1, 2], x => x + 1), [2, 3], 'the pool still works');
 });
+
+// Issue 11: one identity per task. Each of these was a timing window in which a slot freed by an
+// abort was reused while a stale start still referred to it.
+
+test('regression: an abort between a slot freeing and the queued task’s start never runs a task twice', async () => {
+  const pool = new Pool({concurrency: 1});
+  const ac = new AbortController();
+  let calls = 0;
+  const a = pool.run(() => new Promise(() => {}), {signal: ac.signal});
+  const b = pool.run(() => 'B', {signal: ac.signal});
+  ac.abort();
+  const c = pool.run(async () => {
+    calls++;
+    await ticks(1);
+    return 'C';
+  });
+  await assert.rejects(a, {name: 'AbortError'});
+  await assert.rejects(b, {name: 'AbortError'});
+  assert.equal(await c, 'C');
+  await ticks();
+  assert.equal(calls, 1);
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+});
+
+test('regression: a queued task never runs while counted as queued, and activeCount returns to 0', async () => {
+  const pool = new Pool({concurrency: 1});
+  const ac = new AbortController();
+  const x = pool.run(() => new Promise(() => {}), {signal: ac.signal});
+  const a = pool.run(() => 'A', {signal: ac.signal});
+  ac.abort();
+  const blocker = deferred();
+  const y = pool.run(() => blocker.promise);
+  const seen = [];
+  const d = pool.run(() => {
+    seen.push({active: pool.activeCount, pending: pool.pendingCount});
+    return 'D';
+  });
+  await Promise.allSettled([x, a]);
+  await ticks();
+  assert.deepEqual(seen, [], 'D waits for the one slot, which Y holds');
+  assert.equal(pool.pendingCount, 1);
+  blocker.resolve('Y');
+  assert.equal(await y, 'Y');
+  assert.equal(await d, 'D');
+  assert.deepEqual(seen, [{active: 1, pending: 0}]);
+  await ticks();
+  assert.equal(pool.activeCount, 0);
+  await pool.onIdle();
+});
+
+test('regression: Pool#map settles after pool.clear() even when its item reuses a stale slot', async () => {
+  const pool = new Pool({concurrency: 2});
+  const ac0 = new AbortController();
+  const ac1 = new AbortController();
+  const acMap = new AbortController();
+  const busy0 = pool.run(() => new Promise(() => {}), {signal: ac0.signal});
+  const busy1 = pool.run(() => new Promise(() => {}), {signal: ac1.signal});
+  const settled = Promise.allSettled([busy0, busy1]);
+  const calls = [];
+  const m1 = pool.map([1], x => calls.push(x), {signal: acMap.signal});
+  // busy0's slot frees: m1's item takes it (its start is a microtask away).
+  ac0.abort();
+  const blocker = pool.run(() => new Promise(() => {}), {signal: ac1.signal});
+  blocker.catch(() => {});
+  m1.catch(() => {});
+  // m1 rejects and gives its item's slot up: the blocker starts.
+  acMap.abort(new Error('map aborted'));
+  const m2 = pool.map([2], x => calls.push(x));
+  await ticks();
+  const reason = new Error('cleared');
+  pool.clear(reason);
+  await assert.rejects(m1, {message: 'map aborted'});
+  await assert.rejects(m2, e => e === reason);
+  assert.deepEqual(calls, [], 'no mapper ran: neither map’s item ever had a slot to itself');
+  ac1.abort();
+  await Promise.allSettled([settled, blocker]);
+  await ticks();
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+  assert.deepEqual(await pool.map([1, 2], x => x * 3), [3, 6]);
+});
+
+test('regression: a map item’s mapper is never called after its map rejected', async () => {
+  const pool = new Pool({concurrency: 2});
+  const ac = new AbortController();
+  const acMap = new AbortController();
+  const busy = [pool.run(() => new Promise(() => {}), {signal: ac.signal}), pool.run(() => new Promise(() => {}), {signal: ac.signal})];
+  const busySettled = Promise.allSettled(busy);
+  let rejected = false;
+  const late = [];
+  const mapped = pool.map(
+    [1, 2, 3, 4],
+    x => {
+      if (rejected) late.push(x);
+      return new Promise(() => {});
+    },
+    {signal: acMap.signal},
+  );
+  mapped.catch(() => {
+    rejected = true;
+  });
+  // Both slots free at once: two items' gates open, their starts a microtask away.
+  ac.abort();
+  acMap.abort(new Error('stop'));
+  rejected = true;
+  // New work reuses the freed slots right away.
+  const after = [pool.run(() => 'a'), pool.run(() => 'b'), pool.map([5, 6], x => x)];
+  await assert.rejects(mapped, {message: 'stop'});
+  await busySettled;
+  assert.deepEqual(await Promise.all(after), ['a', 'b', [5, 6]]);
+  await ticks();
+  assert.deepEqual(late, []);
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+});
+
+test('regression: pool.clear() during a map leaves nothing hanging, and the waits resolve', async () => {
+  const pool = new Pool({concurrency: 1});
+  const gate = deferred();
+  const busy = pool.run(() => gate.promise);
+  const idle = pool.onIdle();
+  const empty = pool.onEmpty();
+  const mapped = pool.map([1, 2, 3], x => x);
+  const lenient = pool.map([4, 5, 6], x => x, {stopOnError: false});
+  await ticks();
+  pool.clear();
+  await assert.rejects(mapped, {name: 'AbortError'});
+  // The lenient map goes on: its next item queues behind `busy`.
+  gate.resolve();
+  await busy;
+  const error = await lenient.catch(e => e);
+  assert.ok(error instanceof AggregateError);
+  assert.equal(error.errors.length, 1);
+  await empty;
+  await idle;
+  assert.equal(pool.activeCount + pool.pendingCount, 0);
+});
+
+test('regression: raising the concurrency with a queue starts it in priority order and resolves onEmpty', async () => {
+  const pool = new Pool({concurrency: 1});
+  const gate = deferred();
+  const busy = pool.run(() => gate.promise);
+  const order = [];
+  const ps = [3, 1, 2, 3, 1].map((priority, i) => pool.run(() => order.push(`${priority}:${i}`), {priority}));
+  const empty = pool.onEmpty();
+  pool.concurrency = 10;
+  await empty;
+  assert.deepEqual(order, ['3:0', '3:3', '2:2', '1:1', '1:4']);
+  gate.resolve();
+  await Promise.all([busy, ...ps]);
+});
+
+test('pool.stream: a concurrency of null is a TypeError naming `concurrency`', () => {
+  const pool = new Pool({concurrency: 2});
+  for (const concurrency of [null, 0, 1.5, '2', Number.NaN]) {
+    assert.throws(() => pool.stream([1], x => x, {concurrency}), {name: 'TypeError', message: /`concurrency`/});
+  }
+  assert.ok(pool.stream([1], x => x, {concurrency: undefined}));
+});

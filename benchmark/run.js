@@ -363,6 +363,102 @@ async function adaptiveComparison() {
   return out;
 }
 
+// Priorities (issue 11): per-task cost with many distinct priorities queued at once, and a
+// long-lived pool whose priorities keep changing. Every task gets a priority no other task has.
+const PRIORITY_LEVELS = QUICK ? [10_000, 40_000] : [10_000, 40_000, 160_000];
+const LONG_TASKS = QUICK ? 200_000 : 1_000_000;
+const LONG_ROUND = 50_000;
+
+// Distinct priorities in two orders: deadline-like (each task's priority below the last, so they
+// start in arrival order) and scattered (a multiplicative permutation of 0..n-1, so they start in
+// an order unrelated to arrival).
+const PRIORITY_ORDERS = [
+  ['deadline-like', (n, i) => n - i],
+  ['scattered', (n, i) => Number((BigInt(i) * 2654435761n) % BigInt(n)) - (n >> 1)],
+];
+
+async function timePriorities() {
+  const syncTask = () => 1;
+  const out = [];
+  for (const [order, priorityOf] of PRIORITY_ORDERS) {
+    for (const n of PRIORITY_LEVELS) {
+      const options = Array.from({length: n}, (_, i) => ({priority: priorityOf(n, i)}));
+      const enqueue = [];
+      const drain = [];
+      for (let round = -1; round < ROUNDS; round++) {
+        const pool = new Pool({concurrency: 1});
+        let release;
+        const gate = new Promise(r => (release = r));
+        const blocker = pool.run(() => gate);
+        const held = new Array(n);
+        global.gc();
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) held[i] = pool.run(syncTask, options[i]);
+        const t1 = process.hrtime.bigint();
+        release();
+        await blocker;
+        await Promise.all(held);
+        const t2 = process.hrtime.bigint();
+        if (round >= 0) {
+          enqueue.push(Number(t1 - t0) / n);
+          drain.push(Number(t2 - t1) / n);
+        }
+      }
+      out.push([order, n, median(enqueue), median(drain)]);
+    }
+  }
+  return out;
+}
+
+async function longLivedPool() {
+  const pool = new Pool({concurrency: 16});
+  const syncTask = () => Promise.resolve(1);
+  const rounds = [];
+  let next = -(2 ** 31);
+  for (let done = 0; done < LONG_TASKS; done += LONG_ROUND) {
+    const ps = new Array(LONG_ROUND);
+    const t0 = process.hrtime.bigint();
+    // Fresh priorities, newest first-served as deadlines or timestamps would be.
+    for (let i = 0; i < LONG_ROUND; i++) ps[i] = pool.run(syncTask, {priority: next++});
+    await Promise.all(ps);
+    const ns = Number(process.hrtime.bigint() - t0) / LONG_ROUND;
+    await settle();
+    const native = mallocInUse();
+    rounds.push([done + LONG_ROUND, ns, process.memoryUsage().heapUsed + (native >= 0 ? native : 0)]);
+  }
+  return rounds;
+}
+
+function priorityTables({levels, rounds}) {
+  const baseOf = order => levels.find(([o, n]) => o === order && n === PRIORITY_LEVELS[0]);
+  const ratioTo = ([order, , e, d]) => {
+    const [, , be, bd] = baseOf(order);
+    return (e + d) / (be + bd);
+  };
+  const t1 = [
+    '| order | distinct priorities queued | enqueue per task | drain per task | total per task | vs 10k |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...levels.map(row => {
+      const [order, n, e, d] = row;
+      return `| ${order} | ${n.toLocaleString('en')} | ${fmt(e)} | ${fmt(d)} | ${fmt(e + d)} | ${ratioTo(row).toFixed(2)}× |`;
+    }),
+  ].join('\n');
+  const first = rounds[0];
+  const every = Math.max(1, Math.floor(rounds.length / 5));
+  const shown = rounds.filter((_, i) => i === 0 || i === rounds.length - 1 || (i + 1) % every === 0);
+  const t2 = [
+    '| tasks so far (distinct priorities ever used) | per task this round | vs first round | memory (heap + native) |',
+    '|---:|---:|---:|---:|',
+    ...shown.map(([n, ns, bytes]) => `| ${n.toLocaleString('en')} | ${fmt(ns)} | ${ratio(ns, first[1])} | ${(bytes / 2 ** 20).toFixed(1)} MiB |`),
+  ].join('\n');
+  const worstOf = order => Math.max(...levels.filter(([o]) => o === order).map(ratioTo));
+  const half = rounds.slice(Math.floor(rounds.length / 2));
+  const early = median(rounds.slice(1, 4).map(r => r[1]));
+  const late = median(half.map(r => r[1]));
+  const memGrowth = (Math.min(...half.map(r => r[2])) - Math.min(...rounds.slice(1, 4).map(r => r[2]))) / 2 ** 20;
+  return {t1, t2, deadlineLike: worstOf('deadline-like'), scattered: worstOf('scattered'), drift: late / early, memGrowth};
+}
+
 const fmt = ns => (ns >= 10_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns)} ns`);
 const ratio = (x, base) => `${(x / base).toFixed(2)}×`;
 
@@ -440,6 +536,7 @@ const SECTIONS = {
   bridge: () => timeBridge(),
   adaptive: () => adaptiveComparison(),
   loop: () => loopBenchmark(),
+  priorities: async () => ({levels: await timePriorities(), rounds: await longLivedPool()}),
 };
 
 async function section(name) {
@@ -518,6 +615,10 @@ async function main() {
     return `- adaptive, ${scenario}: throughput ${(a.throughputVsBestFixed * 100).toFixed(0)}% of the best fixed level (goal ≥ 90%), p99 ${a.p99VsKnee.toFixed(2)}× the knee's (goal ≤ 1.20×) ${ok ? '✓' : '✗'}`;
   });
 
+  console.log(`Priorities: ${PRIORITY_LEVELS.map(n => n.toLocaleString('en')).join(', ')} distinct priorities (deadline-like and scattered) queued behind one blocked task at concurrency 1 (enqueue, then drain), median of ${ROUNDS} rounds; then one pool over ${LONG_TASKS.toLocaleString('en')} tasks with fresh priorities, in rounds of ${LONG_ROUND.toLocaleString('en')} at concurrency 16`);
+  const prio = priorityTables(await section('priorities'));
+  console.log(`${prio.t1}\n\n${prio.t2}\n`);
+
   console.log('Event-loop telemetry against perf_hooks.monitorEventLoopDelay');
   const loopResult = await section('loop');
   const lt = loopTables(loopResult);
@@ -544,6 +645,8 @@ async function main() {
     `- promisify/callbackify per call, worst shape: ${bridgeWorst.toFixed(2)}× util's (goal ≤ 1.00×, within noise) ${bridgeWorst <= 1.05 ? '✓' : '✗'}`,
     ...adaptiveGoal,
     ...loopGoals(loopResult),
+    `- Pool per task at up to ${PRIORITY_LEVELS.at(-1).toLocaleString('en')} distinct priorities queued, worst level: ${prio.deadlineLike.toFixed(2)}× the cost at 10k deadline-like, ${prio.scattered.toFixed(2)}× scattered (goal ≤ 1.50×) ${Math.max(prio.deadlineLike, prio.scattered) <= 1.5 ? '✓' : '✗'}`,
+    `- long-lived pool over ${LONG_TASKS.toLocaleString('en')} tasks with fresh priorities: per task ${prio.drift.toFixed(2)}× early rounds, memory ${prio.memGrowth >= 0 ? '+' : ''}${prio.memGrowth.toFixed(1)} MiB (goal: flat, ≤ 1.25× and < 8 MiB) ${prio.drift <= 1.25 && prio.memGrowth < 8 ? '✓' : '✗'}`,
     `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
   ].join('\n');
   console.log(`Goals (issues #2, #3, #4, #5 and #7)\n${goals}`);
@@ -603,6 +706,16 @@ ${t7}
 The sweep's built-in downstream (400 req/s at 50 ms each, so a knee of 20; 20 waiting places, then 429), fixed levels 10, 20 and 40 beside an adaptive pool (Vegas, starting at 4) driven by a closed loop of clients, ${ADAPTIVE_SECONDS} s per level. With the step, the downstream's capacity halves halfway through each level, so the knee moves from 20 to 10 and every fixed level is wrong for half of it.
 
 ${t8}
+
+## Priorities
+
+${PRIORITY_LEVELS.map(n => n.toLocaleString('en')).join(', ')} tasks with distinct priorities queued behind one blocked task at concurrency 1, then drained; per task, median of ${ROUNDS} rounds. Deadline-like: each priority below the last, so tasks start in arrival order; scattered: a permutation, so they start in an order unrelated to arrival. The queue is an ordered map of FIFO buckets, one per priority queued now, linked through the slots: its own cost grows with the logarithm of the priorities queued, and nothing is kept for a priority once its tasks have left. With scattered priorities most of what grows is the JS heap's locality (each start touches that task's promise, record and resolvers, allocated in arrival order), which no queue structure avoids.
+
+${prio.t1}
+
+One long-lived pool (concurrency 16) over ${LONG_TASKS.toLocaleString('en')} tasks in rounds of ${LONG_ROUND.toLocaleString('en')}, each task with a priority never used before (as deadlines or timestamps used as priorities would be). Memory is the JS heap plus the C allocator after a collection at the end of each round.
+
+${prio.t2}
 
 ## Event-loop telemetry
 

@@ -4,8 +4,10 @@
 // lazy `map` over (async) iterables, and opt-in detection of a pool that waits on itself.
 //
 // Rust owns the queue, the counters, the limit, the order, the deadlines and the statistics, and
-// keeps every task in a slot from submission to settlement. JS keeps, per slot id, the record of
-// what must stay a JS object: the task function, its promise's resolvers and its AbortController.
+// keeps every task in a slot from submission to settlement. JS keeps, per slot, the record of what
+// must stay a JS object: the task function, its promise's resolvers and its AbortController. A
+// task's one identity is its token (slot and generation); every start, abort, timeout and clear goes
+// through it, so nothing stale can reach a reused slot's new task.
 
 const {createPool} = require('./native');
 const {asPromise} = require('./outcome');
@@ -32,7 +34,8 @@ const noop = () => {};
 /** Raised when the queue is at `maxQueue`. */
 class QueueFullError extends RangeError {
   constructor(maxQueue) {
-    super(`The pool's queue is full (maxQueue: ${maxQueue}); wait with \`pool.onSizeLessThan(${maxQueue})\` before adding`);
+    const wait = maxQueue === 0 ? 'wait for a running task to settle' : `wait with \`pool.onSizeLessThan(${maxQueue})\``;
+    super(`The pool's queue is full (maxQueue: ${maxQueue}); ${wait} before adding`);
     this.name = 'QueueFullError';
     this.code = 'ASYNC_SHAPE_QUEUE_FULL';
   }
@@ -56,6 +59,17 @@ const REJECTED = 1;
 const DROPPED = 2;
 const LIMIT_CHANGED = 2;
 
+// Where a record stands with the core. WAITING: queued, as far as JS knows (its gate may have
+// opened since; `remove` tells). HOLDING: it holds a slot. FREE: the core has nothing of it any
+// more (finished, removed or cleared), or never had (map items that go through run()).
+const WAITING = 0;
+const HOLDING = 1;
+const FREE = 2;
+
+// A token is `slot · 2^21 + generation` (src/pool_core.rs): a small integer while the slot is
+// below 1024. Records are indexed by slot.
+const slotOf = token => Math.floor(token / 2097152);
+
 /**
  * What `pool.run`'s task receives: its `signal`, and `drop()` to mark itself dropped. `drop` works
  * detached (`({signal, drop}) => …`); the function is made only when a task asks for it.
@@ -76,25 +90,47 @@ class RunContext {
   }
 }
 
-// One task, from submission to settlement.
+// One run() task, from submission to settlement. `token` is its identity in the core, valid from
+// submission until the core lets the task go; the pool's table holds the record at its slot
+// exactly that long.
 class Task {
   constructor(fn, signal, timeout, resolve, reject) {
+    this.token = -1;
+    this.state = WAITING;
+    this.started = false;
+    this.done = false;
     this.fn = fn;
     this.signal = signal;
     this.timeout = timeout;
     this.resolve = resolve;
     this.reject = reject;
-    this.id = -1;
     this.controller = undefined;
     this.unlisten = undefined;
-    this.running = false;
-    this.done = false;
     this.dropped = false;
+  }
+}
+
+// One Pool#map item, in the same table as run() tasks (so that clear() and stale starts treat
+// both alike). `map` is its map's {start(item), cleared(item, reason)}; `prev`/`next` link the
+// map's items in flight.
+class MapItem {
+  constructor(map, index, value) {
+    this.token = -1;
+    this.state = WAITING;
+    this.started = false;
+    this.done = false;
+    this.map = map;
+    this.index = index;
+    this.value = value;
+    this.prev = undefined;
+    this.next = undefined;
   }
 }
 
 class Pool {
   #core;
+  // The live records by slot: every Task, and every MapItem that waits for a slot (one that got a
+  // slot at once is never looked up), each at the slot its token holds in the core.
   #tasks = [];
   #maxQueue;
   #defaultTimeout;
@@ -104,10 +140,22 @@ class Pool {
   #onLimitChange;
   // Bumped whenever the limit changes, so maps can cache it instead of asking Rust per item.
   #limitVersion = 0;
-  // Pool#map items waiting in the queue, by slot id, so that clear() reaches them too.
-  #queuedMapItems = [];
-  // Bound once per pool: started from a promise reaction in the run() caller's async context.
-  #startById = id => this.#start(id);
+  // A record's start, bound once per pool: the reaction of its gate (or, for a task that got a
+  // slot at once, of a resolved promise) in the submitter's async context. A stale token (its
+  // task was aborted, cleared or settled since, its slot maybe reused) finds no record and does
+  // nothing; a record starts at most once.
+  #startById = token => {
+    const record = this.#tasks[slotOf(token)];
+    if (record === undefined || record.token !== token || record.started || record.done) return;
+    record.state = HOLDING;
+    if (record instanceof Task) this.#start(record);
+    else record.map.start(record);
+  };
+  // Starts what a raised limit allows, then re-checks the waits (the queue shrank).
+  #drain = () => {
+    this.#core.drain();
+    if (this.#waiters.length > 0) this.#notify();
+  };
 
   /**
    * @param {object} [options]
@@ -137,7 +185,7 @@ class Pool {
     this.#maxQueue = maxQueue;
     this.#defaultTimeout = timeout;
     if (detectDeadlock) {
-      // Loaded only when asked for: it marks each task's async context with its slot id.
+      // Loaded only when asked for: it marks each task's async context with its record.
       const {AsyncLocalStorage} = require('node:async_hooks');
       this.#context = new AsyncLocalStorage();
     }
@@ -165,7 +213,7 @@ class Pool {
     validateConcurrency(value);
     this.#core.setConcurrency(value);
     this.#limitVersion++;
-    queueMicrotask(this.#core.drain);
+    queueMicrotask(this.#drain);
   }
 
   /**
@@ -183,13 +231,15 @@ class Pool {
         validateOptionsObject(options);
         signal = options.signal;
         validateSignal(signal);
-        if (options.priority !== undefined) {
-          validatePriority(options.priority);
-          priority = options.priority;
+        const requestedPriority = options.priority;
+        if (requestedPriority !== undefined) {
+          validatePriority(requestedPriority);
+          priority = requestedPriority;
         }
-        if (options.timeout !== undefined) {
-          validateTimeout(options.timeout);
-          timeout = options.timeout;
+        const requestedTimeout = options.timeout;
+        if (requestedTimeout !== undefined) {
+          validateTimeout(requestedTimeout);
+          timeout = requestedTimeout;
         }
       }
     } catch (error) {
@@ -216,42 +266,38 @@ class Pool {
 
     // With detectDeadlock, the running task (of this pool) that is submitting this one, if any.
     const store = this.#context?.getStore();
-    const parent = store !== undefined && this.#tasks[store.id] === store && store.running ? store.id : undefined;
+    const parent = store !== undefined && store.state === HOLDING && this.#tasks[slotOf(store.token)] === store ? store.token : undefined;
     const gate = priority === 0 && parent === undefined ? core.submitPlain() : core.submit(priority, parent);
-    let id;
     if (typeof gate === 'number') {
-      id = gate;
-      record.id = id;
-      this.#tasks[id] = record;
-      Promise.resolve(id).then(this.#startById);
+      record.token = gate;
+      record.state = HOLDING;
+      this.#tasks[slotOf(gate)] = record;
+      Promise.resolve(gate).then(this.#startById);
     } else {
-      id = core.lastId();
-      record.id = id;
-      this.#tasks[id] = record;
+      const token = core.lastId();
+      record.token = token;
+      this.#tasks[slotOf(token)] = record;
       gate.then(this.#startById, noop);
       if (parent !== undefined && core.deadlocked()) {
-        core.remove(id);
-        this.#settle(id, record, false, new DeadlockError(core.concurrency()));
+        this.#settle(record, false, new DeadlockError(core.concurrency()));
         return promise;
       }
     }
 
     if (signal !== undefined) {
-      record.unlisten = onAbort(signal, reason => this.#abort(id, record, reason));
+      record.unlisten = onAbort(signal, reason => this.#abort(record, reason));
     }
     return promise;
   }
 
-  #start(id) {
-    const record = this.#tasks[id];
-    if (record === undefined || record.done) return;
-    record.running = true;
+  #start(record) {
+    record.started = true;
     let signal = record.signal;
     const {timeout} = record;
     if (timeout !== undefined && timeout <= MAX_TIMER_MS) {
       record.controller = new AbortController();
       signal = record.controller.signal;
-      this.#deadlines.arm(this.#core.armDeadline(id, timeout));
+      this.#deadlines.arm(this.#core.armDeadline(record.token, timeout));
     }
 
     let result;
@@ -262,36 +308,50 @@ class Pool {
       result = this.#context === undefined ? record.fn(context) : this.#context.run(record, record.fn, context);
     } catch (error) {
       reaction[0] = 0;
-      this.#settle(id, record, false, error);
+      this.#settle(record, false, error);
       return;
     }
     reaction[0] = 0;
     const pending = asPromise(result);
     if (pending === undefined) {
-      this.#settle(id, record, true, result);
+      this.#settle(record, true, result);
     } else {
       pending.then(
-        value => this.#settle(id, record, true, value),
-        error => this.#settle(id, record, false, error),
+        value => this.#settle(record, true, value),
+        error => this.#settle(record, false, error),
       );
     }
   }
 
-  // Settles a task's promise once, frees its slot and starts the next one.
-  #settle(id, record, ok, value) {
+  // Settles a task's promise once and lets the core go of it: a queued task leaves the queue, one
+  // holding a slot frees it (which starts the next). Then the waits are re-checked.
+  #settle(record, ok, value) {
     if (record.done) return;
     record.done = true;
-    this.#tasks[id] = undefined;
-    record.unlisten?.();
+    const slot = slotOf(record.token);
+    if (this.#tasks[slot] === record) this.#tasks[slot] = undefined;
+    if (record.unlisten !== undefined) {
+      record.unlisten();
+      record.unlisten = undefined;
+    }
+    // Settled before the slot frees, so that its callers' reactions run before the next task's
+    // start (resolving runs no user code here: `value` is never a thenable).
+    record.fn = undefined;
     if (ok) record.resolve(value);
     else record.reject(value);
-    if (record.running) {
+    // Not removable from the queue: its gate opened and it holds a slot, though it may not have
+    // been called yet.
+    if (record.state === WAITING) record.state = this.#core.remove(record.token) ? FREE : HOLDING;
+    let changed = false;
+    if (record.state === HOLDING) {
+      record.state = FREE;
       const outcome = record.dropped || (!ok && isDropped(value)) ? DROPPED : ok ? FULFILLED : REJECTED;
-      if (this.#core.finish(id, outcome) === LIMIT_CHANGED) this.#limitChanged();
+      changed = this.#core.finish(record.token, outcome) === LIMIT_CHANGED;
       if (record.controller !== undefined && this.#deadlines.armed && this.#core.nextDeadline() < 0) {
         this.#deadlines.clear();
       }
     }
+    if (changed) this.#limitChanged();
     if (this.#waiters.length > 0) this.#notify();
   }
 
@@ -300,23 +360,28 @@ class Pool {
     this.#onLimitChange?.(this.#core.concurrency());
   }
 
-  #abort(id, record, reason) {
+  // Its signal aborted: settle first (the pool is consistent again), then abort the task's own
+  // signal, whose listeners run user code synchronously.
+  #abort(record, reason) {
     if (record.done) return;
-    // Not removable from the queue: its gate opened and it holds a slot, though it may not have
-    // been called yet.
-    if (!record.running && !this.#core.remove(id)) record.running = true;
-    record.controller?.abort(reason);
-    this.#settle(id, record, false, reason);
+    const {controller} = record;
+    this.#settle(record, false, reason);
+    controller?.abort(reason);
   }
 
   // Times out the due tasks; returns ms until the next deadline, or -1.
   #expire() {
-    for (const id of this.#core.expire()) {
-      const record = this.#tasks[id];
-      if (record === undefined || record.done) continue;
+    for (const token of this.#core.expire()) {
+      const record = this.#tasks[slotOf(token)];
+      if (record === undefined || record.token !== token || record.done) {
+        // No record owns it (cannot happen): free the slot rather than leak it.
+        this.#core.finish(token, REJECTED);
+        continue;
+      }
       const error = timeoutError(record.timeout);
-      record.controller.abort(error);
-      this.#settle(id, record, false, error);
+      const {controller} = record;
+      this.#settle(record, false, error);
+      controller?.abort(error);
     }
     return this.#core.nextDeadline();
   }
@@ -326,22 +391,23 @@ class Pool {
    * DOMException). Running tasks are not affected.
    */
   clear(reason = new DOMException('The pool was cleared', 'AbortError')) {
-    const ids = this.#core.clear(undefined);
-    // Their slots are free now and may be reused by the callbacks below: mark every cleared map
-    // item first, so that none of them touches its old slot id again.
-    const mapItems = [];
-    for (const id of ids) {
-      const item = this.#queuedMapItems[id];
-      if (item === undefined) continue;
-      this.#queuedMapItems[id] = undefined;
-      item.cleared = true;
-      mapItems.push(item);
+    const tokens = this.#core.clear(undefined);
+    // Their slots are free now and may be reused by what the callbacks below do (a map pulls its
+    // next item): take every cleared record out of the table first, then settle them.
+    const cleared = [];
+    for (const token of tokens) {
+      const slot = slotOf(token);
+      const record = this.#tasks[slot];
+      if (record === undefined || record.token !== token || record.done) continue;
+      this.#tasks[slot] = undefined;
+      record.state = FREE;
+      cleared.push(record);
     }
-    for (const id of ids) {
-      const record = this.#tasks[id];
-      if (record !== undefined) this.#settle(id, record, false, reason);
+    for (const record of cleared) {
+      if (record instanceof Task) this.#settle(record, false, reason);
+      else record.map.cleared(record, reason);
     }
-    for (const item of mapItems) item.onCleared(reason);
+    if (this.#waiters.length > 0) this.#notify();
   }
 
   /**
@@ -375,24 +441,25 @@ class Pool {
 
   // p-map's pull model over the pool: an item is read only while fewer than `concurrency` of this
   // map's items are in flight, so memory is O(concurrency), never O(input). Each item takes a slot
-  // straight from the core and its mapper is called from the pull loop, which runs in the map
-  // caller's async context; pools with a default timeout or deadlock detection go through run().
+  // straight from the core as a MapItem record (one identity, as run() tasks have) and its mapper
+  // is called from the pull loop, or from its gate's reaction, in the map caller's async context;
+  // pools with a default timeout or deadlock detection go through run().
   #mapLazily(input, mapper, outerSignal, stopOnError) {
     const core = this.#core;
+    const tasks = this.#tasks;
     const direct = this.#defaultTimeout === undefined && this.#context === undefined;
-    const queuedMapItems = this.#queuedMapItems;
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
       const context = {signal: controller.signal};
       const results = [];
       const errors = [];
-      // Items holding or awaiting a slot: by slot id on the direct path (ids are small and
-      // dense), by index through run().
-      const items = [];
+      // The direct path's items in flight, linked, so that a failing map frees their slots.
+      let head;
       let inFlight = 0;
       let index = 0;
       let finished = false;
       let unlisten;
+      let source;
       // The pool's limit, re-read from Rust only when it changed.
       let limit = core.concurrency();
       let limitVersion = this.#limitVersion;
@@ -405,32 +472,52 @@ class Pool {
         return inFlight < limit;
       };
 
+      const unlink = item => {
+        if (item.prev !== undefined) item.prev.next = item.next;
+        else if (head === item) head = item.next;
+        if (item.next !== undefined) item.next.prev = item.prev;
+        item.prev = undefined;
+        item.next = undefined;
+      };
+
+      // Lets the core go of a direct item: out of the queue, or its slot freed. True when the
+      // limit changed.
+      const release = (item, outcome) => {
+        if (item.state === FREE) return false;
+        const slot = slotOf(item.token);
+        if (tasks[slot] === item) tasks[slot] = undefined;
+        if (item.state === WAITING) item.state = core.remove(item.token) ? FREE : HOLDING;
+        if (item.state !== HOLDING) return false;
+        item.state = FREE;
+        return core.finish(item.token, outcome) === LIMIT_CHANGED;
+      };
+
       const finish = (ok, value) => {
         if (finished) return;
         finished = true;
         unlisten?.();
-        if (!ok) {
-          // Items still holding or awaiting a slot give it up now, as an aborted run() does.
-          for (const item of items) {
-            if (item === undefined || item.done) continue;
-            item.done = true;
-            if (!direct || item.cleared) continue;
-            if (!item.holdsSlot) {
-              queuedMapItems[item.id] = undefined;
-              if (core.remove(item.id)) continue;
-            }
-            // Its gate had opened (or it ran): it holds a slot.
-            core.finish(item.id, REJECTED);
-          }
-          items.length = 0;
-          inFlight = 0;
-          if (direct && this.#waiters.length > 0) this.#notify();
-          controller.abort(value);
-          source.close();
-          reject(value);
+        if (ok) {
+          resolve(value);
           return;
         }
-        resolve(value);
+        // Items still waiting for or holding a slot give it up now, as an aborted run() does.
+        let changed = false;
+        for (let item = head; item !== undefined; ) {
+          const next = item.next;
+          item.prev = undefined;
+          item.next = undefined;
+          item.done = true;
+          item.value = undefined;
+          if (release(item, REJECTED)) changed = true;
+          item = next;
+        }
+        head = undefined;
+        inFlight = 0;
+        reject(value);
+        if (changed) this.#limitChanged();
+        if (this.#waiters.length > 0) this.#notify();
+        controller.abort(value);
+        source?.close();
       };
 
       const maybeDone = () => {
@@ -446,15 +533,13 @@ class Pool {
       const itemDone = (item, ok, value) => {
         if (item.done) return;
         item.done = true;
-        items[item.key] = undefined;
-        inFlight--;
-        if (direct && item.holdsSlot) {
-          if (core.finish(item.id, !ok && isDropped(value) ? DROPPED : ok ? FULFILLED : REJECTED) === LIMIT_CHANGED) {
-            this.#limitChanged();
-          }
+        unlink(item);
+        if (item.state !== FREE) {
+          if (release(item, !ok && isDropped(value) ? DROPPED : ok ? FULFILLED : REJECTED)) this.#limitChanged();
           if (this.#waiters.length > 0) this.#notify();
         }
         if (finished) return;
+        inFlight--;
         if (ok) {
           results[item.index] = value;
         } else if (stopOnError) {
@@ -468,8 +553,8 @@ class Pool {
       };
 
       const startItem = item => {
-        if (item.done) return;
         item.started = true;
+        item.state = HOLDING;
         const {value} = item;
         item.value = undefined;
         let result;
@@ -490,11 +575,13 @@ class Pool {
         }
       };
 
+      const owner = {start: startItem, cleared: (item, reason) => itemDone(item, false, reason)};
+
       const launch = value => {
-        const item = {id: -1, key: index, index: index++, value, started: false, done: false, holdsSlot: false, cleared: false, onCleared: undefined};
         inFlight++;
         if (!direct) {
-          items[item.key] = item;
+          const item = new MapItem(owner, index++, undefined);
+          item.state = FREE;
           // The task's own signal follows the map's and also aborts at the item's timeout.
           this.run(({signal}) => mapper(value, item.index, {signal}), context).then(
             v => itemDone(item, true, v),
@@ -502,26 +589,25 @@ class Pool {
           );
           return;
         }
+        const item = new MapItem(owner, index++, value);
+        item.next = head;
+        if (head !== undefined) head.prev = item;
+        head = item;
         const gate = core.submitPlain();
-        item.id = typeof gate === 'number' ? gate : core.lastId();
-        item.key = item.id;
-        items[item.key] = item;
         if (typeof gate === 'number') {
-          item.holdsSlot = true;
+          // It holds a slot and starts now: nothing (no gate, clear() or timer) will look it up.
+          item.token = gate;
           startItem(item);
           return;
         }
-        // Queued behind other tasks of the pool: pool.clear() may reject it.
-        queuedMapItems[item.id] = item;
-        item.onCleared = reason => itemDone(item, false, reason);
-        gate.then(() => {
-          queuedMapItems[item.id] = undefined;
-          item.holdsSlot = true;
-          startItem(item);
-        }, noop);
+        // Queued behind other tasks of the pool: its gate starts it; pool.clear() may reject it.
+        const token = core.lastId();
+        item.token = token;
+        tasks[slotOf(token)] = item;
+        gate.then(this.#startById, noop);
       };
 
-      const source = new Puller(input, {
+      source = new Puller(input, {
         canPull,
         take: launch,
         after: maybeDone,
@@ -542,7 +628,8 @@ class Pool {
    */
   stream(input, mapper, options) {
     const {ordered, signal} = readStreamOptions(input, mapper, options);
-    const bound = options?.concurrency ?? this.concurrency;
+    const requested = options?.concurrency;
+    const bound = requested === undefined ? this.concurrency : requested;
     validateBound(bound, 'pool.stream()');
     return createStream(this, input, mapper, bound, ordered, signal);
   }

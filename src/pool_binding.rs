@@ -10,14 +10,23 @@
 //!
 //! `limit.map` queues its N items as one run-length entry, `Waiter::Batch(id)`. Rust starts each
 //! item by calling the pool's one JS callback (`onBatch(id)`, held by a weak reference so the pool
-//! stays collectable): no promise, deferred or `Promise.all` element per item.
+//! stays collectable), which only schedules the item; `release()` hands the id back instead. No
+//! promise, deferred or `Promise.all` element per queued item. An untracked task queued by
+//! `submitPlain(token)` is `Waiter::Plain`: its gate resolves with the token JS named it by.
 //!
 //! Every function takes and returns numbers, booleans or the gate, and validates nothing: the JS
-//! layer (`lib/limit.js`, `lib/pool.js`) validates user input before calling in.
+//! layer (`lib/limit.js`, `lib/pool.js`) validates user input before calling in. Numbers that
+//! become tokens or durations are still range-checked here, so no input can panic.
+//!
+//! A tracked pool's task is named by its token (`slot · 2^21 + generation`, see `pool_core`): the
+//! gate resolves with it, and `finish`, `remove`, `armDeadline` and `submit`'s parent take it. A
+//! stale token (its task already finished, removed or cleared, its slot maybe reused) acts on
+//! nothing. Starting queued work never calls into JS: gates are resolved (their reactions run
+//! later, as microtasks), one at a time with the core's borrow released.
 
 use crate::adaptive::{Algorithm, Bounds, Controller};
-use crate::napi_values::{boolean, f64_of, i32_of, is_undefined, num, numbers, u32_of, undefined};
-use crate::pool_core::{Outcome, PoolCore, NO_ID};
+use crate::napi_values::{boolean, f64_of, guarded, i32_of, is_undefined, num, numbers, u32_of, undefined};
+use crate::pool_core::{Outcome, PoolCore, Token, NO_ID};
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
 use napi_derive::napi;
@@ -37,6 +46,9 @@ enum Waiter {
   Gate(Gate),
   /// One item of a `limit.map` batch, started by calling `onBatch(id)`.
   Batch(u32),
+  /// An untracked pool's task queued by `submitPlain(token)`: its gate resolves with `token`, the
+  /// name JS gave the task, so the gate that opens names the task it starts.
+  Plain(Gate, u32),
 }
 
 struct PoolCell {
@@ -84,14 +96,27 @@ unsafe fn new_gate(env: sys::napi_env) -> (Gate, sys::napi_value) {
   (deferred, promise)
 }
 
-/// Starts what left the queue: gates resolve (with undefined when untracked, with the task id when
-/// tracked); batch items call `onBatch(id)`. Call with the core's borrow released: JS may run.
-unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(u32, Waiter)]) {
+/// A token from JS: `NO_ID` for anything that is not an integer in 0..2^53 (it matches no task).
+unsafe fn token_of(env: sys::napi_env, v: sys::napi_value) -> Token {
+  let t = f64_of(env, v);
+  if (0.0..9_007_199_254_740_992.0).contains(&t) && t.fract() == 0.0 {
+    t as Token
+  } else {
+    NO_ID
+  }
+}
+
+/// Starts what left the queue: gates resolve (with undefined when untracked, with the task's token
+/// when tracked); batch items call `onBatch(id)`. Call with the core's borrow released: JS may run.
+unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(Token, Waiter)]) {
   for &(id, waiter) in started {
     match waiter {
       Waiter::Gate(gate) => {
         let v = if id == NO_ID { undefined(env) } else { num(env, id as f64) };
         sys::napi_resolve_deferred(env, gate, v);
+      }
+      Waiter::Plain(gate, token) => {
+        sys::napi_resolve_deferred(env, gate, num(env, token as f64));
       }
       Waiter::Batch(batch) => {
         let mut callback = ptr::null_mut();
@@ -109,14 +134,14 @@ unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(u32, Waiter)]) {
 /// Rejects gates that will never start: with `reason`, or with 0 ("leave the task pending").
 unsafe fn shut(env: sys::napi_env, waiters: impl IntoIterator<Item = Waiter>, reason: Option<sys::napi_value>) {
   for waiter in waiters {
-    if let Waiter::Gate(gate) = waiter {
+    if let Waiter::Gate(gate) | Waiter::Plain(gate, _) = waiter {
       let r = reason.unwrap_or_else(|| num(env, 0.0));
       sys::napi_reject_deferred(env, gate, r);
     }
   }
 }
 
-fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(u32, Waiter)> {
+fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(Token, Waiter)> {
   let mut started = Vec::new();
   while let Some(s) = core.start_next(now) {
     started.push(s);
@@ -125,8 +150,8 @@ fn drain(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(u32, Waiter)> {
 }
 
 /// Submits one task: starts it now when a slot is free and nothing waits (undefined when untracked,
-/// its id when tracked), else queues it behind a gate and returns the gate promise.
-unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent: u32) -> sys::napi_value {
+/// its token when tracked), else queues it behind a gate and returns the gate promise.
+unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent: Token) -> sys::napi_value {
   let now = now_ns();
   {
     let mut core = core_mut!(env, cell);
@@ -148,12 +173,15 @@ unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent
   promise
 }
 
-/// `submit(priority, parent)`: undefined (untracked) or the task id (tracked) when the task starts
-/// now; otherwise its gate promise (the id is then `lastId()`).
+/// `submit(priority, parent)`: undefined (untracked) or the task's token (tracked) when the task
+/// starts now; otherwise its gate promise (the token is then `lastId()`). `parent` is the token of
+/// the running task that submits it, or undefined.
 unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<2>(env, info);
-  let parent = if is_undefined(env, argv[1]) { NO_ID } else { u32_of(env, argv[1]) };
-  submit_task(env, cell, i32_of(env, argv[0]), parent)
+  guarded(env, || {
+    let (argv, cell) = cb_args::<2>(env, info);
+    let parent = if is_undefined(env, argv[1]) { NO_ID } else { token_of(env, argv[1]) };
+    submit_task(env, cell, i32_of(env, argv[0]), parent)
+  })
 }
 
 /// `submitBatch(batchId, count)`: untracked pools. Starts as many of `count` items as slots allow
@@ -169,18 +197,50 @@ unsafe extern "C" fn submit_batch(env: sys::napi_env, info: sys::napi_callback_i
   num(env, now_started as f64)
 }
 
-/// `submitPlain()`: `submit` at priority 0 without a parent, reading no arguments (the common case:
-/// every p-limit task, Pool#map items).
+/// `submitPlain()`: `submit` at priority 0 without a parent (the common case: every p-limit task,
+/// Pool#map items). `submitPlain(token)`, untracked pools: the same, but a queued task's gate
+/// resolves with `token` (a u32), and `clear` names it as `-token - 1`.
 unsafe extern "C" fn submit_plain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (_, cell) = cb_args::<0>(env, info);
-  submit_task(env, cell, 0, NO_ID)
+  guarded(env, || {
+    let (argv, cell) = cb_args::<1>(env, info);
+    if is_undefined(env, argv[0]) || core_mut!(env, cell).is_tracked() {
+      submit_task(env, cell, 0, NO_ID)
+    } else {
+      submit_named(env, cell, u32_of(env, argv[0]))
+    }
+  })
 }
 
-/// `lastId()`: the id that the last queued `submit` got (tracked pools).
+/// `submit_task` for an untracked pool's task named `token`.
+unsafe fn submit_named(env: sys::napi_env, cell: &PoolCell, token: u32) -> sys::napi_value {
+  let now = now_ns();
+  {
+    let mut core = core_mut!(env, cell);
+    if core.try_start_now(now, NO_ID).is_some() {
+      drop(core);
+      return undefined(env);
+    }
+  }
+  let (gate, promise) = new_gate(env);
+  let started = {
+    let mut core = core_mut!(env, cell);
+    core.enqueue(0, Waiter::Plain(gate, token), now, NO_ID);
+    // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
+    core.start_next(now)
+  };
+  if let Some(s) = started {
+    open(env, cell, &[s]);
+  }
+  promise
+}
+
+/// `lastId()`: the token that the last queued `submit` got (tracked pools).
 unsafe extern "C" fn last_id(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (_, cell) = cb_args::<0>(env, info);
-  let core = core_mut!(env, cell);
-  num(env, core.last_id() as f64)
+  guarded(env, || {
+    let (_, cell) = cb_args::<0>(env, info);
+    let core = core_mut!(env, cell);
+    num(env, core.last_id() as f64)
+  })
 }
 
 fn outcome_of(code: u32) -> Outcome {
@@ -209,7 +269,9 @@ unsafe extern "C" fn release_timed(env: sys::napi_env, info: sys::napi_callback_
   num(env, if changed { 2.0 } else { 1.0 })
 }
 
-/// `release()`: an untracked task settled; starts the next one.
+/// `release()`: an untracked task settled; starts the next one. When that is an item of a
+/// `limit.map` run, returns the run's id for the caller to start it (rather than calling
+/// `onBatch` from here); otherwise undefined.
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   let (_, cell) = cb_args::<0>(env, info);
   let now = now_ns();
@@ -218,30 +280,46 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
     core.finish(NO_ID, Outcome::Fulfilled, now);
     core.start_next(now)
   };
-  if let Some(s) = next {
-    open(env, cell, &[s]);
+  match next {
+    Some((_, Waiter::Batch(batch))) => num(env, batch as f64),
+    Some(s) => {
+      open(env, cell, &[s]);
+      ptr::null_mut()
+    }
+    None => ptr::null_mut(),
   }
-  ptr::null_mut()
 }
 
-/// `finish(id, outcome)`: a tracked task settled or was abandoned (outcome 0 fulfilled,
+/// `finish(token, outcome)`: a tracked task settled or was abandoned (outcome 0 fulfilled,
 /// 1 rejected, 2 dropped). Starts what the freed slot (or a raised adaptive limit) allows.
-/// Returns 0 if it had already finished, 1 if finished, 2 if finished and the limit changed.
+/// Returns 0 if it had already finished (or the token is stale), 1 if finished, 2 if finished and
+/// the limit changed.
 unsafe extern "C" fn finish(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<2>(env, info);
-  let now = now_ns();
-  let (id, outcome) = (u32_of(env, argv[0]), outcome_of(u32_of(env, argv[1])));
-  let (code, started) = {
-    let mut core = core_mut!(env, cell);
-    if core.finish(id, outcome, now) {
-      let code = if core.take_limit_change() { 2.0 } else { 1.0 };
-      (code, drain(&mut core, now))
-    } else {
-      (0.0, Vec::new())
+  guarded(env, || {
+    let (argv, cell) = cb_args::<2>(env, info);
+    let now = now_ns();
+    let (id, outcome) = (token_of(env, argv[0]), outcome_of(u32_of(env, argv[1])));
+    let code = {
+      let mut core = core_mut!(env, cell);
+      if !core.finish(id, outcome, now) {
+        return num(env, 0.0);
+      }
+      if core.take_limit_change() {
+        2.0
+      } else {
+        1.0
+      }
+    };
+    // An iterative drain, one gate at a time (no Vec per call): resolving a gate runs no JS.
+    loop {
+      let next = core_mut!(env, cell).start_next(now);
+      match next {
+        Some(s) => open(env, cell, &[s]),
+        None => break,
+      }
     }
-  };
-  open(env, cell, &started);
-  num(env, code)
+    num(env, code)
+  })
 }
 
 unsafe extern "C" fn active(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -282,32 +360,39 @@ unsafe extern "C" fn drain_fn(env: sys::napi_env, info: sys::napi_callback_info)
 }
 
 /// `clear(reason?)`: empties the queue. Gates are rejected with `reason`, or left to never start.
-/// Returns, in start order, the cleared task ids (tracked pools reject their promises), or for an
-/// untracked pool one element per queue entry: the batch id for a batch, -1 for a plain task.
+/// Returns, in start order, the cleared task tokens (tracked pools reject their promises), or for an
+/// untracked pool one element per queue entry: the batch id for a batch, `-token - 1` for a task
+/// named by `submitPlain(token)`, -1 for another plain task.
 unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<1>(env, info);
-  let cleared = core_mut!(env, cell).clear();
-  let reason = if is_undefined(env, argv[0]) { None } else { Some(argv[0]) };
-  let ids = numbers(
-    env,
-    cleared.iter().map(|&(id, waiter)| match waiter {
-      Waiter::Batch(batch) => batch as f64,
-      Waiter::Gate(_) if id == NO_ID => -1.0,
-      Waiter::Gate(_) => id as f64,
-    }),
-  );
-  shut(env, cleared.into_iter().map(|(_, g)| g), reason);
-  ids
+  guarded(env, || {
+    let (argv, cell) = cb_args::<1>(env, info);
+    let cleared = core_mut!(env, cell).clear();
+    let reason = if is_undefined(env, argv[0]) { None } else { Some(argv[0]) };
+    let ids = numbers(
+      env,
+      cleared.iter().map(|&(id, waiter)| match waiter {
+        Waiter::Batch(batch) => batch as f64,
+        Waiter::Gate(_) if id == NO_ID => -1.0,
+        Waiter::Plain(_, token) => -(token as f64) - 1.0,
+        Waiter::Gate(_) => id as f64,
+      }),
+    );
+    shut(env, cleared.into_iter().map(|(_, g)| g), reason);
+    ids
+  })
 }
 
-/// `remove(id)`: takes a queued task out (its signal aborted); false if it is not queued.
+/// `remove(token)`: takes a queued task out (its signal aborted); false if it is not queued (its
+/// gate opened, or the token is stale).
 unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<1>(env, info);
-  let id = u32_of(env, argv[0]);
-  let waiter = core_mut!(env, cell).remove(id);
-  let removed = waiter.is_some();
-  shut(env, waiter, None);
-  boolean(env, removed)
+  guarded(env, || {
+    let (argv, cell) = cb_args::<1>(env, info);
+    let id = token_of(env, argv[0]);
+    let waiter = core_mut!(env, cell).remove(id);
+    let removed = waiter.is_some();
+    shut(env, waiter, None);
+    boolean(env, removed)
+  })
 }
 
 unsafe extern "C" fn deadlocked(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -316,27 +401,35 @@ unsafe extern "C" fn deadlocked(env: sys::napi_env, info: sys::napi_callback_inf
   boolean(env, core.deadlocked())
 }
 
-/// `armDeadline(id, ms)`: ms until the earliest deadline when this one became it, else -1.
+/// `armDeadline(token, ms)`: ms until the earliest deadline when this one became it, else -1.
+/// `ms` is clamped to 0..=2^31-1 (NaN is 0), the most a JS timer takes.
 unsafe extern "C" fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (argv, cell) = cb_args::<2>(env, info);
-  let (id, ms) = (u32_of(env, argv[0]), f64_of(env, argv[1]));
-  let now = now_ns();
-  let earliest = core_mut!(env, cell).arm_deadline(id, (ms * 1e6) as u64, now);
-  num(env, if earliest { ms } else { -1.0 })
+  guarded(env, || {
+    let (argv, cell) = cb_args::<2>(env, info);
+    let (id, ms) = (token_of(env, argv[0]), f64_of(env, argv[1]));
+    let ms = if ms.is_nan() { 0.0 } else { ms.clamp(0.0, 2_147_483_647.0) };
+    let now = now_ns();
+    let earliest = core_mut!(env, cell).arm_deadline(id, (ms * 1e6) as u64, now);
+    num(env, if earliest { ms } else { -1.0 })
+  })
 }
 
-/// `expire()`: ids of running tasks past their deadline.
+/// `expire()`: tokens of running tasks past their deadline.
 unsafe extern "C" fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (_, cell) = cb_args::<0>(env, info);
-  let due = core_mut!(env, cell).expire(now_ns());
-  numbers(env, due.into_iter().map(|id| id as f64))
+  guarded(env, || {
+    let (_, cell) = cb_args::<0>(env, info);
+    let due = core_mut!(env, cell).expire(now_ns());
+    numbers(env, due.into_iter().map(|id| id as f64))
+  })
 }
 
 /// `nextDeadline()`: ms until the earliest live deadline, or -1.
 unsafe extern "C" fn next_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let (_, cell) = cb_args::<0>(env, info);
-  let next = core_mut!(env, cell).next_deadline_in(now_ns());
-  num(env, next.map_or(-1.0, |ns| ns as f64 / 1e6))
+  guarded(env, || {
+    let (_, cell) = cb_args::<0>(env, info);
+    let next = core_mut!(env, cell).next_deadline_in(now_ns());
+    num(env, next.map_or(-1.0, |ns| ns as f64 / 1e6))
+  })
 }
 
 /// `stats(reset)`: the Little's-law snapshot; `reset` starts a new window after reading.
