@@ -524,14 +524,12 @@ for (const [g, make] of [
       classes: [TypeError],
       how: 'rejected',
       alsoOk: emptyOrNamed,
-      todo: 'owner: lib/limit.js ("iterable is not iterable"; p-limit resolves [] here)',
     });
   }
   bad(g, 'limit.map(an async iterable, fn)', () => pLimit(2).map((async function* () {})(), x => x), /`iterable`/, {
     classes: [TypeError],
     how: 'rejected',
     alsoOk: emptyOrNamed,
-    todo: 'owner: lib/limit.js ("iterable is not iterable"; p-limit resolves [] here)',
   });
   for (const [label, value] of pick('null', 'undefined')) {
     bad(g, `limit.map(${label}, fn)`, () => pLimit(2).map(value, x => x), /iterable|null|undefined/, {classes: [TypeError], how: 'rejected'});
@@ -542,13 +540,11 @@ for (const [g, make] of [
     'limit.map(an array-like, fn) maps it, as Array.from does',
     () => pLimit(2).map({length: 2, 0: 'a', 1: 'b'}, x => x.toUpperCase()),
     got => assert.deepEqual(got, ['A', 'B']),
-    {todo: 'owner: lib/limit.js (array-likes are rejected where p-limit maps them)'},
   );
   for (const [label, value] of pick(...NOT_A_FUNCTION)) {
     bad(g, `limit.map([1], ${label})`, () => pLimit(2).map([1], value), /`mapper(Function)?`/, {
       classes: [TypeError],
       how: 'rejected',
-      todo: 'owner: lib/limit.js ("batch.fn is not a function")',
     });
   }
   // Read eagerly, as p-limit reads it: V8's own TypeErrors (p-limit gives the same ones).
@@ -562,7 +558,6 @@ for (const [g, make] of [
     classes: [TypeError],
     how: 'rejected',
     alsoOk: emptyOrNamed,
-    todo: 'owner: lib/limit.js ("iterable is not iterable"; p-limit resolves [] here)',
   });
 }
 

@@ -408,3 +408,243 @@ test('map: first rejection rejects, the others keep running; the store is the ca
   assert.deepEqual(ran.sort(), [0, 1, 2, 3]);
   assert.deepEqual(seen, ['caller', 'caller', 'caller', 'caller']);
 });
+
+// Regression tests for issue 11: each also runs on p-limit 7.3.3 and must match it.
+
+/** Runs `scenario(pLimit)` on p-limit and on this pLimit; returns both results. */
+async function bothWays(scenario) {
+  const {default: reference} = await import('p-limit');
+  return {expected: await scenario(reference), actual: await scenario(pLimit)};
+}
+
+test('raising concurrency while a map item waits keeps every outcome with its caller', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(1);
+    const first = limit(() => delay(30));
+    const mapped = limit.map([1], x => x);
+    const a = limit(() => 'A');
+    const b = limit(() => 'B');
+    limit.concurrency = 3;
+    return [await a, await b, await mapped, await first];
+  });
+  assert.deepEqual(actual, ['A', 'B', [1], undefined]);
+  assert.deepEqual(actual, expected);
+});
+
+test('map: 200,000 items with a synchronous mapper, no recursion through the native core', async () => {
+  const limit = pLimit(2);
+  const items = Array.from({length: 200_000}, (_, i) => i);
+  const results = await limit.map(items, x => x * 2);
+  assert.equal(results.length, 200_000);
+  assert.equal(results[199_999], 399_998);
+  assert.deepEqual([limit.activeCount, limit.pendingCount], [0, 0]);
+  // The same through the iterator protocol, and with a mapper that throws at the end.
+  assert.equal((await limit.map(items.values(), x => x)).length, 200_000);
+  await assert.rejects(
+    limit.map(items, x => {
+      if (x === 199_999) throw new Error('last');
+      return x;
+    }),
+    {message: 'last'},
+  );
+});
+
+test('several slots free at once: queued work starts in submission order, plain or mapped', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(2);
+    const order = [];
+    const gates = [deferred(), deferred()];
+    limit(() => gates[0].promise);
+    limit(() => gates[1].promise);
+    const plain = limit(() => order.push('plain'));
+    const mapped = limit.map(['a', 'b'], x => order.push(x));
+    await ticks();
+    gates[0].resolve();
+    gates[1].resolve();
+    await Promise.all([plain, mapped]);
+    return order;
+  });
+  assert.deepEqual(actual, ['plain', 'a', 'b']);
+  assert.deepEqual(actual, expected);
+});
+
+test('a map item’s mapper never runs inside another caller’s limit() call', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(1);
+    const gate = deferred();
+    const log = [];
+    limit(() => gate.promise);
+    const mapped = limit.map([1], () => log.push('mapper'));
+    await ticks();
+    limit.concurrency = 2;
+    const plain = limit(() => 'x');
+    log.push(`after limit(): ${limit.activeCount}/${limit.pendingCount}`);
+    gate.resolve();
+    await Promise.all([mapped, plain]);
+    return log;
+  });
+  assert.deepEqual(actual, ['after limit(): 2/1', 'mapper']);
+  assert.deepEqual(actual, expected);
+});
+
+test('map rejects with the error that p-limit’s Promise.all sees first', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(1);
+    const gate = deferred();
+    const mapped = limit.map(['a', 'b'], x => {
+      if (x === 'a') return gate.promise;
+      throw new Error('b, synchronously, later');
+    });
+    await ticks();
+    // The raise starts 'b' in a microtask before 'a''s rejection reaches Promise.all; still,
+    // 'a''s item promise rejects first.
+    limit.concurrency = 2;
+    gate.reject(new Error('a'));
+    return mapped.then(
+      () => 'fulfilled',
+      error => error.message,
+    );
+  });
+  assert.equal(actual, 'a');
+  assert.equal(actual, expected);
+});
+
+test('map reads its input as Array.from does: array-likes, strings, numbers', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(2);
+    const withIndex = (x, i) => `${String(x)}${i}`;
+    return [
+      await limit.map({length: 2, 0: 'a', 1: 'b'}, withIndex),
+      await limit.map({length: '3', 1: 'x'}, withIndex),
+      await limit.map('hé', withIndex),
+      await limit.map(5, withIndex),
+      await limit.map(new Map([[1, 2]]), pair => pair.join('-')),
+      await limit.map(new Uint8Array([7, 8]), withIndex),
+      await limit.map([], 'not called'),
+    ];
+  });
+  assert.deepEqual(actual, [['a0', 'b1'], ['undefined0', 'x1', 'undefined2'], ['h0', 'é1'], [], ['1-2'], ['70', '81'], []]);
+  assert.deepEqual(actual, expected);
+});
+
+test('map: bad arguments are TypeErrors (or p-limit’s RangeError) naming the argument', async () => {
+  const limit = pLimit(1);
+  const fn = x => x;
+  await assert.rejects(limit.map([1], 5), {
+    name: 'TypeError',
+    message: 'Expected `mapper` to be a function, got `5` (number)',
+  });
+  await assert.rejects(limit.map(null, fn), {
+    name: 'TypeError',
+    message: 'Expected `iterable` to be an iterable or an array-like object, got `null`',
+  });
+  await assert.rejects(limit.map(undefined, fn), {name: 'TypeError', message: /`iterable`/});
+  await assert.rejects(limit.map({[Symbol.iterator]: 5}, fn), {
+    name: 'TypeError',
+    message: 'Expected `iterable[Symbol.iterator]` to be a method, got `5` (number)',
+  });
+  await assert.rejects(limit.map({[Symbol.iterator]: () => 5}, fn), {name: 'TypeError', message: /`iterable\[Symbol\.iterator\]\(\)`/});
+  await assert.rejects(limit.map({[Symbol.iterator]: () => ({next: 1})}, fn), {name: 'TypeError', message: /`iterable`.*`next`/});
+  await assert.rejects(limit.map({length: Symbol('n')}, fn), {name: 'TypeError', message: /`iterable.length`/});
+  await assert.rejects(limit.map({length: 2 ** 32}, fn), {name: 'RangeError', message: /`iterable`'s length/});
+  // The same error types as p-limit's.
+  const {default: reference} = await import('p-limit');
+  const peer = reference(1);
+  await assert.rejects(peer.map([1], 5), TypeError);
+  await assert.rejects(peer.map(null, fn), TypeError);
+  await assert.rejects(peer.map({length: 2 ** 32}, fn), RangeError);
+  assert.deepEqual(await peer.map(5, fn), await limit.map(5, fn));
+  // A non-function mapper fails per item, as in p-limit: the item took its slot in order.
+  assert.deepEqual([limit.activeCount, limit.pendingCount], [0, 0]);
+});
+
+test('clearQueue from inside the map’s own input: later items still run, as in p-limit', async () => {
+  for (const rejectOnClear of [false, true]) {
+    const {expected, actual} = await bothWays(async pLimit => {
+      const limit = pLimit({concurrency: 1, rejectOnClear});
+      const log = [];
+      function* items() {
+        yield 'a';
+        yield 'b';
+        limit.clearQueue();
+        log.push(`cleared ${limit.activeCount}/${limit.pendingCount}`);
+        yield 'c';
+      }
+      const mapped = limit.map(items(), x => (log.push(x), x));
+      const state = mapped.then(
+        value => `fulfilled ${value}`,
+        error => `rejected ${error.name}`,
+      );
+      await ticks();
+      log.push(await Promise.race([state, ticks().then(() => 'pending')]));
+      return log;
+    });
+    assert.deepEqual(actual, expected, `rejectOnClear ${rejectOnClear}`);
+  }
+});
+
+test('a map whose limit is dropped still finishes, and nothing is kept once it has', async () => {
+  let limit = pLimit(1);
+  const gate = deferred();
+  limit(() => gate.promise);
+  const mapped = limit.map([1, 2, 3], async x => x);
+  limit = undefined;
+  global.gc();
+  global.gc();
+  await ticks();
+  gate.resolve();
+  assert.deepEqual(await mapped, [1, 2, 3]);
+});
+
+test('map items run in the map caller’s async context, even when another caller’s task frees the slot', async () => {
+  const limit = pLimit(1);
+  const store = new AsyncLocalStorage();
+  const gate = deferred();
+  const seen = [];
+  store.run('other', () => limit(() => gate.promise));
+  const mapped = store.run('mapper', () => limit.map([1, 2], () => seen.push(store.getStore())));
+  const plain = store.run('plain', () => limit(() => seen.push(store.getStore())));
+  gate.resolve();
+  await Promise.all([mapped, plain]);
+  assert.deepEqual(seen, ['mapper', 'mapper', 'plain']);
+});
+
+test('every queued task starts its own function, through clears, refills and a table that grows and shrinks', async () => {
+  for (const rejectOnClear of [false, true]) {
+    const limit = pLimit({concurrency: 1, rejectOnClear});
+    const gate = deferred();
+    limit(() => gate.promise);
+    const started = [];
+    const submit = i => (i % 3 === 0 ? limit((x, y) => (started.push(x), y), i, `r${i}`) : limit(() => (started.push(i), `r${i}`)));
+    const cleared = Array.from({length: 5000}, (_, i) => submit(i));
+    cleared.forEach(p => p.catch(() => {}));
+    await ticks(1);
+    limit.clearQueue();
+    const kept = Array.from({length: 5000}, (_, i) => submit(5000 + i));
+    const mapped = limit.map([1, 2], x => `m${x}`);
+    limit.concurrency = 7;
+    gate.resolve();
+    const results = await Promise.all(kept);
+    assert.deepEqual(results, kept.map((_, i) => `r${5000 + i}`));
+    assert.deepEqual(started, kept.map((_, i) => 5000 + i));
+    assert.deepEqual(await mapped, ['m1', 'm2']);
+    for (const p of cleared.slice(0, 3)) assert.equal(await stateOf(p), rejectOnClear ? 'rejected' : 'pending');
+    // Again, with the table shrunk back.
+    assert.deepEqual(await Promise.all([limit(() => 'a'), limit(() => 'b'), limit(x => x, 'c')]), ['a', 'b', 'c']);
+  }
+});
+
+test('map calls its mapper as p-limit does: this undefined, (value, index), one microtask after the start', async () => {
+  const {expected, actual} = await bothWays(async pLimit => {
+    const limit = pLimit(1);
+    const seen = [];
+    const mapped = limit.map(['a', 'b'], function (...args) {
+      seen.push([this === undefined, ...args]);
+    });
+    seen.push(`sync ${limit.activeCount}/${limit.pendingCount}`);
+    await mapped;
+    return seen;
+  });
+  assert.deepEqual(actual, ['sync 1/1', [true, 'a', 0], [true, 'b', 1]]);
+  assert.deepEqual(actual, expected);
+});
