@@ -1,7 +1,8 @@
 //! libuv, borrowed from the host `node` binary at run time.
 //!
-//! The node executable exports its libuv (`uv_*`). The addon looks the functions up with `dlsym`
-//! instead of linking them: a runtime without them (Bun aborts in its `uv_*` stubs, Deno has only
+//! The node executable exports its libuv (`uv_*`). The addon looks the functions up at run time
+//! (`dlsym(RTLD_DEFAULT)` on Linux and macOS, `GetProcAddress` on `node.exe` on Windows) instead of
+//! linking them: a runtime without them (Bun aborts in its `uv_*` stubs, Deno has only
 //! some) can still load the addon, and the JS layer falls back to `perf_hooks`. A second libuv
 //! (the `libuv-sys2` crate builds one) would operate on Node's loop with different internals, so it
 //! is never linked. Handles are opaque: their size comes from `uv_handle_size`, and only the public
@@ -45,23 +46,53 @@ pub struct Uv {
   pub timer_stop: StopFn,
 }
 
-extern "C" {
-  fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+/// The address of an exported function of the host process, or null.
+#[cfg(unix)]
+fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+  extern "C" {
+    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+  }
+  /// `RTLD_DEFAULT`: every loaded object, the executable's exports included.
+  #[cfg(any(target_os = "macos", target_os = "ios"))]
+  const RTLD_DEFAULT: *mut c_void = -2isize as *mut c_void;
+  #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+  const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
+  // SAFETY: `name` is NUL-terminated; dlsym only reads it.
+  unsafe { dlsym(RTLD_DEFAULT, name.as_ptr()) }
 }
 
-/// `RTLD_DEFAULT`: every loaded object, the executable's exports included.
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-const RTLD_DEFAULT: *mut c_void = -2isize as *mut c_void;
-#[cfg(not(any(target_os = "macos", target_os = "ios")))]
-const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
+/// The address of an export of the host executable (`node.exe` exports libuv), or null.
+#[cfg(windows)]
+fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+  #[link(name = "kernel32")]
+  extern "system" {
+    fn GetModuleHandleW(name: *const u16) -> *mut c_void;
+    fn GetProcAddress(module: *mut c_void, name: *const c_char) -> *mut c_void;
+  }
+  // SAFETY: a null name asks for the executable's own module handle, which lives as long as the
+  // process; GetProcAddress only reads the NUL-terminated `name` and returns null when absent.
+  unsafe {
+    let exe = GetModuleHandleW(std::ptr::null());
+    if exe.is_null() {
+      return std::ptr::null_mut();
+    }
+    GetProcAddress(exe, name.as_ptr())
+  }
+}
+
+#[cfg(not(any(unix, windows)))]
+fn host_symbol(_name: &std::ffi::CStr) -> *mut c_void {
+  std::ptr::null_mut()
+}
 
 fn resolve() -> Option<Uv> {
   macro_rules! sym {
     ($name:literal as $ty:ty) => {{
-      let p = unsafe { dlsym(RTLD_DEFAULT, $name.as_ptr()) };
+      let p = host_symbol($name);
       if p.is_null() {
         return None;
       }
+      // SAFETY: `p` is the host's libuv export of that name, whose C signature `$ty` mirrors.
       unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
     }};
   }
