@@ -48,7 +48,7 @@ pub struct Uv {
 
 /// The address of an exported function of the host process, or null.
 #[cfg(unix)]
-fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+pub fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
   extern "C" {
     fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
   }
@@ -63,7 +63,7 @@ fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
 
 /// The address of an export of the host executable (`node.exe` exports libuv), or null.
 #[cfg(windows)]
-fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+pub fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
   #[link(name = "kernel32")]
   extern "system" {
     fn GetModuleHandleW(name: *const u16) -> *mut c_void;
@@ -81,7 +81,7 @@ fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
 }
 
 #[cfg(not(any(unix, windows)))]
-fn host_symbol(_name: &std::ffi::CStr) -> *mut c_void {
+pub fn host_symbol(_name: &std::ffi::CStr) -> *mut c_void {
   std::ptr::null_mut()
 }
 
