@@ -41,7 +41,7 @@ function load() {
   throw failure(
     `no native binary for ${here}; looked for ${tried.join(', ')}. ` +
       (published
-        ? `Reinstall so npm installs the optional dependency ${names.map(n => `async-shape-${n}`).join(' or ')} ` +
+        ? `Reinstall so npm installs the optional dependency ${names.filter(n => PUBLISHED.includes(n)).map(n => `async-shape-${n}`).join(' or ')} ` +
           '(not with --omit=optional or --no-optional; a package-lock.json made on another platform can skip it: ' +
           'delete it and node_modules, then `npm install`).'
         : `Prebuilt binaries exist for ${PUBLISHED.join(', ')}. Elsewhere, build from a clone of the repository ` +

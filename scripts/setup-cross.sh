@@ -34,8 +34,8 @@ targets() {
 }
 
 zig() {
-  python3 -m ziglang version >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check "ziglang==$ZIGLANG_VERSION"
-  command -v cargo-zigbuild >/dev/null || python3 -m pip install -q --disable-pip-version-check "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
+  python3 -m ziglang version >/dev/null 2>&1 || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "ziglang==$ZIGLANG_VERSION"
+  command -v cargo-zigbuild >/dev/null || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
   command -v cargo-zigbuild >/dev/null || { echo "setup-cross: cargo-zigbuild is not on PATH after pip install" >&2; exit 1; }
 }
 
