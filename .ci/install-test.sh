@@ -45,5 +45,10 @@ for mode in scripts ignore-scripts; do
   got=$(env PATH="$nocargo" npx --no-install async-shape --version)
   [ "$got" = "$version" ] || { echo "install-test: async-shape --version printed '$got', not $version" >&2; exit 1; }
   echo "ok: npx async-shape --version → $got"
+  # The same install under the other Node majors .ci/run fetched (N-API 9 serves them all).
+  for other in "$root"/.ci/.nodes/node_modules/node*/bin/node; do
+    [ -x "$other" ] || continue
+    env PATH="$nocargo" "$other" smoke.mjs | sed -n 1p
+  done
 done
 echo "install-test: 2 passed, 0 failed"
