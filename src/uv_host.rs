@@ -80,6 +80,33 @@ pub fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
   }
 }
 
+/// Keeps this DLL loaded until the process exits. Node unloads an addon (FreeLibrary) when the
+/// last environment that loaded it goes away, e.g. workers exiting while the main thread never
+/// required it, yet the process-wide watchdog thread (and a downstream's thread) still run its
+/// code: under wine that crashed the process. glibc and dyld never unload a library whose
+/// thread-locals Rust's std registered; Windows needs the pin.
+#[cfg(windows)]
+#[napi_derive::module_init]
+fn pin_this_dll() {
+  #[link(name = "kernel32")]
+  extern "system" {
+    fn GetModuleHandleExW(flags: u32, name: *const u16, module: *mut *mut c_void) -> i32;
+  }
+  const GET_MODULE_HANDLE_EX_FLAG_PIN: u32 = 0x1;
+  const GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS: u32 = 0x4;
+  let mut module = std::ptr::null_mut();
+  // SAFETY: with FROM_ADDRESS, `name` is an address inside this DLL (this function), not read as
+  // a string; `module` is a valid out pointer. Pinning loads nothing, so it is fine under the
+  // loader lock this constructor runs in. On failure the DLL is merely unpinned, as before.
+  unsafe {
+    GetModuleHandleExW(
+      GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+      pin_this_dll as *const u16,
+      &mut module,
+    );
+  }
+}
+
 #[cfg(not(any(unix, windows)))]
 pub fn host_symbol(_name: &std::ffi::CStr) -> *mut c_void {
   std::ptr::null_mut()
