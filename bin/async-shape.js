@@ -16,6 +16,7 @@ Commands:
   sweep   measure throughput and p99 against concurrency, and find the knee
   demo    one workload four ways against the built-in downstream
   help    this text
+  version print the version (also --version)
 
 sweep options:
   --url URL            the service to sweep (default: the built-in downstream on 127.0.0.1)
@@ -352,6 +353,11 @@ async function main(argv) {
     case '--help':
     case '-h':
       console.log(USAGE);
+      return undefined;
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(require('../package.json').version);
       return undefined;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

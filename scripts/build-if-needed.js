@@ -1,44 +1,61 @@
 #!/usr/bin/env node
 'use strict';
-// Builds the native addon with cargo when it is missing or older than its Rust sources.
-// Runs on `npm install` (the `install` script), before `npm test` and before `npm run bench`.
+// Contributors' build: `napi build --platform --release` (@napi-rs/cli) writes
+// `async-shape.<platform>.node` in the package folder, which lib/native.js loads before any
+// prebuilt package. Runs before `npm test` and `npm run bench`, and only builds when the binary is
+// missing or its Rust sources changed since it was built (a content hash, not file times, which a
+// checkout or an unpacked tarball sets arbitrarily). `--force` (`npm run build`) always builds.
+// Users never run this: the published package has no install script and ships no Rust.
 const {spawnSync} = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const {platformNames} = require('../lib/platform');
 
 const root = path.join(__dirname, '..');
-const target = path.join(root, 'async-shape.node');
-const libName = {darwin: 'libasync_shape.dylib', win32: 'async_shape.dll'}[process.platform] ?? 'libasync_shape.so';
+// On Windows the host toolchain decides between -msvc and -gnu; elsewhere there is one name.
+const binaries = platformNames().map(name => path.join(root, `async-shape.${name}.node`));
+const stampDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
+const stamp = path.join(stampDir, 'async-shape.sources');
 
-function newestSource() {
-  let newest = 0;
-  const visit = p => {
-    const st = fs.statSync(p);
-    if (st.isDirectory()) {
-      for (const e of fs.readdirSync(p)) visit(path.join(p, e));
+function sourcesHash() {
+  const hash = crypto.createHash('sha256');
+  const visit = rel => {
+    const abs = path.join(root, rel);
+    if (!fs.existsSync(abs)) return;
+    if (fs.statSync(abs).isDirectory()) {
+      for (const e of fs.readdirSync(abs).sort()) visit(path.join(rel, e));
     } else {
-      newest = Math.max(newest, st.mtimeMs);
+      hash.update(`${rel}\0`).update(fs.readFileSync(abs)).update('\0');
     }
   };
-  for (const p of ['src', 'Cargo.toml', 'Cargo.lock', 'build.rs']) {
-    if (fs.existsSync(path.join(root, p))) visit(path.join(root, p));
-  }
-  return newest;
+  for (const rel of ['src', 'Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml']) visit(rel);
+  return hash.digest('hex');
 }
 
+const hash = sourcesHash();
 const force = process.argv.includes('--force');
-if (!force && fs.existsSync(target) && fs.statSync(target).mtimeMs >= newestSource()) {
+const built = () => binaries.find(file => fs.existsSync(file));
+if (!force && built() && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === `${path.basename(built())} ${hash}`) {
   process.exit(0);
 }
 
-console.error('async-shape: building the native addon (cargo build --release)…');
-const res = spawnSync('cargo', ['build', '--release', '--lib'], {cwd: root, stdio: 'inherit'});
-if (res.error?.code === 'ENOENT') {
-  console.error('async-shape: `cargo` was not found. Install Rust (https://rustup.rs) and run `npm install` again.');
+const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
+if (!fs.existsSync(napi)) {
+  console.error('async-shape: @napi-rs/cli is missing; run `npm install` in the repository first.');
   process.exit(1);
 }
-if (res.status !== 0) {
-  process.exit(res.status ?? 1);
+const cargo = spawnSync('cargo', ['--version'], {stdio: 'ignore'});
+if (cargo.error?.code === 'ENOENT') {
+  console.error('async-shape: building the addon needs Rust: `cargo` was not found. Install it (https://rustup.rs, 1.88+).');
+  process.exit(1);
 }
-const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
-fs.copyFileSync(path.join(targetDir, 'release', libName), target);
+console.error('async-shape: building the native addon (napi build --platform --release)');
+const res = spawnSync(process.execPath, [napi, 'build', '--platform', '--release'], {cwd: root, stdio: 'inherit'});
+if (res.status !== 0) process.exit(res.status ?? 1);
+if (!built()) {
+  console.error(`async-shape: napi build finished without writing ${binaries.join(' or ')}.`);
+  process.exit(1);
+}
+fs.mkdirSync(stampDir, {recursive: true});
+fs.writeFileSync(stamp, `${path.basename(built())} ${hash}`);

@@ -1,11 +1,11 @@
 //! Diagnostics for the benchmarks: bytes in use by the C allocator, so that memory per task can
 //! count native memory (Rust slots, napi deferreds, V8 global handles) next to the JS heap.
 //!
-//! `mallinfo2` is glibc's (2.33+). It is looked up with `dlsym` at run time, so the addon still
-//! loads on other C libraries; there the function returns -1.
+//! `mallinfo2` is glibc's (2.33+). It is looked up in the process at run time (`uv_host`'s
+//! `host_symbol`), so the addon still loads on other C libraries and on Windows; there the
+//! function returns -1.
 
 use napi_derive::napi;
-use std::ffi::{c_char, c_void};
 
 #[repr(C)]
 #[derive(Default)]
@@ -22,19 +22,15 @@ struct Mallinfo2 {
   keepcost: usize,
 }
 
-extern "C" {
-  fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
-}
-
 /// Bytes the C allocator has handed out and not yet freed (`uordblks + hblkhd`), or -1 when the
 /// C library has no `mallinfo2`.
 #[napi(js_name = "mallocInUse", catch_unwind)]
 pub fn malloc_in_use() -> f64 {
-  // RTLD_DEFAULT is the null handle on glibc.
-  let sym = unsafe { dlsym(std::ptr::null_mut(), c"mallinfo2".as_ptr()) };
+  let sym = crate::uv_host::host_symbol(c"mallinfo2");
   if sym.is_null() {
     return -1.0;
   }
+  // SAFETY: a non-null `mallinfo2` is glibc's, `struct mallinfo2 mallinfo2(void)`, which `Mallinfo2` mirrors.
   let mallinfo2: extern "C" fn() -> Mallinfo2 = unsafe { std::mem::transmute(sym) };
   let info = mallinfo2();
   (info.uordblks + info.hblkhd) as f64

@@ -1,7 +1,8 @@
 //! libuv, borrowed from the host `node` binary at run time.
 //!
-//! The node executable exports its libuv (`uv_*`). The addon looks the functions up with `dlsym`
-//! instead of linking them: a runtime without them (Bun aborts in its `uv_*` stubs, Deno has only
+//! The node executable exports its libuv (`uv_*`). The addon looks the functions up at run time
+//! (`dlsym(RTLD_DEFAULT)` on Linux and macOS, `GetProcAddress` on `node.exe` on Windows) instead of
+//! linking them: a runtime without them (Bun aborts in its `uv_*` stubs, Deno has only
 //! some) can still load the addon, and the JS layer falls back to `perf_hooks`. A second libuv
 //! (the `libuv-sys2` crate builds one) would operate on Node's loop with different internals, so it
 //! is never linked. Handles are opaque: their size comes from `uv_handle_size`, and only the public
@@ -45,23 +46,80 @@ pub struct Uv {
   pub timer_stop: StopFn,
 }
 
-extern "C" {
-  fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+/// The address of an exported function of the host process, or null.
+#[cfg(unix)]
+pub fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+  extern "C" {
+    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+  }
+  /// `RTLD_DEFAULT`: every loaded object, the executable's exports included.
+  #[cfg(any(target_os = "macos", target_os = "ios"))]
+  const RTLD_DEFAULT: *mut c_void = -2isize as *mut c_void;
+  #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+  const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
+  // SAFETY: `name` is NUL-terminated; dlsym only reads it.
+  unsafe { dlsym(RTLD_DEFAULT, name.as_ptr()) }
 }
 
-/// `RTLD_DEFAULT`: every loaded object, the executable's exports included.
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-const RTLD_DEFAULT: *mut c_void = -2isize as *mut c_void;
-#[cfg(not(any(target_os = "macos", target_os = "ios")))]
-const RTLD_DEFAULT: *mut c_void = std::ptr::null_mut();
+/// The address of an export of the host executable (`node.exe` exports libuv), or null.
+#[cfg(windows)]
+pub fn host_symbol(name: &std::ffi::CStr) -> *mut c_void {
+  #[link(name = "kernel32")]
+  extern "system" {
+    fn GetModuleHandleW(name: *const u16) -> *mut c_void;
+    fn GetProcAddress(module: *mut c_void, name: *const c_char) -> *mut c_void;
+  }
+  // SAFETY: a null name asks for the executable's own module handle, which lives as long as the
+  // process; GetProcAddress only reads the NUL-terminated `name` and returns null when absent.
+  unsafe {
+    let exe = GetModuleHandleW(std::ptr::null());
+    if exe.is_null() {
+      return std::ptr::null_mut();
+    }
+    GetProcAddress(exe, name.as_ptr())
+  }
+}
+
+/// Keeps this DLL loaded until the process exits. Node unloads an addon (FreeLibrary) when the
+/// last environment that loaded it goes away, e.g. workers exiting while the main thread never
+/// required it, yet the process-wide watchdog thread (and a downstream's thread) still run its
+/// code: under wine that crashed the process. glibc and dyld never unload a library whose
+/// thread-locals Rust's std registered; Windows needs the pin.
+#[cfg(windows)]
+#[napi_derive::module_init]
+fn pin_this_dll() {
+  #[link(name = "kernel32")]
+  extern "system" {
+    fn GetModuleHandleExW(flags: u32, name: *const u16, module: *mut *mut c_void) -> i32;
+  }
+  const GET_MODULE_HANDLE_EX_FLAG_PIN: u32 = 0x1;
+  const GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS: u32 = 0x4;
+  let mut module = std::ptr::null_mut();
+  // SAFETY: with FROM_ADDRESS, `name` is an address inside this DLL (this function), not read as
+  // a string; `module` is a valid out pointer. Pinning loads nothing, so it is fine under the
+  // loader lock this constructor runs in. On failure the DLL is merely unpinned, as before.
+  unsafe {
+    GetModuleHandleExW(
+      GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+      pin_this_dll as *const u16,
+      &mut module,
+    );
+  }
+}
+
+#[cfg(not(any(unix, windows)))]
+pub fn host_symbol(_name: &std::ffi::CStr) -> *mut c_void {
+  std::ptr::null_mut()
+}
 
 fn resolve() -> Option<Uv> {
   macro_rules! sym {
     ($name:literal as $ty:ty) => {{
-      let p = unsafe { dlsym(RTLD_DEFAULT, $name.as_ptr()) };
+      let p = host_symbol($name);
       if p.is_null() {
         return None;
       }
+      // SAFETY: `p` is the host's libuv export of that name, whose C signature `$ty` mirrors.
       unsafe { std::mem::transmute::<*mut c_void, $ty>(p) }
     }};
   }
