@@ -313,7 +313,7 @@ mod tests {
     assert!(c.limit() < 12.0, "a doubled latency is a queue: {}", c.limit());
     let before = c.limit();
     for i in 0..16 {
-      c.on_sample((300 + i) * MS, 1 * MS, 10, Outcome::Dropped);
+      c.on_sample((300 + i) * MS, MS, 10, Outcome::Dropped);
     }
     assert!(c.limit() < before);
   }
