@@ -145,6 +145,8 @@ export type PoolOptions = {
 	/**
 	A hard cap on waiting tasks. `run()` beyond it rejects at once with a `QueueFullError`. Use `onSizeLessThan()` to wait for room.
 
+	It bounds `run()` only: `map()` and `stream()` bound their own items (at most their concurrency read ahead) and never reject with a `QueueFullError`; their queued items count toward `run()`'s cap.
+
 	@default Infinity
 	*/
 	readonly maxQueue?: number;
@@ -155,7 +157,7 @@ export type PoolOptions = {
 	readonly timeout?: number;
 
 	/**
-	Reject with a `DeadlockError` a task that a running task of this pool submits when every slot is held by a task waiting on one queued in this same pool (p-limit issue #91). Costs one AsyncLocalStorage context per task.
+	Reject with a `DeadlockError` a task that a running task of this pool submits when every slot is held by a task waiting on one queued in this same pool, directly or through running tasks it submitted (`pool.run(() => pool.run(() => pool.run(…)))`; p-limit issue #91). Costs one AsyncLocalStorage context per task.
 
 	@default false
 	*/

@@ -727,3 +727,186 @@ test('pool.stream: a concurrency of null is a TypeError naming `concurrency`', (
   }
   assert.ok(pool.stream([1], x => x, {concurrency: undefined}));
 });
+
+test('regression: a stale start never reaches a later task, however many times its slot is reused (no token wrap)', {timeout: 180_000}, () => {
+  // In a child: 2^21 run/clear cycles, without the test runner's async hooks on every promise.
+  const {status, stdout, stderr} = runScript(
+    `
+    const assert = require('node:assert/strict');
+    const {Pool} = require('.');
+    const noop = () => {};
+    const turn = () => new Promise(resolve => setImmediate(resolve));
+    (async () => {
+      const pool = new Pool({concurrency: 2});
+      let releaseHolder, releaseSecond;
+      const holder = pool.run(() => new Promise(r => (releaseHolder = r)));
+      const second = pool.run(() => new Promise(r => (releaseSecond = r)));
+      const acX = new AbortController();
+      let xCalls = 0, yCalls = 0, y;
+      const x = pool.run(() => { xCalls++; }, {signal: acX.signal});
+      x.catch(noop);
+      await turn();
+      const wrapped = second.then(() => {
+        // X's gate has opened (it holds its slot in the core); its start is a microtask away.
+        // Abort it, then reuse its slot 2^21 times before that start runs.
+        acX.abort(new Error('abort X'));
+        pool.concurrency = 1;
+        const reason = new Error('cleared');
+        for (let i = 0; i < 2 ** 21; i++) {
+          pool.run(noop).catch(noop);
+          pool.clear(reason);
+        }
+        y = pool.run(() => { yCalls++; return 'Y'; });
+      });
+      releaseSecond();
+      await wrapped;
+      for (let i = 0; i < 3; i++) await turn();
+      assert.equal(xCalls, 0, 'the aborted task never runs');
+      assert.equal(yCalls, 0, 'Y waits for the one slot, which the holder has');
+      assert.deepEqual([pool.activeCount, pool.pendingCount], [1, 1]);
+      await assert.rejects(x, {message: 'abort X'});
+      releaseHolder();
+      await holder;
+      assert.equal(await y, 'Y');
+      assert.equal(yCalls, 1);
+      await pool.onIdle();
+      assert.deepEqual([pool.activeCount, pool.pendingCount], [0, 0]);
+      console.log('ok');
+    })().catch(error => { console.error(error); process.exitCode = 1; });
+  `,
+    {timeout: 170_000},
+  );
+  assert.equal(status, 0, stderr);
+  assert.equal(stdout.trim(), 'ok');
+});
+
+test('regression: Pool#map drops an item read after its map rejected (the input aborts or clears)', async () => {
+  // The input aborts the map's signal while yielding: the yielded item is dropped, as p-map does.
+  const pool = new Pool({concurrency: 1});
+  const ac = new AbortController();
+  const calls = [];
+  function* aborting() {
+    yield 1;
+    ac.abort(new Error('stop'));
+    yield 2;
+    yield 3;
+  }
+  const mapped = pool.map(aborting(), (x, i, {signal}) => calls.push([x, signal.aborted]), {signal: ac.signal});
+  await assert.rejects(mapped, {message: 'stop'});
+  await ticks();
+  assert.deepEqual(calls, [[1, false]]);
+
+  // The input clears the pool while an item of the map is queued: the map rejects, the item read
+  // meanwhile is never mapped, and nothing stays behind.
+  const busy = new Pool({concurrency: 3});
+  const release = [];
+  const holders = [busy.run(() => new Promise(r => release.push(r))), busy.run(() => new Promise(r => release.push(r)))];
+  let rejected = false;
+  const late = [];
+  function* clearing() {
+    yield 1;
+    yield 2;
+    busy.clear(new Error('cleared'));
+    yield 3;
+    yield 4;
+  }
+  const cleared = busy.map(clearing(), x => {
+    if (rejected) late.push(x);
+    return ticks(1).then(() => x);
+  });
+  await assert.rejects(
+    cleared.finally(() => {
+      rejected = true;
+    }),
+    {message: 'cleared'},
+  );
+  for (const r of release) r();
+  await Promise.all(holders);
+  await busy.onIdle();
+  await ticks();
+  assert.deepEqual(late, []);
+  assert.deepEqual([busy.activeCount, busy.pendingCount], [0, 0]);
+
+  // The same through an async input and through stream().
+  const ac2 = new AbortController();
+  const seen = [];
+  async function* asyncAborting() {
+    yield 1;
+    ac2.abort(new Error('async stop'));
+    yield 2;
+  }
+  await assert.rejects(pool.map(asyncAborting(), x => seen.push(x), {signal: ac2.signal}), {message: 'async stop'});
+  const ac3 = new AbortController();
+  function* streamAborting() {
+    yield 1;
+    ac3.abort(new Error('stream stop'));
+    yield 2;
+  }
+  await assert.rejects(async () => {
+    for await (const v of pool.stream(streamAborting(), x => seen.push(x * 10), {signal: ac3.signal})) assert.ok(v);
+  }, {message: 'stream stop'});
+  await ticks();
+  assert.deepEqual(seen, [1, 10]);
+});
+
+test('regression: detectDeadlock rejects a nested wait chain (run(() => run(() => run(…))))', async () => {
+  const pool = new Pool({concurrency: 2, detectDeadlock: true});
+  await assert.rejects(
+    pool.run(() => pool.run(() => pool.run(() => 'deep'))),
+    e => e instanceof DeadlockError,
+  );
+  await pool.onIdle();
+  assert.deepEqual([pool.activeCount, pool.pendingCount], [0, 0]);
+  // Three deep on a pool of 3.
+  const three = new Pool({concurrency: 3, detectDeadlock: true});
+  await assert.rejects(three.run(() => three.run(() => three.run(() => three.run(() => 'deeper')))), DeadlockError);
+  // A chain that fits runs; an unrelated running task keeps the pool out of deadlock.
+  assert.equal(await three.run(() => three.run(() => three.run(() => 'fits'))), 'fits');
+  const gate = deferred();
+  const other = pool.run(() => gate.promise);
+  const nested = pool.run(() => pool.run(() => 'inner'));
+  await ticks();
+  assert.deepEqual([pool.activeCount, pool.pendingCount], [2, 1], 'inner waits for `other`: not a deadlock');
+  gate.resolve('other');
+  assert.deepEqual(await Promise.all([other, nested]), ['other', 'inner']);
+});
+
+test('maxQueue bounds run() only: map and stream items never get a QueueFullError', async () => {
+  for (const options of [{}, {timeout: 60_000}]) {
+    const pool = new Pool({concurrency: 1, maxQueue: 0, ...options});
+    const gate = deferred();
+    const busy = pool.run(() => gate.promise);
+    await assert.rejects(pool.run(() => 1), QueueFullError);
+    const mapped = pool.map([1, 2, 3], x => x * 2);
+    const streamed = (async () => {
+      const out = [];
+      for await (const v of pool.stream([1, 2, 3], x => x * 3, {concurrency: 2})) out.push(v);
+      return out;
+    })();
+    await ticks();
+    assert.ok(pool.pendingCount >= 1, 'their items wait in the queue');
+    await assert.rejects(pool.run(() => 1), QueueFullError, 'and count toward run()’s cap');
+    gate.resolve();
+    assert.deepEqual(await Promise.all([busy, mapped, streamed]), [undefined, [2, 4, 6], [3, 6, 9]]);
+    await pool.onIdle();
+  }
+});
+
+test('the native pool functions throw instead of crashing on wrong arguments', () => {
+  const {createPool} = require('../lib/native');
+  const core = createPool(1, true, undefined, undefined);
+  for (const name of Object.keys(core)) {
+    for (const args of [[], [Symbol('s'), {}], ['x', -1, null], [2 ** 64, Number.NaN]]) {
+      try {
+        const result = core[name](...args);
+        if (result instanceof Promise) result.catch(() => {});
+      } catch (error) {
+        assert.ok(error instanceof Error, `${name} threw ${error}`);
+      }
+    }
+  }
+  assert.throws(() => core.stats('yes'), {name: 'TypeError', message: /`reset`/});
+  const fresh = createPool(2, true, undefined, undefined);
+  assert.equal(fresh.active(), 0);
+  assert.equal(typeof fresh.stats(false).completed, 'number');
+});

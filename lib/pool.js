@@ -222,6 +222,12 @@ class Pool {
    * and with a `TimeoutError` DOMException after `timeout` ms of running (the task's signal aborts).
    */
   run(task, options) {
+    return this.#run(task, options, this.#maxQueue);
+  }
+
+  // run() under a queue cap: `maxQueue` for run(), Infinity for map and stream items (bounded by
+  // their own concurrency).
+  #run(task, options, maxQueue) {
     let signal;
     let priority = 0;
     let timeout = this.#defaultTimeout;
@@ -249,10 +255,10 @@ class Pool {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
     const core = this.#core;
-    if (this.#maxQueue !== Number.POSITIVE_INFINITY) {
+    if (maxQueue !== Number.POSITIVE_INFINITY) {
       const pending = core.pending();
-      if (pending >= this.#maxQueue && (pending > 0 || core.active() >= core.concurrency())) {
-        return Promise.reject(new QueueFullError(this.#maxQueue));
+      if (pending >= maxQueue && (pending > 0 || core.active() >= core.concurrency())) {
+        return Promise.reject(new QueueFullError(maxQueue));
       }
     }
 
@@ -578,12 +584,15 @@ class Pool {
       const owner = {start: startItem, cleared: (item, reason) => itemDone(item, false, reason)};
 
       const launch = value => {
+        // Belt and braces: the puller reads nothing once the map is finished.
+        if (finished) return;
         inFlight++;
         if (!direct) {
           const item = new MapItem(owner, index++, undefined);
           item.state = FREE;
-          // The task's own signal follows the map's and also aborts at the item's timeout.
-          this.run(({signal}) => mapper(value, item.index, {signal}), context).then(
+          // The task's own signal follows the map's and also aborts at the item's timeout. Not
+          // capped by maxQueue: the map bounds its own items.
+          this.#run(({signal}) => mapper(value, item.index, {signal}), context, Number.POSITIVE_INFINITY).then(
             v => itemDone(item, true, v),
             e => itemDone(item, false, e),
           );
@@ -631,8 +640,12 @@ class Pool {
     const requested = options?.concurrency;
     const bound = requested === undefined ? this.concurrency : requested;
     validateBound(bound, 'pool.stream()');
-    return createStream(this, input, mapper, bound, ordered, signal);
+    return createStream(this.#uncapped, input, mapper, bound, ordered, signal);
   }
+
+  // What stream() runs its mappers on: run() without the maxQueue cap (the stream bounds its own
+  // items, as map does).
+  #uncapped = {run: (task, options) => this.#run(task, options, Number.POSITIVE_INFINITY)};
 
   /** Resolves when nothing runs and nothing waits. */
   onIdle() {

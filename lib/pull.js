@@ -76,6 +76,9 @@ class Puller {
   }
 
   #step(next) {
+    // Closed while `next()` ran (the source itself aborted or cleared what reads it): the value
+    // is dropped, as p-map drops it.
+    if (this.exhausted) return false;
     checkIteratorResult(next, this.#name);
     if (next.done) {
       this.exhausted = true;

@@ -23,15 +23,17 @@ use crate::pool_stats::{PoolStats, StatsSnapshot};
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
-/// A tracked task's identity across the boundary: `slot · 2^21 + generation`. Generations wrap
-/// within 2^21 and slots are below 2^32, so every token is an exact JS number (below 2^53), and a
-/// small integer (no allocation in V8) while the slot is below 1024.
+/// A tracked task's identity across the boundary: `slot · 2^21 + generation`. Generations stay
+/// below 2^21 and slots below 2^32, so every token is an exact JS number (below 2^53), and a small
+/// integer (no allocation in V8) while the slot is below 1024. A slot whose generation would wrap
+/// is retired, never reused: no token is ever issued twice, so no stale start, timer or abort,
+/// however late, can reach a later task.
 pub type Token = u64;
 
 /// "No task": the token of untracked running tasks and of a task without a parent.
 pub const NO_ID: Token = u64::MAX;
 
-/// Generations wrap within 2^21 (a token must stay below 2^53).
+/// Generations stay below 2^21 (a token must stay below 2^53).
 const GENERATION_BITS: u32 = 21;
 const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
 /// "No slot": the end of a queue link, or no parent.
@@ -67,6 +69,8 @@ struct Slot<T> {
   prev: u32,
   next: u32,
   queued_children: u32,
+  /// Its index in `PoolCore::blocked` while it runs with queued children.
+  blocked_at: u32,
   /// The submitting task (slot, generation), or (`NIL`, 0).
   parent: (u32, u32),
   payload: Option<T>,
@@ -117,8 +121,9 @@ pub struct PoolCore<T> {
   slots: Vec<Slot<T>>,
   free: Vec<u32>,
   tracked: bool,
-  /// Running tasks that have at least one queued child (deadlock detection).
-  blocked: u32,
+  /// The slots of running tasks that have at least one queued child (deadlock detection; only
+  /// tasks submitted with a parent, that is with `detectDeadlock`, ever get here).
+  blocked: Vec<u32>,
   deadlines: Deadlines,
   stats: PoolStats,
   /// An adaptive pool's controller: it sets `concurrency` from completed tasks.
@@ -139,7 +144,7 @@ impl<T: Copy> PoolCore<T> {
       slots: Vec::new(),
       free: Vec::new(),
       tracked,
-      blocked: 0,
+      blocked: Vec::new(),
       deadlines: Deadlines::default(),
       stats: PoolStats::default(),
       controller: None,
@@ -230,6 +235,7 @@ impl<T: Copy> PoolCore<T> {
           prev: NIL,
           next: NIL,
           queued_children: 0,
+          blocked_at: NIL,
           parent: (NIL, 0),
           payload: None,
           since: 0,
@@ -247,6 +253,7 @@ impl<T: Copy> PoolCore<T> {
     s.parent = parent;
     s.queued_children = 0;
     s.deadline_armed = false;
+    debug_assert_eq!(s.blocked_at, NIL, "a freed slot is in no blocked list");
     s.prev = NIL;
     s.next = NIL;
     id
@@ -265,11 +272,33 @@ impl<T: Copy> PoolCore<T> {
     token(id, self.slots[id as usize].generation)
   }
 
+  /// Frees slot `id`. A slot at the last generation is retired instead (left free, never
+  /// reused): its next generation would wrap and bring an old token back to life.
   fn release_slot(&mut self, id: u32) {
     let s = &mut self.slots[id as usize];
     s.state = State::Free;
     s.payload = None;
-    self.free.push(id);
+    if s.generation != GENERATION_MASK {
+      self.free.push(id);
+    }
+  }
+
+  /// Running task `id` got its first queued child.
+  fn block(&mut self, id: u32) {
+    self.slots[id as usize].blocked_at = self.blocked.len() as u32;
+    self.blocked.push(id);
+  }
+
+  /// Running task `id` has no queued child any more (or finished).
+  fn unblock(&mut self, id: u32) {
+    let at = std::mem::replace(&mut self.slots[id as usize].blocked_at, NIL);
+    if at == NIL {
+      return;
+    }
+    self.blocked.swap_remove(at as usize);
+    if let Some(&moved) = self.blocked.get(at as usize) {
+      self.slots[moved as usize].blocked_at = at;
+    }
   }
 
   /// Starts a task at once when a slot is free and nothing waits; returns its token
@@ -300,7 +329,7 @@ impl<T: Copy> PoolCore<T> {
       let ps = &mut self.slots[p as usize];
       ps.queued_children += 1;
       if ps.queued_children == 1 {
-        self.blocked += 1;
+        self.block(p);
       }
     }
     self.slots[id as usize].priority = priority;
@@ -393,7 +422,7 @@ impl<T: Copy> PoolCore<T> {
     if ps.state == State::Running && ps.generation == g && ps.queued_children > 0 {
       ps.queued_children -= 1;
       if ps.queued_children == 0 {
-        self.blocked -= 1;
+        self.unblock(p);
       }
     }
   }
@@ -456,11 +485,11 @@ impl<T: Copy> PoolCore<T> {
     self.active -= 1;
     let s = &mut self.slots[id as usize];
     let ran = now.saturating_sub(s.since);
+    let had_deadline = s.deadline_armed;
     if s.queued_children > 0 {
       s.queued_children = 0;
-      self.blocked -= 1;
+      self.unblock(id);
     }
-    let had_deadline = s.deadline_armed;
     self.release_slot(id);
     if had_deadline {
       let slots = &self.slots;
@@ -511,10 +540,26 @@ impl<T: Copy> PoolCore<T> {
     out
   }
 
-  /// True when every slot is held by a running task that has queued a task of this same pool:
-  /// if those tasks await their children, nothing can ever finish (p-limit issue #91).
+  /// True when the pool is full, something is queued, and every running task is stuck: it has a
+  /// queued descendant (a task submitted by it, or by a running task it submitted, and so on). If
+  /// those tasks await what they submit, nothing can ever finish (p-limit issue #91). O(active):
+  /// walks up from each running task with a queued child through its running ancestors.
   pub fn deadlocked(&self) -> bool {
-    self.pending > 0 && self.active > 0 && !self.has_room() && self.blocked >= self.active
+    if self.pending == 0 || self.active == 0 || self.has_room() || self.blocked.is_empty() {
+      return false;
+    }
+    let mut stuck = std::collections::HashSet::with_capacity(self.active as usize);
+    for &b in &self.blocked {
+      let mut id = b;
+      while stuck.insert(id) {
+        let (p, g) = self.slots[id as usize].parent;
+        match self.slots.get(p as usize) {
+          Some(s) if s.state == State::Running && s.generation == g => id = p,
+          _ => break,
+        }
+      }
+    }
+    stuck.len() as u32 >= self.active
   }
 
   /// Arms a deadline `after` ns from now for running task `id` (a token); true when it is the
@@ -691,6 +736,36 @@ mod tests {
   }
 
   #[test]
+  fn detects_a_nested_wait_chain() {
+    // run(() => run(() => run(...))) on a pool of 2: the outer task waits on a running child that
+    // waits on a queued grandchild.
+    let mut p = PoolCore::new(2.0, true);
+    let outer = p.try_start_now(0, NO_ID).unwrap();
+    let child = p.try_start_now(0, outer).unwrap();
+    let grandchild = p.enqueue(0, "grandchild", 0, child);
+    assert!(p.deadlocked());
+    p.remove(grandchild);
+    assert!(!p.deadlocked());
+    // An unrelated running task is not stuck: no deadlock while it can finish.
+    p.finish(child, Outcome::Rejected, 0);
+    let other = p.try_start_now(0, NO_ID).unwrap();
+    let child = p.enqueue(0, "child", 0, outer);
+    assert!(!p.deadlocked(), "`other` can still finish");
+    let orphan = p.enqueue(0, "child of other", 0, other);
+    assert!(p.deadlocked());
+    p.finish(other, Outcome::Fulfilled, 0);
+    p.remove(orphan);
+    assert_eq!(p.start_next(0).map(|x| x.0), Some(child));
+    // A chain three deep, the pool full: outer -> child (running) -> grandchild (running) -> queued.
+    p.set_concurrency(3.0);
+    let grandchild = p.try_start_now(0, child).unwrap();
+    assert!(!p.deadlocked());
+    p.enqueue(0, "great-grandchild", 0, grandchild);
+    assert!(p.deadlocked());
+    assert!(p.blocked.len() <= 2);
+  }
+
+  #[test]
   fn deadlines_expire_running_tasks_only() {
     let mut p: PoolCore<()> = PoolCore::new(2.0, true);
     let a = p.try_start_now(0, NO_ID).unwrap();
@@ -835,15 +910,22 @@ mod model {
         .min()
         .map(|(_, t)| t)
     }
+    /// Full, something queued, and every running task has a queued descendant through running
+    /// ones.
     fn deadlocked(&self) -> bool {
       let (active, pending) = (self.active(), self.pending());
-      let blocked: BTreeSet<Token> = self
-        .parent
-        .iter()
-        .filter(|(c, p)| matches!(self.tasks[*c], M::Queued { .. }) && self.tasks[*p] == M::Running)
-        .map(|(_, p)| *p)
-        .collect();
-      pending > 0 && active > 0 && active >= self.limit && blocked.len() as u32 >= active
+      let mut stuck = BTreeSet::new();
+      for (c, p) in &self.parent {
+        if !matches!(self.tasks[c], M::Queued { .. }) {
+          continue;
+        }
+        let mut at = Some(*p);
+        while let Some(t) = at.filter(|t| self.tasks[t] == M::Running) {
+          stuck.insert(t);
+          at = self.parent.get(&t).copied();
+        }
+      }
+      pending > 0 && active > 0 && active >= self.limit && stuck.len() as u32 == active
     }
   }
 
@@ -1014,6 +1096,38 @@ mod model {
     assert!(!p.arm_deadline(a, 1, 2));
     assert_eq!(p.active(), 1);
     assert!(p.finish(b, Outcome::Fulfilled, 3));
+  }
+
+  #[test]
+  fn a_slot_is_retired_before_its_generation_wraps() {
+    // A queued task's gate opens (it holds its slot), then it is aborted before its start runs: its
+    // token is stale. However many queue/clear cycles reuse the slot before that late start
+    // arrives, the old token never names a later task.
+    let mut p: PoolCore<u64> = PoolCore::new(2.0, true);
+    let holder = p.try_start_now(0, NO_ID).unwrap();
+    let other = p.try_start_now(0, NO_ID).unwrap();
+    let x = p.enqueue(0, 0, 0, NO_ID);
+    assert!(p.finish(other, Outcome::Fulfilled, 0));
+    let (opened, _) = p.start_next(0).unwrap();
+    assert_eq!(opened, x);
+    assert!(p.finish(x, Outcome::Rejected, 0), "aborted before its start ran");
+    p.set_concurrency(1.0);
+    let mut issued = std::collections::HashSet::new();
+    for i in 1..=(1u64 << GENERATION_BITS) + 5 {
+      let t = p.enqueue(0, i, 0, NO_ID);
+      assert_ne!(t, x, "cycle {i}: the stale token came back");
+      assert!(issued.insert(t), "cycle {i}: a token issued twice");
+      assert_eq!(p.clear(), vec![(t, i)]);
+    }
+    let y = p.enqueue(0, 7, 0, NO_ID);
+    assert_ne!(y, x);
+    assert!(!p.finish(x, Outcome::Fulfilled, 0), "the stale token acts on nothing");
+    assert_eq!(p.remove(x), None);
+    assert!(!p.arm_deadline(x, 1, 0));
+    assert_eq!((p.active(), p.pending()), (1, 1));
+    assert!(p.slots.len() <= 4, "{} slots", p.slots.len());
+    assert!(p.finish(holder, Outcome::Fulfilled, 0));
+    assert_eq!(p.start_next(0), Some((y, 7)));
   }
 
   #[test]
