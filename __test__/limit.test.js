@@ -648,3 +648,91 @@ test('map calls its mapper as p-limit does: this undefined, (value, index), one 
   assert.deepEqual(actual, ['sync 1/1', [true, 'a', 0], [true, 'b', 1]]);
   assert.deepEqual(actual, expected);
 });
+
+test('a task that settles at once frees its slot after its own promise is adopted, as in p-limit', async () => {
+  const {default: reference} = await import('p-limit');
+  const run = async (make, kind) => {
+    const log = [];
+    const limit = make(1);
+    const a = limit(kind === 'value' ? () => 'a' : kind === 'object' ? () => ({a: 1}) : () => {
+      throw new Error('a');
+    });
+    limit(() => {
+      log.push('b start');
+      return 'b';
+    });
+    a.then(
+      () => {},
+      () => {},
+    ).then(() => {
+      log.push(`a settled: active ${limit.activeCount}, pending ${limit.pendingCount}`);
+      limit(() => log.push('c ran'));
+      limit.clearQueue();
+    });
+    await ticks();
+    return log;
+  };
+  for (const kind of ['value', 'object', 'throw']) {
+    assert.deepEqual(await run(pLimit, kind), await run(reference, kind), kind);
+  }
+});
+
+test('a limit() made from an async_hooks init hook while the gate is made gets its own task', async () => {
+  const {createHook} = require('node:async_hooks');
+  const limit = pLimit(1);
+  const first = deferred();
+  limit(() => first.promise);
+  let armed = true;
+  const ran = [];
+  const hook = createHook({
+    init(id, type) {
+      if (armed && type === 'PROMISE') {
+        armed = false;
+        limit(() => ran.push('nested'));
+      }
+    },
+  });
+  hook.enable();
+  let outer;
+  try {
+    outer = limit(() => ran.push('outer'));
+  } finally {
+    hook.disable();
+  }
+  first.resolve();
+  await outer;
+  await ticks();
+  assert.deepEqual(ran.sort(), ['nested', 'outer']);
+  assert.equal(limit.activeCount + limit.pendingCount, 0);
+});
+
+test('an onLimitChange that throws leaves the adaptive limit working: the map settles', () => {
+  const {status, stdout, stderr} = runScript(`
+    const {pLimit} = require('.');
+    const seen = [];
+    process.on('uncaughtException', error => seen.push(error.message));
+    process.on('unhandledRejection', error => seen.push('unhandled ' + error.message));
+    const limit = pLimit({
+      concurrency: {adaptive: 'aimd', min: 1, max: 50, initial: 1},
+      onLimitChange() { throw new Error('hook'); },
+    });
+    limit.map(Array.from({length: 300}, (_, i) => i), async i => {
+      await new Promise(resolve => setImmediate(resolve));
+      return i;
+    }).then(out => setImmediate(() => console.log(JSON.stringify({
+      length: out.length, left: limit.activeCount + limit.pendingCount, kinds: [...new Set(seen)],
+    }))));
+  `);
+  assert.equal(status, 0, stderr);
+  const {length, left, kinds} = JSON.parse(stdout);
+  assert.equal(length, 300);
+  assert.equal(left, 0);
+  assert.ok(kinds.length === 0 || (kinds.length === 1 && kinds[0] === 'hook'), JSON.stringify(kinds));
+});
+
+test('limit is not a constructor, as p-limit’s arrow function is not', () => {
+  const limit = pLimit(1);
+  assert.equal(limit.prototype, undefined);
+  assert.throws(() => new limit(() => 1), TypeError);
+  assert.equal(limit.length, 1);
+});

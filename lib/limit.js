@@ -20,7 +20,7 @@
 //   queued work never recurses through the boundary.
 //
 // Timing follows p-limit's microtask by microtask: a task starts one microtask after it leaves
-// the queue; its result is p-limit's `(async () => fn(...args))()` (`callBare`, `callWith`); the
+// the queue; its result is p-limit's `(async () => fn(...args))()` (`callTask`, `finishStart`); the
 // slot frees one microtask after that settles (p-limit's `await result`), and the returned promise
 // adopts it. A map item keeps the same timing with fewer promises (see `itemStep`), and the map
 // settles by Promise.all's rules (the first rejection in microtask order, else all values). What
@@ -60,11 +60,32 @@ function onGateShut(reason) {
   throw reason;
 }
 
-// p-limit's `(async () => fn(...args))()`: a sync throw rejects, a thenable is adopted through a
-// job. Callers set the reaction marks around it (which tell the event-loop monitor that user code
-// runs from a promise reaction): an async function never throws, it rejects.
-const callBare = async fn => fn();
-const callWith = async (fn, args) => fn(...args);
+// p-limit's `(async () => fn(...args))()` is `adopt(fn(...args))`, or `rejected(error)` when fn
+// throws: a thenable is adopted through a job, a plain value fulfils at once.
+const adopt = async value => value;
+const rejected = async error => {
+  throw error;
+};
+
+// A task whose result settled inside its start (a plain value, a non-thenable object, or a
+// synchronous throw). p-limit resolves its promise with `result` (a job that adopts it) and then
+// `await`s `result`, so its slot frees one microtask later, just after that job. The start hands
+// this object to its promise instead of `result`: the promise's adoption job calls `then`, which
+// adopts `result` and frees the slot there, in p-limit's order. (Freeing it from a reaction of
+// `result` itself would free it before the adoption job: the next task could start, and even
+// finish, before the first one's caller sees its value.)
+class Settled {
+  constructor(result, done, outcome) {
+    this.result = result;
+    this.done = done;
+    this.outcome = outcome;
+  }
+
+  then(resolve, reject) {
+    this.result.then(resolve, reject);
+    this.done(this.outcome);
+  }
+}
 
 // p-limit calls a non-function mapper per item, which rejects with a TypeError; so does this,
 // naming the argument.
@@ -202,40 +223,72 @@ function pLimit(concurrency) {
   drain[KEEP] = onBatch;
 
   // An adaptive limit learns from each task's running time: those tasks release through here.
+  // The hook runs after the bookkeeping, on its own: a throw is the hook's uncaught exception (as
+  // a throwing event listener's is), never a limiter left half-updated.
+  const notifyLimitChange = () => onLimitChange(getConcurrency());
   const releaseAfter = (startedAt, outcome) => {
-    if (releaseTimed(performance.now() - startedAt, outcome) === 2) onLimitChange?.(getConcurrency());
+    if (releaseTimed(performance.now() - startedAt, outcome) === 2 && onLimitChange !== undefined) {
+      queueMicrotask(notifyLimitChange);
+    }
   };
   const outcomeOf = error => (isDropped(error) ? 2 : 1);
-  const releaseWhenSettled =
-    adaptive === undefined
-      ? result => result.then(release, release)
-      : result => {
-          const startedAt = performance.now();
-          result.then(
-            () => releaseAfter(startedAt, 0),
-            error => releaseAfter(startedAt, outcomeOf(error)),
-          );
-        };
 
-  // A task's start, one microtask after it left the queue. `this` is the task's function (bound in
-  // `limit()`); the slot frees one microtask after its result settles (p-limit's `await result`).
-  function startBare() {
+  // What a start returns for the task's promise to adopt, given what `fn` returned (`threw`: it
+  // threw `value`). The slot frees one microtask after the result settles (p-limit's `await
+  // result`); see Settled for a result that settled already.
+  const settledDone = adaptive === undefined ? release : undefined;
+  const finishStart = (value, threw, startedAt) => {
+    if (threw) return new Settled(rejected(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), outcomeOf(value));
+    if (value !== null && (typeof value === 'object' || typeof value === 'function') && !(value instanceof Promise)) {
+      // Resolving reads `then` once: read it here, so that a plain object is known to be settled.
+      let then;
+      try {
+        then = value.then;
+      } catch (error) {
+        return finishStart(error, true, startedAt);
+      }
+      if (typeof then === 'function') value = {then: (resolve, reject) => Reflect.apply(then, value, [resolve, reject])};
+      else return new Settled(adopt(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), 0);
+    } else if (!(value instanceof Promise)) {
+      return new Settled(adopt(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), 0);
+    }
+    const result = adopt(value);
+    if (adaptive === undefined) result.then(release, release);
+    else {
+      result.then(
+        () => releaseAfter(startedAt, 0),
+        error => releaseAfter(startedAt, outcomeOf(error)),
+      );
+    }
+    return result;
+  };
+
+  // Calls a task's function with the reaction marks around it (they tell the event-loop monitor
+  // that user code runs from a promise reaction).
+  const callTask = (fn, args) => {
+    const startedAt = adaptive === undefined ? 0 : performance.now();
+    let value;
     reaction[1]++;
     reaction[0] = 1;
-    const result = callBare(this);
+    try {
+      value = args === undefined ? fn() : fn(...args);
+    } catch (error) {
+      reaction[0] = 0;
+      return finishStart(error, true, startedAt);
+    }
     reaction[0] = 0;
-    releaseWhenSettled(result);
-    return result;
+    return finishStart(value, false, startedAt);
+  };
+
+  // A task's start, one microtask after it left the queue. `this` is the task's function (bound in
+  // `limit()`).
+  function startBare() {
+    return callTask(this, undefined);
   }
   // Bound to the task's arguments too: the gate's value (undefined) comes after them.
   function startWith(...args) {
     args.length--;
-    reaction[1]++;
-    reaction[0] = 1;
-    const result = callWith(this, args);
-    reaction[0] = 0;
-    releaseWhenSettled(result);
-    return result;
+    return callTask(this, args);
   }
 
   // Queued tasks without arguments wait here, named by a token (a Smi counting up, 1 to 2^30-1):
@@ -282,34 +335,34 @@ function pLimit(concurrency) {
     if (names[slot] !== token) throw new Error(`async-shape: internal error: no queued task is named ${token}`);
     const fn = fns[slot];
     unname(slot);
-    reaction[1]++;
-    reaction[0] = 1;
-    const result = callBare(fn);
-    reaction[0] = 0;
-    releaseWhenSettled(result);
-    return result;
+    return callTask(fn, undefined);
   }
 
-  // A plain function reading `arguments`: a rest parameter would allocate an array per call even
-  // when there are no arguments, which is the common case. A task that starts now, or has
+  // A method reading `arguments`: a rest parameter would allocate an array per call even when
+  // there are no arguments, which is the common case; a method, so that `limit` is not a
+  // constructor and has no `prototype`, like p-limit's arrow. A task that starts now, or has
   // arguments, starts through a function bound to it (`this` is `fn`).
-  const limit = function limit(fn) {
-    if (arguments.length > 1) {
-      const start = Reflect.apply(bind, startWith, arguments);
-      const gate = submitPlain();
-      return gate === undefined ? RESOLVED.then(start) : gate.then(start, onGateShut);
-    }
-    let token = nextToken;
-    // A name still in use (after 2^30 others) is skipped, never shared.
-    while (names[token & mask] === token) token = token === 0x3fffffff ? 1 : token + 1;
-    const gate = submitPlain(token);
-    if (gate === undefined) return RESOLVED.then(startBare.bind(fn));
-    nextToken = token === 0x3fffffff ? 1 : token + 1;
-    while (names[token & mask] !== -1) grow();
-    fns[token & mask] = fn;
-    names[token & mask] = token;
-    named++;
-    return gate.then(startNamed, onGateShut);
+  const {limit} = {
+    limit(fn) {
+      if (arguments.length > 1) {
+        const start = Reflect.apply(bind, startWith, arguments);
+        const gate = submitPlain();
+        return gate === undefined ? RESOLVED.then(start) : gate.then(start, onGateShut);
+      }
+      let token = nextToken;
+      // A name still in use (after 2^30 others) is skipped, never shared.
+      while (names[token & mask] === token) token = token === 0x3fffffff ? 1 : token + 1;
+      // Taken before the native call: a limit() made from inside it (an async_hooks init hook sees
+      // the gate being made) must get another name.
+      nextToken = token === 0x3fffffff ? 1 : token + 1;
+      const gate = submitPlain(token);
+      if (gate === undefined) return RESOLVED.then(startBare.bind(fn));
+      while (names[token & mask] !== -1) grow();
+      fns[token & mask] = fn;
+      names[token & mask] = token;
+      named++;
+      return gate.then(startNamed, onGateShut);
+    },
   };
 
   // A map item's steps, bound to (batch, index). p-limit runs each item as `limit(mapper, value,
