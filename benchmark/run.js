@@ -655,7 +655,7 @@ async function main() {
     `- long-lived pool over ${LONG_TASKS.toLocaleString('en')} tasks with fresh priorities: per task ${prio.drift.toFixed(2)}× early rounds, memory ${prio.memGrowth >= 0 ? '+' : ''}${prio.memGrowth.toFixed(1)} MiB (goal: flat, ≤ 1.25× and < 8 MiB) ${prio.drift <= 1.25 && prio.memGrowth < 8 ? '✓' : '✗'}`,
     `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
   ].join('\n');
-  console.log(`Goals (issues #2, #3, #4, #5 and #7)\n${goals}`);
+  console.log(`Goals (issues #2, #3, #4, #5, #7 and #11)\n${goals}`);
 
   if (QUICK) return;
   const md = `# Benchmark results
