@@ -51,3 +51,18 @@ test('ASYNC_SHAPE_NATIVE_PATH names the binary to load, and only that one', () =
   assert.notEqual(status, 0);
   assert.match(stderr, /ASYNC_SHAPE_NATIVE_PATH=.*no-such-addon\.node could not be loaded/);
 });
+
+test('the CLI prints its version and help without the native addon, and a missing addon in one line', () => {
+  const cli = path.join(__dirname, '..', 'bin', 'async-shape.js');
+  const env = {...process.env, ASYNC_SHAPE_NATIVE_PATH: path.join(__dirname, 'no-such-binary.node')};
+  const version = spawnSync(process.execPath, [cli, '--version'], {encoding: 'utf8', env});
+  assert.equal(version.status, 0, version.stderr);
+  assert.equal(version.stdout.trim(), require('../package.json').version);
+  const help = spawnSync(process.execPath, [cli, 'help'], {encoding: 'utf8', env});
+  assert.equal(help.status, 0, help.stderr);
+  const demo = spawnSync(process.execPath, [cli, 'demo', '--requests', '10'], {encoding: 'utf8', env});
+  assert.equal(demo.status, 1);
+  const lines = demo.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, demo.stderr);
+  assert.match(lines[0], /^async-shape: ASYNC_SHAPE_NATIVE_PATH=.*could not be loaded: Cannot find module/);
+});

@@ -5,10 +5,16 @@
 
 const fs = require('node:fs');
 const http = require('node:http');
-const {pLimit, stream, monitorEventLoop} = require('..');
-const {sweep} = require('../lib/sweep');
-const {startDownstream} = require('../lib/downstream');
-const report = require('../lib/report');
+// The library (and so the native addon) loads on first use: `--version` and `help` work without
+// it, and a missing binary is the one-line `async-shape:` error, not a stack trace.
+let loaded;
+const lib = () =>
+  (loaded ??= {
+    ...require('..'),
+    sweep: require('../lib/sweep').sweep,
+    startDownstream: require('../lib/downstream').startDownstream,
+    report: require('../lib/report'),
+  });
 
 const USAGE = `Usage: async-shape <command> [options]
 
@@ -128,7 +134,7 @@ function parse(command, args) {
 /** The built-in downstream, with its option errors told as the command line's options. */
 function downstreamFrom(o) {
   try {
-    return startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+    return lib().startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
   } catch (error) {
     if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
     throw new UsageError(error.message.replace(/`(capacity|latency|queue)`/g, '--$1').replace(/^Expected /, 'expected '));
@@ -200,7 +206,7 @@ async function runSweep(args) {
   }
   let result;
   try {
-    result = await sweep(url, {
+    result = await lib().sweep(url, {
       levels,
       requests: o.requests,
       duration: seconds,
@@ -217,13 +223,13 @@ async function runSweep(args) {
   }
   if (downstream) result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee};
   if (o.json) console.log(JSON.stringify(result, null, 2));
-  else console.log(`${report.table(result)}\n\n${report.summary(result)}`);
+  else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
   if (o.html) {
-    fs.writeFileSync(o.html, report.html(result));
+    fs.writeFileSync(o.html, lib().report.html(result));
     if (!o.json) console.log(`Wrote ${o.html}`);
   }
   if (o.svg) {
-    fs.writeFileSync(o.svg, report.svg(result));
+    fs.writeFileSync(o.svg, lib().report.svg(result));
     if (!o.json) console.log(`Wrote ${o.svg}`);
   }
 }
@@ -248,7 +254,7 @@ async function measureShape(name, downstream, run) {
         })
         .on('error', reject);
     });
-  const loop = monitorEventLoop({stallThreshold: 50});
+  const loop = lib().monitorEventLoop({stallThreshold: 50});
   loop.disable();
   loop.reset();
   let peakHeap = 0;
@@ -308,13 +314,13 @@ async function runDemo(args) {
     rows.push(await measureShape('Promise.all (unbounded)', downstream, call => Promise.all(ids().map(call))));
     rows.push(
       await measureShape(`pLimit(${knee}) at the knee`, downstream, call => {
-        const limit = pLimit(knee);
+        const limit = lib().pLimit(knee);
         return Promise.all(ids().map(() => limit(call)));
       }),
     );
     rows.push(
       await measureShape(`stream, concurrency ${knee}`, downstream, async call => {
-        for await (const status of stream(ids(), call, {concurrency: knee})) void status;
+        for await (const status of lib().stream(ids(), call, {concurrency: knee})) void status;
       }),
     );
   } finally {
@@ -369,7 +375,7 @@ main(process.argv.slice(2)).then(
     process.exitCode ??= 0;
   },
   error => {
-    console.error(`async-shape: ${error.message}`);
+    console.error(`async-shape: ${String(error.message).replace(/^async-shape: /, '')}`);
     if (error instanceof UsageError) console.error('Run `async-shape help` for usage.');
     process.exit(error instanceof UsageError ? 2 : 1);
   },

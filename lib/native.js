@@ -15,7 +15,7 @@ function load() {
     try {
       return require(path.resolve(explicit));
     } catch (error) {
-      throw failure(`ASYNC_SHAPE_NATIVE_PATH=${explicit} could not be loaded: ${error.message}`, error);
+      throw failure(`ASYNC_SHAPE_NATIVE_PATH=${explicit} could not be loaded: ${firstLine(error)}`, error);
     }
   }
   const names = platformNames();
@@ -34,6 +34,14 @@ function load() {
     } catch {
       continue;
     }
+    // In a checkout (its Rust sources beside lib/), a prebuilt package would test the published
+    // code, not the sources: say so.
+    if (fs.existsSync(path.join(__dirname, '..', 'src', 'lib.rs'))) {
+      process.emitWarning(
+        `no local build of this checkout; loaded the prebuilt ${pkg} instead. Run \`npm run build\` to test the sources.`,
+        {code: 'ASYNC_SHAPE_PREBUILT_IN_CHECKOUT'},
+      );
+    }
     return loadFile(file);
   }
   const here = `${process.platform}-${process.arch}${process.platform === 'linux' ? ` (${isMusl() ? 'musl' : 'glibc'})` : ''}`;
@@ -41,7 +49,7 @@ function load() {
   throw failure(
     `no native binary for ${here}; looked for ${tried.join(', ')}. ` +
       (published
-        ? `Reinstall so npm installs the optional dependency ${names.filter(n => PUBLISHED.includes(n)).map(n => `async-shape-${n}`).join(' or ')} ` +
+        ? `Reinstall so npm installs the optional dependency async-shape-${names.find(n => PUBLISHED.includes(n))} ` +
           '(not with --omit=optional or --no-optional; a package-lock.json made on another platform can skip it: ' +
           'delete it and node_modules, then `npm install`).'
         : `Prebuilt binaries exist for ${PUBLISHED.join(', ')}. Elsewhere, build from a clone of the repository ` +
@@ -53,9 +61,12 @@ function loadFile(file) {
   try {
     return require(file);
   } catch (error) {
-    throw failure(`${file} could not be loaded: ${error.message}`, error);
+    throw failure(`${file} could not be loaded: ${firstLine(error)}`, error);
   }
 }
+
+// Node's "Cannot find module" message goes on with its require stack: the cause keeps it.
+const firstLine = error => String(error?.message).split('\n')[0];
 
 function failure(message, cause) {
   const error = new Error(`async-shape: ${message}`);

@@ -13,15 +13,24 @@ function isMusl() {
     return fs.readFileSync('/usr/bin/ldd', 'latin1').includes('musl');
   } catch {
     // No readable ldd (slim images): a glibc Node reports the glibc it runs on, a musl one does not.
-    const header = process.report?.getReport?.().header;
-    return header != null && !header.glibcVersionRuntime;
+    if (process.report === undefined) return false;
+    // No reverse DNS of open sockets for a header (as npm's own libc check does).
+    const exclude = process.report.excludeNetwork;
+    process.report.excludeNetwork = true;
+    try {
+      const header = process.report.getReport().header;
+      return header != null && !header.glibcVersionRuntime;
+    } finally {
+      process.report.excludeNetwork = exclude;
+    }
   }
 }
 
 /** This process's platform names, best first. */
 function platformNames() {
   const base = `${process.platform}-${process.arch}`;
-  if (process.platform === 'linux') return [`${base}-${isMusl() ? 'musl' : 'gnu'}`];
+  // The other libc second: if the guess is wrong, a binary for it may still be installed.
+  if (process.platform === 'linux') return isMusl() ? [`${base}-musl`, `${base}-gnu`] : [`${base}-gnu`, `${base}-musl`];
   if (process.platform === 'win32') return [`${base}-msvc`, `${base}-gnu`];
   return [base];
 }

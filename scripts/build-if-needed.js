@@ -36,7 +36,13 @@ function sourcesHash() {
 const hash = sourcesHash();
 const force = process.argv.includes('--force');
 const built = () => binaries.find(file => fs.existsSync(file));
-if (!force && built() && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === `${path.basename(built())} ${hash}`) {
+// The stamp names the sources' hash and the binary it was written for (its path, size and time), so
+// a binary replaced by hand, or a stamp shared through CARGO_TARGET_DIR by another clone, rebuilds.
+const stampOf = file => {
+  const st = fs.statSync(file);
+  return `${file} ${st.size} ${Math.trunc(st.mtimeMs)} ${hash}`;
+};
+if (!force && built() && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === stampOf(built())) {
   process.exit(0);
 }
 
@@ -58,4 +64,4 @@ if (!built()) {
   process.exit(1);
 }
 fs.mkdirSync(stampDir, {recursive: true});
-fs.writeFileSync(stamp, `${path.basename(built())} ${hash}`);
+fs.writeFileSync(stamp, stampOf(built()));

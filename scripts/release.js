@@ -21,6 +21,8 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const napiCli = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
 const dist = path.join(root, 'dist');
 const GLIBC_FLOOR = '2.17';
+// The oldest macOS the darwin binaries target (Node 22 supports 11+); zig's default is the newest.
+const MACOS_FLOOR = '11.0';
 
 const args = process.argv.slice(2);
 const flag = name => args.includes(name);
@@ -105,6 +107,7 @@ function build(triple) {
     argv.push('--target', `${triple}.${GLIBC_FLOOR}`, '--cross-compile');
   } else {
     argv.push('--target', triple, '--cross-compile');
+    if (triple.includes('apple')) env.MACOSX_DEPLOYMENT_TARGET = MACOS_FLOOR;
   }
   const started = Date.now();
   run(process.execPath, argv, {env});
@@ -129,6 +132,21 @@ function glibcFloor(file) {
   return versions.at(-1) ?? 'none';
 }
 
+// The minimum macOS of a 64-bit Mach-O file, from LC_BUILD_VERSION (or LC_VERSION_MIN_MACOSX).
+function macosFloor(file) {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32LE(0) !== 0xfeedfacf) return '?';
+  const ncmds = b.readUInt32LE(16);
+  let at = 32;
+  for (let i = 0; i < ncmds && at + 8 <= b.length; i++) {
+    const cmd = b.readUInt32LE(at);
+    const version = cmd === 0x32 ? b.readUInt32LE(at + 12) : cmd === 0x24 ? b.readUInt32LE(at + 8) : undefined;
+    if (version !== undefined) return `${version >>> 16}.${(version >>> 8) & 0xff}`;
+    at += b.readUInt32LE(at + 4);
+  }
+  return '?';
+}
+
 function inspect(triple) {
   const file = binaryOf(triple);
   if (!fs.existsSync(file)) return {triple, file, missing: true};
@@ -141,6 +159,11 @@ function inspect(triple) {
       if (info.glibc.localeCompare(GLIBC_FLOOR, 'en', {numeric: true}) > 0) {
         fail(`${triple} needs GLIBC_${info.glibc}, above the ${GLIBC_FLOOR} floor the packages promise`);
       }
+    }
+  } else if (triple.includes('apple')) {
+    info.macos = macosFloor(file);
+    if (info.macos === '?' || info.macos.localeCompare(MACOS_FLOOR, 'en', {numeric: true}) > 0) {
+      fail(`${triple} targets macOS ${info.macos}, above the ${MACOS_FLOOR} floor the packages promise`);
     }
   } else if (triple.includes('windows')) {
     const dump = output(has('x86_64-w64-mingw32-objdump') ? 'x86_64-w64-mingw32-objdump' : 'objdump', ['-p', file]);
@@ -231,6 +254,8 @@ for (const t of targets) {
   rows.push(info);
 }
 
+// Only this run's tarballs: an old version's would sit beside them otherwise.
+if (!flag('--no-pack')) fs.rmSync(dist, {recursive: true, force: true});
 fs.mkdirSync(dist, {recursive: true});
 const packed = [];
 if (!flag('--no-pack')) {
@@ -239,6 +264,8 @@ if (!flag('--no-pack')) {
     const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     if (p.version !== pkg.version) fail(`${dir}/package.json is ${p.version}, the main package ${pkg.version}`);
     if (pkg.optionalDependencies?.[p.name] !== pkg.version) fail(`optionalDependencies must pin ${p.name} at ${pkg.version}`);
+    // Each package ships the license (a copy, not kept in git).
+    fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
     packed.push(pack(dir));
   }
   packed.push(pack(root));
@@ -246,11 +273,11 @@ if (!flag('--no-pack')) {
 
 const mb = n => `${(n / 1048576).toFixed(2)} MB`;
 const table = [
-  '| target | package | built | loaded | binary size | glibc floor |',
+  '| target | package | built | loaded | binary size | glibc / macOS floor |',
   '|---|---|---|---|---|---|',
   ...rows.map(r => {
     const loaded = r.check.ok ? `yes: ${r.check.how}` : r.check.how;
-    const floor = r.glibc ? `GLIBC_${r.glibc}` : r.triple.includes('linux') ? `n/a (needs ${r.needs.join(', ')})` : 'n/a';
+    const floor = r.glibc ? `GLIBC_${r.glibc}` : r.macos ? `macOS ${r.macos}` : r.triple.includes('linux') ? `n/a (needs ${r.needs.join(', ')})` : 'n/a';
     return `| \`${r.triple}\` | \`async-shape-${platformOf(r.triple)}\` | yes | ${loaded} | ${mb(r.size)} | ${floor} |`;
   }),
 ].join('\n');
