@@ -736,3 +736,22 @@ test('limit is not a constructor, as p-limit’s arrow function is not', () => {
   assert.throws(() => new limit(() => 1), TypeError);
   assert.equal(limit.length, 1);
 });
+
+test('a thenable returned by a task or a mapper is called with itself as this, as p-limit does', async () => {
+  const {default: reference} = await import('p-limit');
+  class Lazy {
+    constructor(value) {
+      this.value = value;
+    }
+
+    then(resolve) {
+      resolve(this.value);
+    }
+  }
+  for (const make of [pLimit, reference]) {
+    const limit = make(1);
+    assert.equal(await limit(() => new Lazy(42)), 42);
+    assert.equal(await limit(x => new Lazy(x), 43), 43);
+    assert.deepEqual(await limit.map([1, 2], x => new Lazy(x * 10)), [10, 20]);
+  }
+});

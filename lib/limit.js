@@ -67,6 +67,18 @@ const rejected = async error => {
   throw error;
 };
 
+// Resolving a promise with `value` reads its `then` once; a start that must know whether `value`
+// is settled already does that read itself. Returns undefined for a plain value (settled), else
+// what to adopt in its place: the promise itself when its `then` is the built-in one, or a
+// wrapper that calls the `then` read here, on `value`. Throws what reading `then` throws.
+function adoptable(value) {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  const then = value.then;
+  if (then === PromiseThen) return value;
+  if (typeof then !== 'function') return undefined;
+  return {then: (resolve, reject) => Reflect.apply(then, value, [resolve, reject])};
+}
+
 // A task whose result settled inside its start (a plain value, a non-thenable object, or a
 // synchronous throw). p-limit resolves its promise with `result` (a job that adopts it) and then
 // `await`s `result`, so its slot frees one microtask later, just after that job. The start hands
@@ -236,23 +248,21 @@ function pLimit(concurrency) {
   // What a start returns for the task's promise to adopt, given what `fn` returned (`threw`: it
   // threw `value`). The slot frees one microtask after the result settles (p-limit's `await
   // result`); see Settled for a result that settled already.
-  const settledDone = adaptive === undefined ? release : undefined;
   const finishStart = (value, threw, startedAt) => {
-    if (threw) return new Settled(rejected(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), outcomeOf(value));
-    if (value !== null && (typeof value === 'object' || typeof value === 'function') && !(value instanceof Promise)) {
-      // Resolving reads `then` once: read it here, so that a plain object is known to be settled.
-      let then;
+    let pending;
+    if (!threw) {
       try {
-        then = value.then;
+        pending = adoptable(value);
       } catch (error) {
-        return finishStart(error, true, startedAt);
+        value = error;
+        threw = true;
       }
-      if (typeof then === 'function') value = {then: (resolve, reject) => Reflect.apply(then, value, [resolve, reject])};
-      else return new Settled(adopt(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), 0);
-    } else if (!(value instanceof Promise)) {
-      return new Settled(adopt(value), settledDone ?? (outcome => releaseAfter(startedAt, outcome)), 0);
     }
-    const result = adopt(value);
+    if (pending === undefined) {
+      const done = adaptive === undefined ? release : outcome => releaseAfter(startedAt, outcome);
+      return threw ? new Settled(rejected(value), done, outcomeOf(value)) : new Settled(adopt(value), done, 0);
+    }
+    const result = adopt(pending);
     if (adaptive === undefined) result.then(release, release);
     else {
       result.then(
@@ -411,19 +421,15 @@ function pLimit(concurrency) {
       return SYNC_ERR;
     }
     reaction[0] = 0;
-    // Resolving a promise with `result` reads its `then` once: so does this.
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      let then;
-      try {
-        then = result.then;
-      } catch (error) {
-        values[index] = error;
-        return SYNC_ERR;
-      }
-      // `item` adopts it (reading the built-in `then` again changes nothing).
-      if (then === PromiseThen) return result;
-      if (typeof then === 'function') return {then: (resolve, reject) => Reflect.apply(then, result, [resolve, reject])};
+    // `item` adopts a thenable; a plain value is the outcome already.
+    let pending;
+    try {
+      pending = adoptable(result);
+    } catch (error) {
+      values[index] = error;
+      return SYNC_ERR;
     }
+    if (pending !== undefined) return pending;
     values[index] = result;
     return SYNC_OK;
   }

@@ -336,6 +336,7 @@ mod tests {
     let reactions = Box::leak(Box::new([AtomicI32::new(0), AtomicI32::new(0)]));
     let shared =
       Arc::new(LoopShared::new(idle as *const AtomicU64 as *mut c_void, fake_idle, fake_clock, "test".into()));
+    // SAFETY: `reactions` is two AtomicI32s (layout of i32) leaked above, alive for the process.
     unsafe { shared.set_reactions(reactions.as_ptr() as *mut i32) };
     shared.threshold.store(20 * MS, Ordering::SeqCst);
     shared.watching.store(true, Ordering::SeqCst);
@@ -400,6 +401,7 @@ mod tests {
     let idle = Box::leak(Box::new(AtomicU64::new(0)));
     let reactions = Box::leak(Box::new([AtomicI32::new(0), AtomicI32::new(0)]));
     let shared = Arc::new(LoopShared::new(idle as *const AtomicU64 as *mut c_void, fake_idle, clock, "test".into()));
+    // SAFETY: `reactions` is two AtomicI32s (layout of i32) leaked above, alive for the process.
     unsafe { shared.set_reactions(reactions.as_ptr() as *mut i32) };
     shared.threshold.store(20 * MS, Ordering::SeqCst);
     shared.watching.store(true, Ordering::SeqCst);
