@@ -1,11 +1,11 @@
 'use strict';
 // async-shape: CommonJS entry. `index.mjs` re-exports the same objects for ESM.
-const {pLimit, limitFunction} = require('./lib/limit');
-const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool');
-const {all, allSettled, race, any, timeout} = require('./lib/combinators');
-const {stream} = require('./lib/stream');
-const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge');
-const {monitorEventLoop, currentStall} = require('./lib/loop-monitor');
+const {pLimit, limitFunction} = require('./lib/pool/limit');
+const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool/pool');
+const {all, allSettled, race, any, timeout} = require('./lib/combinators/group');
+const {stream} = require('./lib/combinators/stream');
+const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge/bridge');
+const {monitorEventLoop, currentStall} = require('./lib/event-loop/monitor');
 
 module.exports = {
   pLimit,

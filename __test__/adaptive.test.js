@@ -5,8 +5,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {Pool, pLimit, DroppedError} = require('..');
-const {startDownstream} = require('../lib/downstream');
-const {sweep} = require('../lib/sweep');
+const {startDownstream} = require('../bin/downstream');
+const {sweep} = require('../bin/sweep');
 const {delay} = require('./helpers');
 
 test('options: adaptive forms, bounds, and clear errors', () => {

@@ -388,7 +388,7 @@ test('promisify: the native registry of names stays bounded, and collected wrapp
   const res = runScript(
     `
     const {promisify, bridgeStats} = require('async-shape');
-    const {bridgeRegistrySize} = require('./lib/bridge');
+    const {bridgeRegistrySize} = require('./lib/bridge/bridge');
     const settle = () => new Promise(resolve => setImmediate(resolve));
     const collect = async () => {
       for (let i = 0; i < 5; i++) {

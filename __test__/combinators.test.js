@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const {getEventListeners} = require('node:events');
 const {all, allSettled, race, any, timeout, stream, Pool} = require('..');
-const {liveGroups} = require('../lib/combinators');
+const {liveGroups} = require('../lib/combinators/group');
 const {delay, ticks, deferred, runScript, floorGrowthInChild, noUnhandledRejections} = require('./helpers');
 
 /** A task that resolves (or rejects) after `ms` unless its signal aborts first. */
@@ -360,7 +360,7 @@ test('a million combinator tasks: memory stays flat', {timeout: 180_000}, () => 
   const {growth, samples, report} = floorGrowthInChild(`
     const {all} = require('async-shape');
     const batch = () => all(Array.from({length: 100_000}, (_, i) => () => Promise.resolve(i)), {concurrency: 64});
-    const report = () => require('./lib/combinators').liveGroups();
+    const report = () => require('./lib/combinators/group').liveGroups();
   `);
   const mib = (growth / 1048576).toFixed(1);
   assert.ok(growth < 4 * 1024 * 1024, `floor grew ${mib} MiB over 1,100,000 tasks; MiB after each batch: ${samples.join(' ')}`);

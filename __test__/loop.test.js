@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const {monitorEventLoopDelay} = require('node:perf_hooks');
 const {monitorEventLoop, currentStall, pLimit} = require('..');
-const native = require('../lib/native');
+const native = require('../lib/internal/native');
 const {delay, runScript, floorGrowth} = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
@@ -224,7 +224,7 @@ test('a hot loop is sampled from a 1 ms timer: a stall inside it is still exact,
   // The timer is unref'd too: a process that ends while hot exits on its own.
   const res = runScript(`
     const {monitorEventLoop} = require('.');
-    const native = require('./lib/native');
+    const native = require('./lib/internal/native');
     monitorEventLoop();
     let n = 0;
     const spin = () => { if (++n < 20000) setImmediate(spin); else console.log('hot', native.loopMode()[1]); };
@@ -236,7 +236,7 @@ test('a hot loop is sampled from a 1 ms timer: a stall inside it is still exact,
   // A 'stall' listener that closes the last monitor while the loop is hot stops the timer too.
   const closing = runScript(`
     const {monitorEventLoop} = require('.');
-    const native = require('./lib/native');
+    const native = require('./lib/internal/native');
     const m = monitorEventLoop({stallThreshold: 20});
     m.on('stall', () => m.close());
     let n = 0;
@@ -407,7 +407,7 @@ test("a throwing 'stall' listener is an uncaught exception, as with any event li
 });
 
 test("trackPromises: 'auto' switches promise hooks on after the first stall, and off with the monitor", async () => {
-  const reactions = require('../lib/reactions');
+  const reactions = require('../lib/internal/reactions');
   const monitor = monitorEventLoop({stallThreshold: 50, trackPromises: 'auto'});
   try {
     assert.equal(reactions.trackingPromises(), false);
@@ -538,8 +538,8 @@ test('promise hooks follow the monitors alive: a collected monitor releases them
   const res = runScript(
     `
     const {monitorEventLoop} = require('.');
-    const reactions = require('./lib/reactions');
-    const native = require('./lib/native');
+    const reactions = require('./lib/internal/reactions');
+    const native = require('./lib/internal/native');
     const turn = () => new Promise(resolve => setImmediate(resolve));
     // Reactions counted over 100 plain awaits: about 100 with the hooks on, 0 with them off.
     const counted = async () => {

@@ -1,11 +1,11 @@
 'use strict';
-// lib/native.js: which binary it loads, and the one error it gives when there is none.
+// lib/internal/native.js: which binary it loads, and the one error it gives when there is none.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {spawnSync} = require('node:child_process');
 const path = require('node:path');
 
-const native = path.join(__dirname, '..', 'lib', 'native.js');
+const native = path.join(__dirname, '..', 'lib', 'internal', 'native.js');
 
 /** Loads lib/native.js in a fresh node that reports `platform`/`arch`; returns its stderr and status. */
 function loadAs({platform = process.platform, arch = process.arch, env = {}} = {}) {

@@ -893,7 +893,7 @@ test('maxQueue bounds run() only: map and stream items never get a QueueFullErro
 });
 
 test('the native pool functions throw instead of crashing on wrong arguments', () => {
-  const {createPool} = require('../lib/native');
+  const {createPool} = require('../lib/internal/native');
   const core = createPool(1, true, undefined, undefined);
   for (const name of Object.keys(core)) {
     for (const args of [[], [Symbol('s'), {}], ['x', -1, null], [2 ** 64, Number.NaN]]) {

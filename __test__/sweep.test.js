@@ -9,8 +9,8 @@ const path = require('node:path');
 const http = require('node:http');
 const {spawnSync} = require('node:child_process');
 const {Worker} = require('node:worker_threads');
-const {startDownstream} = require('../lib/downstream');
-const {sweep, findKnee, littlesLaw} = require('../lib/sweep');
+const {startDownstream} = require('../bin/downstream');
+const {sweep, findKnee, littlesLaw} = require('../bin/sweep');
 
 const cli = path.join(__dirname, '..', 'bin', 'async-shape.js');
 const runCli = (args, timeout = 120_000) => spawnSync(process.execPath, [cli, ...args], {encoding: 'utf8', timeout});
@@ -123,7 +123,7 @@ test('cli: bad input gets one line and a non-zero exit, never a stack trace', ()
 
 test('a downstream inside a worker that exits without close() does not hurt the process', async () => {
   const worker = new Worker(
-    `const {startDownstream} = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'downstream.js'))});
+    `const {startDownstream} = require(${JSON.stringify(path.join(__dirname, '..', 'bin', 'downstream.js'))});
      const d = startDownstream({capacity: 100, latency: 10});
      require('node:worker_threads').parentPort.postMessage(d.port);`,
     {eval: true},
@@ -166,7 +166,7 @@ test('CLI: numbers out of range are a usage error naming the option, never a Rus
 });
 
 test('downstream: every number that becomes a Duration or a count is checked, in JS and in Rust', () => {
-  const {NativeDownstream} = require('../lib/native');
+  const {NativeDownstream} = require('../lib/internal/native');
   for (const latency of [1e300, Number.POSITIVE_INFINITY, 86_400_001, -1, 0]) {
     assert.throws(() => startDownstream({latency}), {name: 'RangeError', message: /`latency`/});
     // The native side refuses it too, with an Error instead of a panic.
@@ -208,7 +208,7 @@ test('a panic inside a native entry point is a thrown Error, not an aborted proc
     [
       '-e',
       `
-      const native = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'native.js'))});
+      const native = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'internal', 'native.js'))});
       for (const raw of [false, true]) {
         try {
           native.panicProbe(raw);

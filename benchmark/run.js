@@ -20,11 +20,11 @@ const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
 const {pLimit, Pool, all, allSettled, race, any, stream, promisify, callbackify} = require('..');
-const {mallocInUse} = require('../lib/native');
-const {sweep} = require('../lib/sweep');
-const {startDownstream} = require('../lib/downstream');
+const {mallocInUse} = require('../lib/internal/native');
+const {sweep} = require('../bin/sweep');
+const {startDownstream} = require('../bin/downstream');
 const {loopBenchmark, loopTables, loopGoals} = require('./loop');
-const report = require('../lib/report');
+const report = require('../bin/report');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const N = QUICK ? 20_000 : 100_000;

@@ -11,9 +11,9 @@ let loaded;
 const lib = () =>
   (loaded ??= {
     ...require('..'),
-    sweep: require('../lib/sweep').sweep,
-    startDownstream: require('../lib/downstream').startDownstream,
-    report: require('../lib/report'),
+    sweep: require('./sweep').sweep,
+    startDownstream: require('./downstream').startDownstream,
+    report: require('./report'),
   });
 
 const USAGE = `Usage: async-shape <command> [options]

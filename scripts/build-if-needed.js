@@ -10,7 +10,7 @@ const {spawnSync} = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const {platformNames} = require('../lib/platform');
+const {platformNames} = require('../lib/internal/platform');
 
 const root = path.join(__dirname, '..');
 // On Windows the host toolchain decides between -msvc and -gnu; elsewhere there is one name.
@@ -29,7 +29,7 @@ function sourcesHash() {
       hash.update(`${rel}\0`).update(fs.readFileSync(abs)).update('\0');
     }
   };
-  for (const rel of ['src', 'Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml']) visit(rel);
+  for (const rel of ['src', 'core/src', 'core/Cargo.toml', 'Cargo.toml', 'Cargo.lock', 'build.rs', '.cargo/config.toml']) visit(rel);
   return hash.digest('hex');
 }
 

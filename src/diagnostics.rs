@@ -26,7 +26,7 @@ struct Mallinfo2 {
 /// C library has no `mallinfo2`.
 #[napi(js_name = "mallocInUse", catch_unwind)]
 pub fn malloc_in_use() -> f64 {
-  let sym = crate::uv_host::host_symbol(c"mallinfo2");
+  let sym = crate::event_loop::uv::host_symbol(c"mallinfo2");
   if sym.is_null() {
     return -1.0;
   }
@@ -44,7 +44,7 @@ pub fn panic_probe(env: napi::Env, raw: bool) -> napi::Result<()> {
   if raw {
     // SAFETY: `env` is this call's env, on its JS thread.
     unsafe {
-      crate::napi_values::guarded(env.raw(), || panic!("panicProbe (raw)"));
+      crate::napi_raw::guarded(env.raw(), || panic!("panicProbe (raw)"));
     }
     // The exception `guarded` threw is pending: it propagates when this returns.
     return Ok(());

@@ -1,31 +1,24 @@
-#![deny(clippy::all)]
-//! async-shape: the Rust core and its napi glue.
+//! async-shape's Node addon: the napi glue over `async-shape-core` (`core/`), which owns every
+//! queue, counter, limit, timer and statistic and cannot name napi (it is not its dependency).
 //!
-//! Pure-Rust modules (no napi, covered by `cargo test`): `histogram`, `pool_stats`, `deadlines`,
-//! `pool_core`, `group_core`, `bridge_core`, `downstream_model`, `loop_core`, `loop_watchdog`, and the built-in downstream's
-//! HTTP server `downstream_server` (tokio + hyper, its own thread). The napi layer:
-//! `pool_binding`, `group_binding`, `bridge_binding`, `downstream_binding`, `loop_binding` (on
-//! libuv from the host binary, `uv_host`), and `diagnostics` for
-//! the benchmarks.
+//! Rooms, named as in the core and in the JS layer (`lib/`):
+//! - [`pool`]: `createPool`, the raw method table behind `pLimit` and `Pool`.
+//! - [`combinators`]: the group behind `all`/`allSettled`/`race`/`any`.
+//! - [`bridge`]: the promisify/callbackify registry.
+//! - [`event_loop`]: the libuv check/timer handles on the host's libuv, the watchdog, stalls.
+//! - [`downstream`]: the CLI's built-in downstream server.
+//! - [`histogram`]: the histogram the CLI records latencies in.
+//! - [`wire`]: the protocol's constants, exported once for `lib/internal/wire.js`.
+//!
+//! [`napi_raw`] holds every raw `napi::sys` helper (value conversion, argument reading, the
+//! method-table builder, checked statuses); [`diagnostics`] serves the benchmarks and tests.
 
-pub mod adaptive;
-pub mod bridge_binding;
-pub mod bridge_core;
-pub mod deadlines;
+pub mod bridge;
+pub mod combinators;
 pub mod diagnostics;
-pub mod downstream_binding;
-pub mod downstream_model;
-pub mod downstream_server;
-pub mod downstream_sim;
-pub mod group_binding;
-pub mod group_core;
+pub mod downstream;
+pub mod event_loop;
 pub mod histogram;
-pub mod histogram_binding;
-pub mod loop_binding;
-pub mod loop_core;
-pub mod loop_watchdog;
-mod napi_values;
-pub mod pool_binding;
-pub mod pool_core;
-pub mod pool_stats;
-pub mod uv_host;
+mod napi_raw;
+pub mod pool;
+pub mod wire;
