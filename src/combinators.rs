@@ -7,8 +7,8 @@
 //! for `any`), or -5: ignored, the task was no longer running.
 
 use crate::napi_raw::{f64_of, guarded, num, numbers};
-use crate::pool::now_ns;
 use async_shape_core::combinators::{Group, Policy, Step, Verdict};
+use async_shape_core::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi::sys;
 use napi_derive::napi;

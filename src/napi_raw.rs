@@ -1,67 +1,212 @@
-//! Raw napi value conversions shared by the bindings (numbers, booleans, undefined, arrays of
-//! numbers). Each is one or two N-API calls with no type checks: the JS layer validates first.
+//! Every raw `napi::sys` helper the rooms share: checked statuses, value conversion, argument
+//! reading, errors, panic containment and the method-table builder. The rooms' hot paths call
+//! N-API through these (one or two N-API calls each, no allocation), never through napi-rs's
+//! per-call machinery.
+//!
+//! Statuses: an N-API call that fails on a user value (a JS value the caller passed) must become
+//! a thrown JS error naming it; the JS layer validates first, so at this level a failure is a bug
+//! in async-shape, and [`check`] turns it into a panic, which [`guarded`] turns into a thrown
+//! `Error` ("async-shape: internal error: ...") instead of a wrong result. Nothing here ignores a
+//! status.
+//!
+//! # Safety (for every `unsafe fn` here)
+//! `env` is the env of the N-API call or callback being run, on its JS thread, and every
+//! `napi_value` passed in belongs to that call's handle scope. That is all N-API asks.
 
 use async_shape_core::panic_message;
 use napi::sys;
+use std::ffi::{c_void, CStr};
 use std::ptr;
 
+/// A raw N-API function callback.
+pub(crate) type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Panics (a thrown Error under [`guarded`]) unless `status` is `napi_ok`. For N-API calls that
+/// fail only on a bug: a wrong handle or type that no user value can cause.
+#[track_caller]
+pub(crate) fn check(status: sys::napi_status, what: &str) {
+  assert!(status == sys::Status::napi_ok, "{what} failed with N-API status {status}");
+}
+
+/// The number in `v` (the JS layer passes numbers only).
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn f64_of(env: sys::napi_env, v: sys::napi_value) -> f64 {
   let mut out = 0.0;
-  sys::napi_get_value_double(env, v, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_get_value_double(env, v, &mut out) }, "napi_get_value_double");
   out
 }
 
+/// The number in `v` as an i32 (N-API's conversion: truncated, NaN and ±Infinity read 0).
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn i32_of(env: sys::napi_env, v: sys::napi_value) -> i32 {
   let mut out = 0;
-  sys::napi_get_value_int32(env, v, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_get_value_int32(env, v, &mut out) }, "napi_get_value_int32");
   out
 }
 
+/// The number in `v` as a u32 (N-API's conversion, modulo 2^32).
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn u32_of(env: sys::napi_env, v: sys::napi_value) -> u32 {
   let mut out = 0u32;
-  sys::napi_get_value_uint32(env, v, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_get_value_uint32(env, v, &mut out) }, "napi_get_value_uint32");
   out
 }
 
+/// A JS number.
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn num(env: sys::napi_env, v: f64) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  sys::napi_create_double(env, v, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_create_double(env, v, &mut out) }, "napi_create_double");
   out
 }
 
+/// A JS boolean.
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn boolean(env: sys::napi_env, v: bool) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  sys::napi_get_boolean(env, v, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_get_boolean(env, v, &mut out) }, "napi_get_boolean");
   out
 }
 
+/// `undefined`.
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn undefined(env: sys::napi_env) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  sys::napi_get_undefined(env, &mut out);
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_get_undefined(env, &mut out) }, "napi_get_undefined");
   out
 }
 
+/// Whether `v` is `undefined`.
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
   let mut t = 0;
-  sys::napi_typeof(env, v, &mut t);
+  // SAFETY: the module's contract; `t` is a valid place for the result.
+  check(unsafe { sys::napi_typeof(env, v, &mut t) }, "napi_typeof");
   t == sys::ValueType::napi_undefined
 }
 
+/// A new empty JS object.
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn object(env: sys::napi_env) -> sys::napi_value {
+  let mut out = ptr::null_mut();
+  // SAFETY: the module's contract; `out` is a valid place for the result.
+  check(unsafe { sys::napi_create_object(env, &mut out) }, "napi_create_object");
+  out
+}
+
+/// Sets `obj[name] = value`.
+///
+/// # Safety
+/// See the module's safety note; `obj` is an object (not a proxy or a value with setters that
+/// could fail).
+pub(crate) unsafe fn set_named(env: sys::napi_env, obj: sys::napi_value, name: &CStr, value: sys::napi_value) {
+  // SAFETY: the module's contract; `name` is NUL-terminated and outlives the call.
+  check(unsafe { sys::napi_set_named_property(env, obj, name.as_ptr(), value) }, "napi_set_named_property");
+}
+
 /// A JS array of numbers.
+///
+/// # Safety
+/// See the module's safety note.
 pub(crate) unsafe fn numbers(env: sys::napi_env, items: impl ExactSizeIterator<Item = f64>) -> sys::napi_value {
   let mut arr = ptr::null_mut();
-  sys::napi_create_array_with_length(env, items.len(), &mut arr);
+  // SAFETY: the module's contract; `arr` is a valid place for the result.
+  check(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut arr) }, "napi_create_array_with_length");
   for (i, v) in items.enumerate() {
-    sys::napi_set_element(env, arr, i as u32, num(env, v));
+    let index = u32::try_from(i).expect("an array of more than 2^32 - 1 numbers");
+    // SAFETY: the module's contract; `arr` is the array just made in this scope.
+    check(unsafe { sys::napi_set_element(env, arr, index, num(env, v)) }, "napi_set_element");
   }
   arr
+}
+
+/// The arguments and callback data of one call of a raw function.
+pub(crate) struct CallInfo<const N: usize> {
+  /// The first `N` arguments; missing ones are `undefined`.
+  pub argv: [sys::napi_value; N],
+  /// How many arguments the caller passed (may exceed `N`).
+  pub argc: usize,
+  /// The data the function was created with (see [`method_table`]).
+  pub data: *mut c_void,
+}
+
+/// Reads the first `N` arguments of a call and its function's data.
+///
+/// # Safety
+/// See the module's safety note; `info` is the callback info of the call being run.
+pub(crate) unsafe fn call_info<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> CallInfo<N> {
+  let mut argv = [ptr::null_mut(); N];
+  let mut argc = N;
+  let mut data: *mut c_void = ptr::null_mut();
+  // SAFETY: the module's contract; `argv` has room for `argc` (= N) values, and N-API fills the
+  // slots past the passed arguments with `undefined`.
+  let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) };
+  check(status, "napi_get_cb_info");
+  CallInfo { argv, argc, data }
+}
+
+/// The first `N` arguments as numbers (the JS layer passes numbers only; missing ones read 0).
+///
+/// # Safety
+/// See [`call_info`].
+pub(crate) unsafe fn numbers_of<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [f64; N] {
+  // SAFETY: the caller's contract is `call_info`'s.
+  let call = unsafe { call_info::<N>(env, info) };
+  let mut out = [0.0; N];
+  for (o, v) in out.iter_mut().zip(call.argv).take(call.argc.min(N)) {
+    // SAFETY: `v` is one of this call's arguments.
+    *o = unsafe { f64_of(env, v) };
+  }
+  out
+}
+
+/// Throws a `TypeError` with `message` and returns null (the value of a callback that threw).
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn throw_type_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
+  // SAFETY: the module's contract; `message` is NUL-terminated and outlives the call.
+  check(unsafe { sys::napi_throw_type_error(env, ptr::null(), message.as_ptr()) }, "napi_throw_type_error");
+  ptr::null_mut()
+}
+
+/// Throws an `Error` with `message` and returns null (the value of a callback that threw).
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn throw_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
+  // SAFETY: the module's contract; `message` is NUL-terminated and outlives the call.
+  check(unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) }, "napi_throw_error");
+  ptr::null_mut()
 }
 
 /// Runs the body of a raw `extern "C"` napi callback: a panic (a bug: the JS layer validates
 /// first) becomes a thrown JS Error instead of unwinding into Node, which would abort the process.
 ///
 /// # Safety
-/// `env` is the env of the callback being run, on its JS thread.
+/// See the module's safety note.
 pub(crate) unsafe fn guarded(env: sys::napi_env, f: impl FnOnce() -> sys::napi_value) -> sys::napi_value {
   match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
     Ok(v) => v,
@@ -69,9 +214,12 @@ pub(crate) unsafe fn guarded(env: sys::napi_env, f: impl FnOnce() -> sys::napi_v
       let message = format!("async-shape: internal error: {}", panic_message(&*payload));
       let message = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
       let mut pending = false;
-      sys::napi_is_exception_pending(env, &mut pending);
-      if !pending {
-        sys::napi_throw_error(env, ptr::null(), message.as_ptr());
+      // SAFETY: the module's contract. No `check` here: a panic now would unwind into Node; if
+      // N-API cannot say, throwing may fail too, and null is still a callback's error value.
+      unsafe {
+        if sys::napi_is_exception_pending(env, &mut pending) == sys::Status::napi_ok && !pending {
+          sys::napi_throw_error(env, ptr::null(), message.as_ptr());
+        }
       }
       ptr::null_mut()
     }
@@ -84,4 +232,82 @@ pub(crate) fn contained(what: &str, f: impl FnOnce()) {
   if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
     eprintln!("async-shape: internal error in {what}: {}", panic_message(&*payload));
   }
+}
+
+/// Declares raw entry points: `name => body` makes `unsafe extern "C" fn name(env, info)` that
+/// runs `unsafe fn body(env, info) -> napi_value` under [`guarded`].
+macro_rules! raw_entries {
+  ($($name:ident => $body:ident),* $(,)?) => {
+    $(
+      unsafe extern "C" fn $name(
+        env: napi::sys::napi_env,
+        info: napi::sys::napi_callback_info,
+      ) -> napi::sys::napi_value {
+        // SAFETY: N-API calls this on the JS thread with this callback's env and info, which is
+        // the contract of every body (see `napi_raw`).
+        unsafe { $crate::napi_raw::guarded(env, || $body(env, info)) }
+      }
+    )*
+  };
+}
+pub(crate) use raw_entries;
+
+/// What one function of a method table carries as data: a pointer owned by the function, and
+/// how to free it (by N-API's finalizer once the function is collected, or by the builder if the
+/// function could not be made).
+pub(crate) struct FunctionData {
+  pub data: *mut c_void,
+  pub finalize: sys::napi_finalize,
+  /// Frees `data` when no function was made with it.
+  pub free: unsafe fn(*mut c_void),
+}
+
+/// Makes a plain object of raw functions: `{name: function}` for each of `methods`. `data()` is
+/// called once per function; `None` means no data. On failure every data of a function not made
+/// is freed, and the error names what failed (N-API fails here only when out of memory or while
+/// the environment shuts down).
+///
+/// # Safety
+/// See the module's safety note. Each `FunctionData::finalize` must free its `data` exactly once
+/// and each `free` must free `data` made for it.
+pub(crate) unsafe fn method_table(
+  env: sys::napi_env,
+  methods: &[(&CStr, Callback)],
+  mut data: impl FnMut() -> Option<FunctionData>,
+) -> Result<sys::napi_value, &'static str> {
+  let mut obj = ptr::null_mut();
+  // SAFETY: the module's contract; `obj` is a valid place for the result.
+  if unsafe { sys::napi_create_object(env, &mut obj) } != sys::Status::napi_ok {
+    return Err("create an object");
+  }
+  for (name, cb) in methods {
+    let d = data();
+    let raw = d.as_ref().map_or(ptr::null_mut(), |d| d.data);
+    let mut f = ptr::null_mut();
+    // SAFETY: the module's contract; `name` is NUL-terminated (length -1) and outlives the call;
+    // `cb` is a raw callback of the right type.
+    let status = unsafe { sys::napi_create_function(env, name.as_ptr(), -1, Some(*cb), raw, &mut f) };
+    if status != sys::Status::napi_ok {
+      if let Some(d) = d {
+        // SAFETY: no function was made with `d.data`: this is its only owner.
+        unsafe { (d.free)(d.data) };
+      }
+      return Err("create a function");
+    }
+    if let Some(d) = d {
+      // SAFETY: the module's contract; `f` is the function just made, and `d.finalize` frees
+      // `d.data` once, after `f` can no longer run.
+      let status = unsafe { sys::napi_add_finalizer(env, f, d.data, d.finalize, ptr::null_mut(), ptr::null_mut()) };
+      if status != sys::Status::napi_ok {
+        // `f` is unreachable but may still be alive: its data must outlive it, so it leaks (in a
+        // path N-API never takes for a fresh function).
+        return Err("attach a function's finalizer");
+      }
+    }
+    // SAFETY: the module's contract; `obj` is the plain object made above.
+    if unsafe { sys::napi_set_named_property(env, obj, name.as_ptr(), f) } != sys::Status::napi_ok {
+      return Err("set a method");
+    }
+  }
+  Ok(obj)
 }

@@ -29,6 +29,7 @@
 //! Error), checks the N-API statuses that depend on input, and asserts the others.
 
 use crate::napi_raw::{boolean, f64_of, guarded, i32_of, is_undefined, num, numbers, u32_of, undefined};
+use async_shape_core::now_ns;
 use async_shape_core::pool::adaptive::{Algorithm, Bounds, Controller};
 use async_shape_core::pool::scheduler::{Outcome, PoolCore, Token, NO_ID};
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
@@ -38,8 +39,6 @@ use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
 use std::ptr;
 use std::rc::Rc;
-use std::sync::OnceLock;
-use std::time::Instant;
 
 type Gate = sys::napi_deferred;
 
@@ -61,11 +60,6 @@ struct PoolCell {
   on_batch: sys::napi_ref,
 }
 type Shared = Rc<PoolCell>;
-
-pub(crate) fn now_ns() -> u64 {
-  static START: OnceLock<Instant> = OnceLock::new();
-  START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
 
 /// The first `N` arguments of a pool function's call (missing ones are `undefined`) and its pool.
 /// Panics (turned into a thrown Error by `guarded`) if N-API cannot read them: a bug, not input.

@@ -20,6 +20,13 @@ pub mod histogram;
 pub mod pool;
 pub mod wire;
 
+/// Nanoseconds on a monotonic clock since its first reading in this process: the one clock of
+/// every deadline, statistic and controller.
+pub fn now_ns() -> u64 {
+  static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+  START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+}
+
 /// The message of a caught panic's payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
   if let Some(s) = payload.downcast_ref::<&str>() {
