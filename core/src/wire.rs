@@ -21,6 +21,7 @@ pub const ROOMS: &[(&str, &[(&str, f64)])] = &[
   ("combinators", crate::combinators::wire::TABLE),
   ("bridge", crate::bridge::wire::TABLE),
   ("eventLoop", crate::event_loop::wire::TABLE),
+  ("downstream", crate::downstream::wire::TABLE),
 ];
 
 #[cfg(test)]

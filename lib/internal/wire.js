@@ -13,7 +13,7 @@ const {wire} = require('./native');
 const rooms = wire();
 
 /**
- * The constants of one room (`pool`, `combinators`, `bridge`, `eventLoop`), for destructuring.
+ * The constants of one room (`pool`, `combinators`, `bridge`, `eventLoop`, `downstream`), for destructuring.
  * @param {string} name
  * @returns {Readonly<Record<string, number>>}
  */

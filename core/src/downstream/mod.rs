@@ -4,3 +4,4 @@
 pub mod model;
 pub mod server;
 pub mod sim;
+pub mod wire;

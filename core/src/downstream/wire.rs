@@ -1,0 +1,3 @@
+//! This room's part of the wire protocol (see `crate::wire`).
+
+crate::wire_table! {}
