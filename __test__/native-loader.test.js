@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const native = path.join(__dirname, '..', 'lib', 'internal', 'native.js');
 
-/** Loads lib/native.js in a fresh node that reports `platform`/`arch`; returns its stderr and status. */
+/** Loads lib/internal/native.js in a fresh node that reports `platform`/`arch`; returns its stderr and status. */
 function loadAs({platform = process.platform, arch = process.arch, env = {}} = {}) {
   const fake = `Object.defineProperty(process, 'platform', {value: ${JSON.stringify(platform)}});` +
     `Object.defineProperty(process, 'arch', {value: ${JSON.stringify(arch)}});`;

@@ -155,19 +155,19 @@ async function maxError(rounds) {
   return out;
 }
 
-/** lib/limit.js as shipped, and the same source with the reaction-counter lines removed. */
+/** lib/pool/limit.js as shipped, and the same source with the reaction-counter lines removed. */
 function limitVariants() {
-  const file = path.join(ROOT, 'lib', 'limit.js');
+  const file = path.join(ROOT, 'lib', 'pool', 'limit.js');
   const source = fs.readFileSync(file, 'utf8');
   const stripped = source
     .split('\n')
-    .filter(line => !/^\s*reaction\[[01]\](\+\+| = [01]);\s*$/.test(line))
+    .filter(line => !/^\s*reaction\[[A-Z_0-9]+\](\+\+| = [A-Z_0-9]+);\s*$/.test(line))
     .join('\n');
-  if (stripped === source) throw new Error('no reaction-counter lines found in lib/limit.js');
+  if (stripped === source) throw new Error('no reaction-counter lines found in lib/pool/limit.js');
   const load = (text, name) => {
-    const m = new Module(path.join(ROOT, 'lib', name), module);
-    m.filename = path.join(ROOT, 'lib', name);
-    m.paths = Module._nodeModulePaths(path.join(ROOT, 'lib'));
+    const m = new Module(path.join(ROOT, 'lib', 'pool', name), module);
+    m.filename = path.join(ROOT, 'lib', 'pool', name);
+    m.paths = Module._nodeModulePaths(path.join(ROOT, 'lib', 'pool'));
     m._compile(text, m.filename);
     return m.exports.pLimit;
   };
@@ -210,7 +210,7 @@ async function awaitLoop(n) {
 }
 
 async function trackPromisesCost(rounds) {
-  const {trackPromises} = require(path.join(ROOT, 'lib', 'reactions'));
+  const {trackPromises} = require(path.join(ROOT, 'lib', 'internal', 'reactions'));
   const n = QUICK ? 100_000 : 1_000_000;
   const off = [];
   const on = [];
@@ -229,7 +229,7 @@ async function trackPromisesCost(rounds) {
 /** ns per check callback of the native sampler: [coalesced iteration, exact sample]. */
 function sampleCost() {
   const {monitorEventLoop} = require(ROOT);
-  const native = require(path.join(ROOT, 'lib', 'native'));
+  const native = require(path.join(ROOT, 'lib', 'internal', 'native'));
   const m = monitorEventLoop();
   const runs = Array.from({length: QUICK ? 3 : 9}, () => native.loopSampleCost(QUICK ? 100_000 : 1_000_000));
   m.close();
@@ -268,8 +268,8 @@ function loopTables(result) {
   const counter = [
     '| pLimit(16), 50,000 tasks of `() => Promise.resolve(i)`, paired runs | per task |',
     '|---|---:|',
-    `| lib/limit.js without the reaction-counter lines | ${without.toFixed(0)} ns |`,
-    `| lib/limit.js as shipped | ${shipped.toFixed(0)} ns (${fmtSigned(((shipped - without) / without) * 100, 1)}%) |`,
+    `| lib/pool/limit.js without the reaction-counter lines | ${without.toFixed(0)} ns |`,
+    `| lib/pool/limit.js as shipped | ${shipped.toFixed(0)} ns (${fmtSigned(((shipped - without) / without) * 100, 1)}%) |`,
   ].join('\n');
   const {off, on} = result.hooks;
   const hooks = `\`for (...) await i\`: ${off.toFixed(0)} ns per await without, ${on.toFixed(0)} ns with \`trackPromises\` (${fmtSigned(on - off, 0)} ns).`;

@@ -735,7 +735,7 @@ Error of the reported max against the measured length of an injected busy loop i
 
 ${lt.error}
 
-What the reaction counter (two Int32Array stores around each task start) adds to a pool task: lib/limit.js as shipped against the same source with the counter lines removed, in paired runs, median of the ratios.
+What the reaction counter (two Int32Array stores around each task start) adds to a pool task: lib/pool/limit.js as shipped against the same source with the counter lines removed, in paired runs, median of the ratios.
 
 ${lt.counter}
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Contributors' build: `napi build --platform --release` (@napi-rs/cli) writes
-// `async-shape.<platform>.node` in the package folder, which lib/native.js loads before any
+// `async-shape.<platform>.node` in the package folder, which lib/internal/native.js loads before any
 // prebuilt package. Runs before `npm test` and `npm run bench`, and only builds when the binary is
 // missing or its Rust sources changed since it was built (a content hash, not file times, which a
 // checkout or an unpacked tarball sets arbitrarily). `--force` (`npm run build`) always builds.

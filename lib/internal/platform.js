@@ -1,7 +1,7 @@
 'use strict';
 // napi-rs's platform names for this process (`linux-x64-gnu`, `darwin-arm64`, `win32-x64-gnu`…):
 // the suffix of a binary `async-shape.<name>.node` and of its package `async-shape-<name>`.
-// Shared by the loader (lib/native.js) and the contributors' build (scripts/build-if-needed.js).
+// Shared by the loader (lib/internal/native.js) and the contributors' build (scripts/build-if-needed.js).
 const fs = require('node:fs');
 
 /** The platforms a binary package is published for: package.json `napi.targets`, by napi-rs's names. */
