@@ -1,32 +1,7 @@
-// ESM view of index.d.ts: the same declarations, with `pLimit` as the default export.
+// ESM view of index.d.ts: every named export of it (values and types), with `pLimit` as the
+// default export. `export *` keeps this file from drifting from index.d.ts;
+// __test__/exports.test.mjs checks that both agree with index.js and index.mjs.
 import {pLimit} from './index.js';
 
-export {pLimit, limitFunction, Pool, QueueFullError, DeadlockError, DroppedError, all, allSettled, race, any, timeout, stream, promisify, callbackify, dezalgo, bridgeStats, monitorEventLoop, currentStall} from './index.js';
-export type {
-	LimitFunction,
-	Options,
-	PoolOptions,
-	RunOptions,
-	TaskContext,
-	MapOptions,
-	MapContext,
-	PoolStats,
-	AdaptiveConcurrency,
-	AdaptiveStats,
-	CancellableContext,
-	Task,
-	TaskResult,
-	GroupOptions,
-	RaceOptions,
-	StreamOptions,
-	PoolStreamOptions,
-	MisuseEvent,
-	PromisifyOptions,
-	BridgeCounts,
-	LoopMonitor,
-	MonitorEventLoopOptions,
-	PressureLimits,
-	Stall,
-	StallKind,
-} from './index.js';
+export * from './index.js';
 export default pLimit;

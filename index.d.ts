@@ -1,3 +1,4 @@
+/// <reference types="node" />
 // Type definitions for async-shape. Hand-written: the JS layer in lib/ is the public API; the
 // native binding underneath talks in integers and is internal.
 
@@ -313,6 +314,15 @@ export class Pool {
 		options?: MapOptions
 	): Promise<ReturnType[]>;
 
+	/**
+	A bounded stream (see `stream`) whose mappers run on this pool.
+	*/
+	stream<Input, Output>(
+		input: Iterable<Input> | AsyncIterable<Input>,
+		mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
+		options?: PoolStreamOptions
+	): AsyncIterableIterator<Output>;
+
 	/** Resolves when nothing runs and nothing waits. */
 	onIdle(): Promise<void>;
 	/** Resolves when nothing waits (tasks may still run). */
@@ -503,17 +513,6 @@ export function stream<Input, Output>(
 	mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
 	options: StreamOptions
 ): AsyncIterableIterator<Output>;
-
-export interface Pool {
-	/**
-	A bounded stream (see `stream`) whose mappers run on this pool.
-	*/
-	stream<Input, Output>(
-		input: Iterable<Input> | AsyncIterable<Input>,
-		mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
-		options?: PoolStreamOptions
-	): AsyncIterableIterator<Output>;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The always-async callback bridge

@@ -1,5 +1,6 @@
 'use strict';
-// async-shape: CommonJS entry. `index.mjs` re-exports the same objects for ESM.
+// async-shape: CommonJS entry, and the source of the export list: `index.mjs` re-exports the same
+// objects for ESM, and __test__/exports.test.mjs checks that it, index.d.ts and index.d.mts agree.
 const {pLimit, limitFunction} = require('./lib/pool/limit');
 const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool/pool');
 const {all, allSettled, race, any, timeout} = require('./lib/combinators/group');

@@ -1,80 +1,198 @@
-// Type tests (CommonJS view: index.d.ts). Checked by `tsc --noEmit -p __test__/tsconfig.json`.
-import pLimit, {limitFunction, Pool, QueueFullError, DeadlockError} from 'async-shape';
-import type {LimitFunction, Options, PoolStats, TaskContext} from 'async-shape';
-import {expectType, expectNotAny} from './equal.js';
+// Type tests (CommonJS view: index.d.ts) for pLimit, limitFunction, Pool and the pool's errors.
+// Exact: `toEqualTypeOf` fails on any difference (a wider type, `any`, a lost `readonly`), and a
+// `// @ts-expect-error` line is a program that must not compile. Checked by `npm run test:types`.
+import pLimit, {limitFunction, Pool, QueueFullError, DeadlockError, DroppedError} from 'async-shape';
+import type {
+	AdaptiveConcurrency,
+	AdaptiveStats,
+	LimitFunction,
+	MapContext,
+	MapOptions,
+	Options,
+	PoolOptions,
+	PoolStats,
+	PoolStreamOptions,
+	RunOptions,
+	TaskContext,
+} from 'async-shape';
+import {expectTypeOf} from 'expect-type';
 
-// --- pLimit: every program p-limit's own types accept ---
+// --- pLimit: p-limit 7.3's contract (esm.mts checks LimitFunction against p-limit's own) ---
+expectTypeOf(pLimit).toEqualTypeOf<(concurrency: number | 'adaptive' | Options) => LimitFunction>();
+expectTypeOf<Options>().toEqualTypeOf<{
+	readonly concurrency: number | 'adaptive' | AdaptiveConcurrency;
+	readonly onLimitChange?: (limit: number) => void;
+	readonly rejectOnClear?: boolean;
+}>();
+
 const limit = pLimit(1);
-const limitWithOptions = pLimit({concurrency: 2, rejectOnClear: true});
-expectType<LimitFunction>(limit);
-expectType<LimitFunction>(limitWithOptions);
+expectTypeOf(limit).toEqualTypeOf<LimitFunction>();
+expectTypeOf(pLimit({concurrency: 2, rejectOnClear: true})).toEqualTypeOf<LimitFunction>();
+expectTypeOf(pLimit(Number.POSITIVE_INFINITY)).toEqualTypeOf<LimitFunction>();
 
-expectType<Promise<string>>(limit(async () => 'foo'));
-expectType<Promise<string>>(limit(() => 'sync'));
-expectType<Promise<string>>(limit((_a: string) => '', 'arg'));
-expectType<Promise<number>>(limit(async (_a: string, _b: number) => 1, 'a', 2));
-expectType<Promise<Array<string | undefined>>>(Promise.all([limit(async () => 'a'), limit(async () => undefined)]));
-expectType<number>(limit.activeCount);
-expectType<number>(limit.pendingCount);
-expectType<number>(limit.concurrency);
+// limit(fn, ...args) is Promise<Awaited<ReturnType<fn>>>.
+expectTypeOf(limit(async () => 'foo')).toEqualTypeOf<Promise<string>>();
+expectTypeOf(limit(() => 'sync')).toEqualTypeOf<Promise<string>>();
+expectTypeOf(limit(async () => {})).toEqualTypeOf<Promise<void>>();
+expectTypeOf(limit(() => undefined)).toEqualTypeOf<Promise<undefined>>();
+expectTypeOf(limit(async () => Promise.resolve(1))).toEqualTypeOf<Promise<number>>();
+expectTypeOf(limit(() => Promise.resolve(1) as PromiseLike<number>)).toEqualTypeOf<Promise<number>>();
+expectTypeOf(limit((a: string) => a.length, 'arg')).toEqualTypeOf<Promise<number>>();
+expectTypeOf(limit(async (_a: string, _b: number) => true, 'a', 2)).toEqualTypeOf<Promise<boolean>>();
+expectTypeOf(limit((...rest: number[]) => rest, 1, 2, 3)).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(limit(async (): Promise<string | undefined> => undefined)).toEqualTypeOf<Promise<string | undefined>>();
+expectTypeOf(Promise.all([limit(async () => 'a'), limit(async () => 1)])).toEqualTypeOf<Promise<[string, number]>>();
+// (toBeCallableWith cannot check a generic signature: the calls themselves are the test.)
+expectTypeOf(limit((_a: string, _b?: number) => 1, 'a')).toEqualTypeOf<Promise<number>>();
+expectTypeOf(limit((_a: string, _b?: number) => 1, 'a', 2)).toEqualTypeOf<Promise<number>>();
+
+// The counters, the limit, clearQueue and map.
+expectTypeOf<Pick<LimitFunction, 'activeCount' | 'pendingCount' | 'concurrency' | 'clearQueue'>>().toEqualTypeOf<{
+	readonly activeCount: number;
+	readonly pendingCount: number;
+	concurrency: number;
+	clearQueue: () => void;
+}>();
 limit.concurrency = 4;
-expectType<void>(limit.clearQueue());
-expectType<Promise<number[]>>(limit.map([1, 2, 3], async (x, index) => x * index));
-expectType<Promise<string[]>>(limit.map(new Set(['a']), x => x + x));
-expectType<Promise<number[]>>(limit.map([1, 2].values(), async x => x * 2));
+expectTypeOf(limit.clearQueue()).toEqualTypeOf<void>();
+expectTypeOf(limit.map([1, 2, 3], async (x, index) => x * index)).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(limit.map(new Set(['a']), x => x + x)).toEqualTypeOf<Promise<string[]>>();
+expectTypeOf(limit.map([1, 2].values(), async x => x * 2)).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(limit.map('ab', x => x)).toEqualTypeOf<Promise<string[]>>();
+void limit.map([1n], (item, index) => {
+	expectTypeOf(item).toEqualTypeOf<bigint>();
+	expectTypeOf(index).toEqualTypeOf<number>();
+});
 const {map: detachedMap} = limit;
-expectType<Promise<number[]>>(detachedMap([1], x => x));
-
-const limited = limitFunction(async (url: string) => url.length, {concurrency: 1});
-expectType<Promise<number>>(limited('x'));
-expectType<void>(limited.clearQueue());
-
-const options: Options = {concurrency: 3};
-pLimit(options);
+expectTypeOf(detachedMap([1], x => x)).toEqualTypeOf<Promise<number[]>>();
 
 // @ts-expect-error: activeCount is read-only
 limit.activeCount = 1;
+// @ts-expect-error: pendingCount is read-only
+limit.pendingCount = 1;
 // @ts-expect-error: wrong argument type for fn
 limit((_a: string) => '', 1);
 // @ts-expect-error: missing argument for fn
 limit((_a: string) => '');
+// @ts-expect-error: an argument too many for fn
+limit((_a: string) => '', 'a', 'b');
+// @ts-expect-error: fn must be a function
+limit(Promise.resolve(1));
+// @ts-expect-error: the mapper gets (item, index), not more
+limit.map([1], (_item: number, _index: number, _extra: string) => 1);
+// @ts-expect-error: the mapper's item type comes from the iterable
+limit.map([1], (item: string) => item);
 // @ts-expect-error: rejectOnClear must be a boolean
 pLimit({concurrency: 1, rejectOnClear: 'yes'});
 // @ts-expect-error: concurrency is required in the options object
 pLimit({});
+// @ts-expect-error: concurrency is a number, 'adaptive' or an AdaptiveConcurrency
+pLimit('2');
+// @ts-expect-error: unknown option
+pLimit({concurrency: 1, maxQueue: 2});
+
+// --- limitFunction ---
+const limited = limitFunction(async (url: string) => url.length, {concurrency: 1});
+expectTypeOf(limited).toEqualTypeOf<((url: string) => Promise<number>) & Pick<LimitFunction, 'clearQueue'>>();
+expectTypeOf(limited).branded.toEqualTypeOf<((url: string) => Promise<number>) & {clearQueue: () => void}>();
+expectTypeOf(limited('x')).toEqualTypeOf<Promise<number>>();
+expectTypeOf(limited.clearQueue()).toEqualTypeOf<void>();
+expectTypeOf(limitFunction(async () => true, {concurrency: 1, rejectOnClear: true})).parameters.toEqualTypeOf<[]>();
+expectTypeOf(limitFunction(async (_a: number, _b?: string) => 1, {concurrency: 'adaptive'})).parameters.toEqualTypeOf<
+	[_a: number, _b?: string]
+>();
+expectTypeOf(limitFunction).parameter(1).toEqualTypeOf<Options>();
+
 // @ts-expect-error: limitFunction wants a promise-returning function (as p-limit's types do)
 limitFunction((_a: string) => 'x', {concurrency: 1});
+// @ts-expect-error: the options are required
+limitFunction(async () => 1);
 // @ts-expect-error: limitFunction's result has no activeCount
-limited.activeCount;
+void limited.activeCount;
+// @ts-expect-error: the limited function keeps the argument types
+void limited(1);
 
 // --- Pool ---
-const pool = new Pool({concurrency: 4, maxQueue: 100, timeout: 1000, detectDeadlock: true});
-new Pool();
-expectType<Promise<string>>(pool.run(async ({signal}) => (signal?.aborted ? 'aborted' : 'ok')));
-expectType<Promise<number>>(pool.run(() => 1, {priority: 2, timeout: 50, signal: AbortSignal.timeout(10)}));
-pool.run((context: TaskContext) => context.signal?.reason);
-expectType<Promise<string[]>>(
-	pool.map([1, 2, 3], async (value, index, {signal}) => `${value}:${index}:${signal.aborted}`, {stopOnError: false}),
-);
+expectTypeOf(Pool).constructorParameters.toEqualTypeOf<[options?: PoolOptions]>();
+expectTypeOf(new Pool()).toEqualTypeOf<Pool>();
+expectTypeOf<PoolOptions>().toEqualTypeOf<{
+	readonly concurrency?: number | 'adaptive' | AdaptiveConcurrency;
+	readonly onLimitChange?: (limit: number) => void;
+	readonly maxQueue?: number;
+	readonly timeout?: number;
+	readonly detectDeadlock?: boolean;
+}>();
+const pool = new Pool({concurrency: 4, maxQueue: 100, timeout: 1000, detectDeadlock: true, onLimitChange: limit => void limit});
+
+// The counters and the limit.
+expectTypeOf<Pick<Pool, 'activeCount' | 'pendingCount' | 'concurrency'>>().toEqualTypeOf<{
+	readonly activeCount: number;
+	readonly pendingCount: number;
+	concurrency: number;
+}>();
+pool.concurrency = 8;
+
+// run: the task's result, awaited; the task gets a TaskContext.
+expectTypeOf<TaskContext>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly drop: () => void}>();
+expectTypeOf<RunOptions>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly priority?: number; readonly timeout?: number}>();
+expectTypeOf(pool.run(async ({signal}) => (signal?.aborted ? 'aborted' : 'ok'))).toEqualTypeOf<Promise<'aborted' | 'ok'>>();
+expectTypeOf(pool.run(() => 1, {priority: 2, timeout: 50, signal: AbortSignal.timeout(10)})).toEqualTypeOf<Promise<number>>();
+expectTypeOf(pool.run(async () => {})).toEqualTypeOf<Promise<void>>();
+expectTypeOf(pool.run(async () => Promise.resolve([1]))).toEqualTypeOf<Promise<number[]>>();
+void pool.run(context => expectTypeOf(context).toEqualTypeOf<TaskContext>());
+expectTypeOf(pool.run).parameter(1).toEqualTypeOf<RunOptions | undefined>();
+
+// map: lazy over (async) iterables; the mapper gets (item, index, MapContext).
+expectTypeOf<MapContext>().toEqualTypeOf<{readonly signal: AbortSignal}>();
+expectTypeOf<MapOptions>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly stopOnError?: boolean}>();
+expectTypeOf(pool.map([1, 2, 3], async (value, index, {signal}) => `${value}:${index}:${signal.aborted}`, {stopOnError: false})).toEqualTypeOf<
+	Promise<string[]>
+>();
 async function* numbers() {
 	yield 1;
 }
-expectType<Promise<number[]>>(pool.map(numbers(), n => n + 1, {signal: new AbortController().signal}));
-expectType<Promise<void>>(pool.onIdle());
-expectType<Promise<void>>(pool.onEmpty());
-expectType<Promise<void>>(pool.onSizeLessThan(10));
-expectType<number>(pool.activeCount);
-expectType<number>(pool.pendingCount);
-pool.concurrency = 8;
-pool.clear();
-pool.clear(new Error('shutting down'));
-const stats: PoolStats = pool.stats({reset: true});
-expectType<number>(stats.latency.p99);
-expectType<number>(stats.littleConcurrency);
+expectTypeOf(pool.map(numbers(), n => n + 1, {signal: new AbortController().signal})).toEqualTypeOf<Promise<number[]>>();
+void pool.map(['a'], (item, index, context) => {
+	expectTypeOf(item).toEqualTypeOf<string>();
+	expectTypeOf(index).toEqualTypeOf<number>();
+	expectTypeOf(context).toEqualTypeOf<MapContext>();
+});
+expectTypeOf(pool.map).parameter(2).toEqualTypeOf<MapOptions | undefined>();
 
-const err: unknown = undefined;
-if (err instanceof QueueFullError) expectType<'ASYNC_SHAPE_QUEUE_FULL'>(err.code);
-if (err instanceof DeadlockError) expectType<'DeadlockError'>(err.name);
+// stream: a bounded async iterable on this pool (the combinators' `stream` is in combinators.ts).
+expectTypeOf(pool.stream([1], n => String(n))).toEqualTypeOf<AsyncIterableIterator<string>>();
+expectTypeOf(pool.stream(numbers(), async (n, index, context) => [n, index, context] as const, {ordered: false})).toEqualTypeOf<
+	AsyncIterableIterator<readonly [number, number, MapContext]>
+>();
+expectTypeOf(pool.stream).parameter(2).toEqualTypeOf<PoolStreamOptions | undefined>();
+expectTypeOf<PoolStreamOptions>().branded.toEqualTypeOf<{
+	readonly concurrency?: number;
+	readonly ordered?: boolean;
+	readonly signal?: AbortSignal;
+}>();
+
+// The waits, clear and stats.
+expectTypeOf(pool.onIdle).toEqualTypeOf<() => Promise<void>>();
+expectTypeOf(pool.onEmpty).toEqualTypeOf<() => Promise<void>>();
+expectTypeOf(pool.onSizeLessThan).toEqualTypeOf<(limit: number) => Promise<void>>();
+expectTypeOf(pool.clear).toEqualTypeOf<(reason?: unknown) => void>();
+expectTypeOf(pool.stats).toEqualTypeOf<(options?: {readonly reset?: boolean}) => PoolStats>();
+expectTypeOf<PoolStats>().toEqualTypeOf<{
+	readonly completed: number;
+	readonly failed: number;
+	readonly dropped: number;
+	readonly active: number;
+	readonly pending: number;
+	readonly concurrency: number;
+	readonly elapsedMs: number;
+	readonly throughput: number;
+	readonly latency: {readonly mean: number; readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number};
+	readonly wait: {readonly mean: number; readonly p99: number};
+	readonly meanInFlight: number;
+	readonly littleConcurrency: number;
+	readonly adaptive?: AdaptiveStats;
+}>();
+expectTypeOf(pool.stats({reset: true}).latency.p99).toEqualTypeOf<number>();
 
 // @ts-expect-error: the task must be a function
 pool.run('not a function');
@@ -82,18 +200,52 @@ pool.run('not a function');
 pool.run(() => 1, {priority: 'high'});
 // @ts-expect-error: signal must be an AbortSignal
 pool.run(() => 1, {signal: new AbortController()});
+// @ts-expect-error: an explicit undefined is not an option value (exactOptionalPropertyTypes)
+pool.run(() => 1, {timeout: undefined});
 // @ts-expect-error: unknown option
 new Pool({concurency: 2});
+// @ts-expect-error: maxQueue is a number
+new Pool({maxQueue: '10'});
 // @ts-expect-error: activeCount is read-only
 pool.activeCount = 3;
+// @ts-expect-error: pendingCount is read-only
+pool.pendingCount = 3;
 // @ts-expect-error: map's mapper gets (item, index, context), not more
-pool.map([1], (_a: number, _b: number, _c: {signal: AbortSignal}, _d: string) => 1);
+pool.map([1], (_a: number, _b: number, _c: MapContext, _d: string) => 1);
+// @ts-expect-error: stopOnError is a boolean
+pool.map([1], x => x, {stopOnError: 1});
+// @ts-expect-error: onSizeLessThan needs a limit
+pool.onSizeLessThan();
+// @ts-expect-error: reset is a boolean
+pool.stats({reset: 1});
+// @ts-expect-error: stats are read-only
+pool.stats().completed = 1;
 
-// --- no `any` leaks from the public types ---
-expectNotAny(limit(async () => 1));
-expectNotAny(limit.map([1], x => x));
-expectNotAny(pool.run(() => 1));
-expectNotAny(pool.map([1], x => x));
-expectNotAny(pool.stats());
-// @ts-expect-error: the guard itself works
-expectNotAny(JSON.parse('1'));
+// --- The pool's errors ---
+expectTypeOf<QueueFullError>().toExtend<RangeError>();
+expectTypeOf<QueueFullError['name']>().toEqualTypeOf<'QueueFullError'>();
+expectTypeOf<QueueFullError['code']>().toEqualTypeOf<'ASYNC_SHAPE_QUEUE_FULL'>();
+expectTypeOf<DeadlockError>().toExtend<Error>();
+expectTypeOf<DeadlockError['name']>().toEqualTypeOf<'DeadlockError'>();
+expectTypeOf<DeadlockError['code']>().toEqualTypeOf<'ASYNC_SHAPE_DEADLOCK'>();
+expectTypeOf<DroppedError>().toExtend<Error>();
+expectTypeOf<DroppedError['name']>().toEqualTypeOf<'DroppedError'>();
+expectTypeOf<DroppedError['code']>().toEqualTypeOf<'ASYNC_SHAPE_DROPPED'>();
+expectTypeOf(DroppedError).constructorParameters.toEqualTypeOf<[message?: string, options?: ErrorOptions]>();
+// Today's declarations inherit the Error constructors; the JS classes take (maxQueue) and
+// (concurrency). Users only test them with instanceof.
+expectTypeOf(QueueFullError).toBeConstructibleWith();
+expectTypeOf(QueueFullError).toBeConstructibleWith('message', {cause: 1});
+expectTypeOf(DeadlockError).toBeConstructibleWith();
+expectTypeOf(DeadlockError).toBeConstructibleWith('message', {cause: 1});
+expectTypeOf(new QueueFullError()).toEqualTypeOf<QueueFullError>();
+
+const err: unknown = undefined;
+if (err instanceof QueueFullError) expectTypeOf(err).toEqualTypeOf<QueueFullError>();
+if (err instanceof DeadlockError) expectTypeOf(err.code).toEqualTypeOf<'ASYNC_SHAPE_DEADLOCK'>();
+if (err instanceof DroppedError) expectTypeOf(err.message).toEqualTypeOf<string>();
+
+// @ts-expect-error: the codes are read-only
+new DroppedError().code = 'x';
+// @ts-expect-error: a DroppedError's message is a string
+new DroppedError(429);
