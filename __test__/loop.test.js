@@ -643,3 +643,90 @@ test('removeAllListeners() keeps stall delivery working for listeners added afte
     assert.equal(monitor.listenerCount('removeListener'), 1);
   });
 });
+
+// --- issue 13 ---
+
+test("a 'stall' listener may call back into its monitor: read it, stop and restart it, close it, start another", async () => {
+  await retryOnce(() => {
+    const res = runScript(`
+      const {monitorEventLoop} = require('.');
+      const native = require('./lib/internal/native');
+      const busy = ms => { const end = performance.now() + ms; while (performance.now() < end); };
+      const log = [];
+      const a = monitorEventLoop({stallThreshold: 50});
+      let b;
+      a.on('stall', s => {
+        // Called from the native check callback that recorded the stall: every call below re-enters it.
+        log.push(['a', s.kind, a.count >= 1, a.max >= 50e6, a.stalls().length, a.stallCount, a.percentiles.get(100) === a.max,
+          typeof a.utilization(), a.pressure(), a.currentStall()]);
+        try {
+          const cost = native.loopSampleCost(10);
+          log.push(['sampleCost', cost.length]);
+        } catch (error) {
+          log.push(['sampleCost', error.message]);
+        }
+        log.push(['disable', a.disable(), 'enable', a.enable(), 'disable', a.disable()]);
+        a.close();
+        a.close();
+        log.push(['closed', native.loopMode()]);
+        b = monitorEventLoop({stallThreshold: 50});
+        b.on('stall', s2 => {
+          log.push(['b', s2.kind, b.stallCount]);
+          b.close();
+        });
+      });
+      setTimeout(() => busy(120), 20);
+      setTimeout(() => busy(120), 300);
+      setTimeout(() => console.log(JSON.stringify({log, mode: native.loopMode(), monitors: native.loopMonitorCount()})), 600);
+    `);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr, '', 'no contained internal error');
+    assert.deepEqual(JSON.parse(res.stdout), {
+      log: [
+        ['a', 'macrotask', true, true, 1, 1, true, 'number', true, null],
+        ['sampleCost', 2],
+        ['disable', true, 'enable', true, 'disable', true],
+        ['closed', [false, false]],
+        ['b', 'macrotask', 1],
+      ],
+      mode: [false, false],
+      monitors: 0,
+    });
+  });
+});
+
+test("a 'stall' listener that starts monitors and throws leaves the hub consistent", async () => {
+  await retryOnce(() => {
+    const res = runScript(`
+      const {monitorEventLoop} = require('.');
+      const native = require('./lib/internal/native');
+      const busy = ms => { const end = performance.now() + ms; while (performance.now() < end); };
+      const a = monitorEventLoop({stallThreshold: 50});
+      const started = [];
+      a.on('stall', () => {
+        for (let i = 0; i < 5; i++) started.push(monitorEventLoop({stallThreshold: 50}));
+        a.reset();
+        throw new Error('after starting five');
+      });
+      process.on('uncaughtException', error => console.log('uncaught', error.message));
+      setTimeout(() => busy(120), 20);
+      setTimeout(() => busy(120), 300);
+      setTimeout(() => {
+        const seen = started.map(m => m.stalls().length);
+        console.log(JSON.stringify({monitors: native.loopMonitorCount(), mode: native.loopMode(), seen}));
+        for (const m of started) m.close();
+        a.close();
+        console.log(JSON.stringify({monitors: native.loopMonitorCount(), mode: native.loopMode()}));
+      }, 600);
+    `);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr, '', 'no contained internal error');
+    assert.deepEqual(res.stdout.trim().split('\n'), [
+      'uncaught after starting five',
+      'uncaught after starting five',
+      // The first five saw the second stall; the five started at its end did not.
+      JSON.stringify({monitors: 11, mode: [true, false], seen: [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]}),
+      JSON.stringify({monitors: 0, mode: [false, false]}),
+    ]);
+  });
+});

@@ -1,9 +1,11 @@
 //! Diagnostics for the benchmarks: bytes in use by the C allocator, so that memory per task can
 //! count native memory (Rust slots, napi deferreds, V8 global handles) next to the JS heap.
 //!
-//! `mallinfo2` is glibc's (2.33+). It is looked up in the process at run time (`uv_host`'s
-//! `host_symbol`), so the addon still loads on other C libraries and on Windows; there the
-//! function returns -1.
+//! `mallinfo2` is glibc's (2.33+). It is looked up in the process at run time
+//! ([`host_symbol`](crate::event_loop::uv::host_symbol), the addon's one `dlsym`), so the addon
+//! still loads on other C libraries and on Windows; there the function returns -1.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use napi_derive::napi;
 

@@ -1,5 +1,8 @@
 //! The Rust histogram, for JS callers that record values one by one (the sweep records each
-//! request's latency): `record(ns)`, percentiles, min/max/mean/stddev/count, `reset()`.
+//! request's latency): `record(ns)`, percentiles, min/max/mean/stddev/count, `reset()`. The
+//! histogram itself is the core's (`core/src/histogram.rs`).
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use async_shape_core::histogram::Histogram;
 use napi_derive::napi;

@@ -1,8 +1,10 @@
 'use strict';
-// Event-loop telemetry (issue #5). The state lives in Rust (src/loop_binding.rs): an unref'd libuv
-// check handle samples each loop iteration's busy time, a watchdog thread sees stalls while they
-// happen, and attribution comes from the shared reaction state (lib/reactions.js). This module only
-// shapes the API: an IntervalHistogram-compatible histogram side, stalls, pressure, a report.
+// Event-loop telemetry (issue #5). The state lives in Rust (src/event_loop/mod.rs over
+// core/src/event_loop/): an unref'd libuv check handle samples each loop iteration's busy time, a
+// watchdog thread sees stalls while they happen, and attribution comes from the shared reaction
+// state (lib/internal/reactions.js). This module only shapes the API: an IntervalHistogram-
+// compatible histogram side, stalls, pressure, a report. The positional arrays and codes the
+// addon returns are read with the wire protocol's names (core/src/event_loop/wire.rs).
 //
 // Where the host exports no libuv (Bun, Deno) or the addon says so, a perf_hooks fallback with
 // the same surface is used (`monitor.native === false`): stalls are seen only after they end.
@@ -13,10 +15,34 @@ const {isMainThread, threadId} = require('node:worker_threads');
 const native = require('../internal/native');
 const reactions = require('../internal/reactions');
 const {describe, validateOptionsObject} = require('../internal/validate');
+const {room} = require('../internal/wire');
+
+const {
+  STALL_MACROTASK,
+  STALL_MICROTASK_BURST,
+  STALL_LONG_MICROTASK,
+  STALL_MIXED,
+  STATS_COUNT,
+  STATS_MIN,
+  STATS_MAX,
+  STATS_MEAN,
+  STATS_STDDEV,
+  PERCENTILE_P,
+  PERCENTILE_VALUE,
+  PERCENTILE_STRIDE,
+  RECENT_MAX,
+  RECENT_UTILIZATION,
+  RECENT_BUSY,
+  NO_MONITOR,
+} = room('eventLoop');
 
 const NS = 1e6;
-// What IntervalHistogram reports as the min of an empty histogram (INT64_MAX as a Number).
-const EMPTY_MIN = 9223372036854775807;
+// The public names of the native stall kinds (the perf_hooks fallback's stalls are 'unknown').
+const KIND_NAMES = [];
+KIND_NAMES[STALL_MACROTASK] = 'macrotask';
+KIND_NAMES[STALL_MICROTASK_BURST] = 'microtask-burst';
+KIND_NAMES[STALL_LONG_MICROTASK] = 'long-microtask';
+KIND_NAMES[STALL_MIXED] = 'mixed';
 // performance.now() = hrtime / 1e6 + offset on this thread (both read libuv's monotonic clock).
 const HR_OFFSET = performance.now() - Number(process.hrtime.bigint()) / NS;
 
@@ -78,7 +104,7 @@ function toStall(s) {
   return {
     start: round(s.start / NS + HR_OFFSET),
     duration: round(duration),
-    kind: s.kind,
+    kind: KIND_NAMES[s.kind],
     reactions: s.reactions,
     microtask,
     macrotask: Math.max(0, round(duration - microtask)),
@@ -90,7 +116,7 @@ function currentStall(id) {
   if (!Number.isInteger(id) || id < 0 || id > 2 ** 32 - 1) {
     throw new TypeError(`Expected \`id\` to be a monitor's \`id\` (an integer from 0 to 4294967295), got ${describe(id)}`);
   }
-  if (!nativeSupported || id === 0) return null;
+  if (!nativeSupported || id === NO_MONITOR) return null;
   const s = native.loopCurrentStall(id);
   return s === null || s === undefined ? null : toStall(s);
 }
@@ -109,6 +135,7 @@ class MonitorBase extends EventEmitter {
   }
 
   get minBigInt() {
+    // INT64_MAX exactly, as perf_hooks reports for an empty histogram (`min` is its nearest Number).
     return this.count === 0 ? 9223372036854775807n : BigInt(this.min);
   }
 
@@ -325,24 +352,24 @@ class LoopMonitor extends MonitorBase {
   }
 
   get count() {
-    return this.#stats()[0];
+    return this.#stats()[STATS_COUNT];
   }
 
+  /** INT64_MAX as a Number (the wire's EMPTY_MIN) when empty, as IntervalHistogram reports. */
   get min() {
-    const [count, min] = this.#stats();
-    return count === 0 ? EMPTY_MIN : min;
+    return this.#stats()[STATS_MIN];
   }
 
   get max() {
-    return this.#stats()[2];
+    return this.#stats()[STATS_MAX];
   }
 
   get mean() {
-    return this.#stats()[3];
+    return this.#stats()[STATS_MEAN];
   }
 
   get stddev() {
-    return this.#stats()[4];
+    return this.#stats()[STATS_STDDEV];
   }
 
   /** Samples beyond the histogram's range: always 0 (its range has no upper limit). */
@@ -361,7 +388,7 @@ class LoopMonitor extends MonitorBase {
     this.#check();
     const flat = native.loopPercentiles(this.#id);
     const map = new Map();
-    for (let i = 0; i < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
+    for (let i = 0; i < flat.length; i += PERCENTILE_STRIDE) map.set(flat[i + PERCENTILE_P], flat[i + PERCENTILE_VALUE]);
     return map;
   }
 
@@ -391,8 +418,8 @@ class LoopMonitor extends MonitorBase {
 
   recent() {
     this.#check();
-    const [max, utilization, busy] = native.loopRecent(this.#id);
-    return {max: max / NS, utilization, busy: busy / NS};
+    const recent = native.loopRecent(this.#id);
+    return {max: recent[RECENT_MAX] / NS, utilization: recent[RECENT_UTILIZATION], busy: recent[RECENT_BUSY] / NS};
   }
 
   /** Stops sampling for good and frees the native state. */
@@ -428,7 +455,7 @@ class FallbackLoopMonitor extends MonitorBase {
   }
 
   get id() {
-    return 0;
+    return NO_MONITOR;
   }
 
   get native() {

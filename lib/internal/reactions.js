@@ -1,26 +1,36 @@
 'use strict';
-// The shared reaction state of this JS thread: `[in-reaction flag, reaction counter]`, two Int32s
-// that the event-loop watchdog thread reads during a stall to tell a microtask burst from
-// synchronous code (lib/loop-monitor.js). The library bumps them where it runs user code from a
-// promise reaction (pool and limit task starts, combinator task starts, callbackify callbacks):
+// The shared reaction state of this JS thread: an in-reaction flag and a reaction counter, two
+// Int32s that the event-loop watchdog thread reads during a stall to tell a microtask burst from
+// synchronous code (lib/event-loop/monitor.js hands the buffer to the addon). Their indices are
+// the wire protocol's (`REACTION_FLAG`, `REACTION_COUNTER` in core/src/event_loop/wire.rs),
+// exported here as plain numbers. The library bumps them where it runs user code from a promise
+// reaction (pool and limit task starts, combinator task starts, callbackify callbacks):
+//
+//   state[REACTION_COUNTER]++; state[REACTION_FLAG] = 1; ... state[REACTION_FLAG] = 0;
+//
 // two typed-array stores, nothing else. For code outside the library, `trackPromises` adds
 // `v8.promiseHooks` (opt-in: about +70 ns a reaction).
 //
 // An explicit ArrayBuffer, so that the backing store is off the V8 heap and never moves while the
-// watchdog holds its address. The counter wraps (Int32 stores are modulo 2^32).
+// watchdog holds its address; it is never transferred or detached. The counter wraps (Int32
+// stores are modulo 2^32).
 
-const state = new Int32Array(new ArrayBuffer(8));
+const {room} = require('./wire');
+
+const {REACTION_FLAG, REACTION_COUNTER, REACTION_SLOTS} = room('eventLoop');
+
+const state = new Int32Array(new ArrayBuffer(REACTION_SLOTS * Int32Array.BYTES_PER_ELEMENT));
 
 let stopHooks;
 let users = 0;
 
 function before() {
-  state[0] = 1;
-  state[1]++;
+  state[REACTION_FLAG] = 1;
+  state[REACTION_COUNTER]++;
 }
 
 function after() {
-  state[0] = 0;
+  state[REACTION_FLAG] = 0;
 }
 
 /** Counts every promise reaction of this thread until the returned function is called. */
@@ -34,11 +44,11 @@ function trackPromises() {
       stopHooks();
       stopHooks = undefined;
       // Stopped from inside a reaction, whose `after` hook will not run now.
-      state[0] = 0;
+      state[REACTION_FLAG] = 0;
     }
   };
 }
 
 const trackingPromises = () => users > 0;
 
-module.exports = {state, trackPromises, trackingPromises};
+module.exports = {state, REACTION_FLAG, REACTION_COUNTER, trackPromises, trackingPromises};

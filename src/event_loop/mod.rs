@@ -1,12 +1,15 @@
 //! napi glue for event-loop telemetry (issue #5): one hub per JS thread (the main thread, each
 //! worker) with one unref'd libuv check handle on that thread's loop, feeding every monitor of the
-//! thread. Monitors are integer ids; the JS layer (lib/loop-monitor.js) wraps them.
+//! thread. Monitors are integer ids; the JS layer (`lib/event-loop/monitor.js`) wraps them. The
+//! sampling and the watchdog are the core's (`async_shape_core::event_loop`); the libuv functions
+//! come from the host binary ([`uv`]).
 //!
 //! - The check callback (Rust, no JS) samples each iteration's busy time into the monitors'
-//!   samplers, publishes the heartbeat for the watchdog thread (`loop_watchdog`), and records the
-//!   stalls that just ended with the attribution the watchdog gathered. Iterations that end in the
-//!   same millisecond of libuv's cached clock (`uv_now`) as the last sample are coalesced into the
-//!   next sample (a few ns each); a stall the watchdog has seen always ends in an exact sample.
+//!   samplers, publishes the heartbeat for the watchdog thread (`core/src/event_loop/watchdog.rs`),
+//!   and records the stalls that just ended with the attribution the watchdog gathered.
+//!   Iterations that end in the same millisecond of libuv's cached clock (`uv_now`) as the last
+//!   sample are coalesced into the next sample (a few ns each); a stall the watchdog has seen
+//!   always ends in an exact sample.
 //! - A hot loop (dozens of iterations per millisecond) would still pay that per iteration, so
 //!   while it stays hot the check handle gives way to an unref'd 1 ms timer taking the same
 //!   coalesced samples (the loop is awake anyway: no forced wake-up), and the check handle comes
@@ -17,25 +20,47 @@
 //!   to wait for the loop's next unrelated wake-up on Node 24.
 //! - Teardown: an async cleanup hook (raw `napi_add_async_cleanup_hook`; napi-rs' wrapper removes
 //!   the hook before the handle is closed) unregisters the loop from the watchdog, stops and
-//!   `uv_close`s the handle, and removes itself in the close callback. A worker that exits or is
-//!   terminated with a monitor on leaves nothing open.
+//!   `uv_close`s the handles, and removes itself in the last close callback. A worker that exits
+//!   or is terminated with a monitor on leaves nothing open.
 //! - `loopCurrentStall(id)` works from any thread: ids are process-wide.
+//!
+//! # Soundness: the hub is shared, never borrowed mutably
+//! The stall listener is JS, and JS may call straight back into this module (`stalls()`,
+//! `disable()`, `close()`, a new monitor, even `loopSampleCost`, which runs the check callback).
+//! So nothing here ever makes a `&mut Hub`: the hub is reached as `&Hub` for the length of one
+//! call ([`with_hub`], [`with_handle_hub`]), every field that changes after creation is a `Cell`
+//! or a `RefCell`, and no `RefCell` borrow is held across a call into JS. The callbacks take what
+//! they need to call the listener ([`StallCall`]), drop their reference to the hub, call, and
+//! then look at the hub afresh: a re-entrant call sees a consistent hub and leaves one.
+//!
+//! The hub is freed in exactly one place, the last close callback ([`on_closed`]), which libuv
+//! runs from its close phase after the env cleanup hook closed the handles: never during an
+//! N-API call, a libuv callback of this loop, or a call into JS. So a `&Hub` made from the
+//! thread-local pointer or a handle's `data` lives for as long as the call it was made in.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use crate::napi_raw::contained;
 use async_shape_core::event_loop::sampler::{LoopSampler, RecentWindow, Stall, StallRing, Watchdog};
 use async_shape_core::event_loop::watchdog::{self as watchdog, LoopShared};
+use async_shape_core::event_loop::wire::{
+  EMPTY_MIN, MODE_HOT, MODE_LEN, MODE_RUNNING, NO_MONITOR, PERCENTILE_P, PERCENTILE_STRIDE, PERCENTILE_VALUE,
+  REACTION_COUNTER, REACTION_FLAG, REACTION_SLOTS, RECENT_BUSY, RECENT_LEN, RECENT_MAX, RECENT_UTILIZATION,
+  SAMPLE_COST_COALESCED, SAMPLE_COST_EXACT, SAMPLE_COST_LEN, STATS_COUNT, STATS_LEN, STATS_MAX, STATS_MEAN, STATS_MIN,
+  STATS_STDDEV,
+};
 pub mod uv;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use uv::{Handle, Uv};
+use uv::{Handle, HandleKind, Uv};
 
 const MS: f64 = 1e6;
 
@@ -46,34 +71,41 @@ struct Monitor {
   ring: StallRing,
 }
 
+/// One JS thread's sampling state, in a `Box` from [`create_hub`] to [`on_closed`]. Shared only
+/// (see the module's soundness note): what changes after creation is in a `Cell` or `RefCell`.
 struct Hub {
   env: sys::napi_env,
   uv: &'static Uv,
+  /// This thread's loop; alive until after the env cleanup hook ran.
+  loop_ptr: *mut uv::Loop,
+  /// The check and timer handles, from `uv.alloc`; freed by their close callbacks.
   check: *mut Handle,
   timer: *mut Handle,
-  running: bool,
+  running: Cell<bool>,
   /// Sampling from the 1 ms timer (hot loop) instead of the check handle.
-  hot: bool,
+  hot: Cell<bool>,
   /// Iterations coalesced since the last sample.
-  coalesced: u32,
+  coalesced: Cell<u32>,
   /// Handles still to be closed at teardown.
-  open_handles: u8,
+  open_handles: Cell<u8>,
   shared: Arc<LoopShared>,
-  monitors: BTreeMap<u32, Monitor>,
+  monitors: RefCell<BTreeMap<u32, Monitor>>,
   /// (wall, idle) at the previous sample, and libuv's cached ms clock then.
-  last: (u64, u64),
-  last_ms: u64,
-  last_reactions: u32,
-  /// The JS thread's reaction buffer `[flag, counter]` and the reference keeping it alive.
-  state: *mut i32,
-  state_ref: sys::napi_ref,
-  cleanup: sys::napi_async_cleanup_hook_handle,
-  /// The JS function told about finished stalls, and its async context.
-  listener: sys::napi_ref,
-  async_context: sys::napi_async_context,
+  last: Cell<(u64, u64)>,
+  last_ms: Cell<u64>,
+  last_reactions: Cell<u32>,
+  /// The JS thread's reaction buffer (`REACTION_SLOTS` Int32s) and the reference keeping its
+  /// typed array (so its ArrayBuffer, whose backing store never moves) alive until `on_closed`.
+  reactions: *const AtomicI32,
+  reactions_ref: sys::napi_ref,
+  cleanup: Cell<sys::napi_async_cleanup_hook_handle>,
+  /// The JS function told about finished stalls, and its async context (null until set).
+  listener: Cell<sys::napi_ref>,
+  async_context: Cell<sys::napi_async_context>,
 }
 
 thread_local! {
+  /// This thread's hub, or null: set by `create_hub`, cleared by the env cleanup hook.
   static HUB: Cell<*mut Hub> = const { Cell::new(ptr::null_mut()) };
 }
 
@@ -91,40 +123,106 @@ fn index() -> std::sync::MutexGuard<'static, MonitorIndex> {
   monitors().lock().unwrap_or_else(|e| e.into_inner())
 }
 
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+static NEXT_ID: AtomicU32 = AtomicU32::new(NO_MONITOR + 1);
+
+/// The thread's hub, for the length of `f`; an Error when this thread has none.
+fn with_hub<T>(f: impl FnOnce(&Hub) -> T) -> Result<T> {
+  let hub = HUB.with(Cell::get);
+  if hub.is_null() {
+    return Err(Error::from_reason("async-shape: no event-loop monitor on this thread"));
+  }
+  // SAFETY: a non-null HUB is this thread's live hub (set by `create_hub`, cleared by the cleanup
+  // hook before the hub can be freed), and it is freed only by `on_closed`, never during this
+  // call (the module's soundness note). The reference is shared and ends with `f`.
+  Ok(f(unsafe { &*hub }))
+}
+
+/// The hub whose handle libuv called back with, for the length of `f`.
+///
+/// # Safety
+/// `handle` is one of a hub's handles and its close callback has not finished (libuv's check,
+/// timer and close callbacks, called on the loop's thread, are such calls).
+unsafe fn with_handle_hub<T>(handle: *mut Handle, f: impl FnOnce(&Hub) -> T) -> T {
+  // SAFETY: the caller's contract; the handle's `data` is its hub (set by `uv.alloc`), alive until
+  // the last close callback frees it, which is not during this call.
+  f(unsafe { &*(uv::data_of(handle) as *const Hub) })
+}
 
 impl Hub {
+  /// The reaction counter (this thread writes it too: a plain read would do, but the watchdog
+  /// reads it concurrently, so every Rust access is atomic).
   fn counter(&self) -> u32 {
-    // Same thread as the JS writes: a plain read.
-    unsafe { *self.state.add(1) as u32 }
+    // SAFETY: the buffer has `REACTION_SLOTS` slots (checked in `create_hub`) and stays alive while
+    // the hub does (`reactions_ref`, deleted in `on_closed`).
+    unsafe { &*self.reactions.add(REACTION_COUNTER) }.load(Ordering::Relaxed) as u32
+  }
+
+  /// Clears the in-reaction flag.
+  fn clear_flag(&self) {
+    // SAFETY: as in `counter`.
+    unsafe { &*self.reactions.add(REACTION_FLAG) }.store(0, Ordering::Relaxed);
+  }
+
+  /// libuv's cached loop time, in ms.
+  fn now_ms(&self) -> u64 {
+    // SAFETY: `loop_ptr` is this thread's live loop (it outlives the hub's callbacks and calls).
+    unsafe { (self.uv.now)(self.loop_ptr) }
   }
 
   fn now_and_idle(&self) -> (u64, u64) {
-    unsafe { ((self.uv.hrtime)(), (self.uv.metrics_idle_time)(self.shared.loop_ptr)) }
+    // SAFETY: `uv_hrtime` takes nothing; `loop_ptr` is this thread's live loop.
+    unsafe { ((self.uv.hrtime)(), (self.uv.metrics_idle_time)(self.loop_ptr)) }
+  }
+
+  // The handle operations. The handles are initialized in `create_hub` and live until their close
+  // callbacks, after which no hub method runs; libuv fails these only for a closing handle or a
+  // null callback (debug-asserted: there is nobody to throw to in a libuv callback, and ignoring
+  // a failed start or stop leaves at worst a sampling mode the next callback corrects).
+
+  fn start_check(&self) {
+    // SAFETY: `check` is the hub's initialized check handle, on this thread (see above).
+    let status = unsafe { (self.uv.check_start)(self.check, on_check) };
+    debug_assert_eq!(status, 0, "uv_check_start");
+  }
+
+  fn stop_check(&self) {
+    // SAFETY: as in `start_check`.
+    let status = unsafe { (self.uv.check_stop)(self.check) };
+    debug_assert_eq!(status, 0, "uv_check_stop");
+  }
+
+  fn start_timer(&self) {
+    // SAFETY: `timer` is the hub's initialized timer handle, on this thread (see above).
+    let status = unsafe { (self.uv.timer_start)(self.timer, on_timer, 1, 1) };
+    debug_assert_eq!(status, 0, "uv_timer_start");
+  }
+
+  fn stop_timer(&self) {
+    // SAFETY: as in `start_timer`.
+    let status = unsafe { (self.uv.timer_stop)(self.timer) };
+    debug_assert_eq!(status, 0, "uv_timer_stop");
   }
 
   /// Starts or stops the check handle and the watchdog's interest as monitors come and go.
-  fn refresh(&mut self) {
-    let threshold = self.monitors.values().filter(|m| m.sampler.is_enabled()).map(|m| m.threshold).min();
-    match (threshold, self.running) {
+  fn refresh(&self) {
+    let threshold = self.monitors.borrow().values().filter(|m| m.sampler.is_enabled()).map(|m| m.threshold).min();
+    match (threshold, self.running.get()) {
       (Some(_), false) => {
         let (now, idle) = self.now_and_idle();
-        self.last = (now, idle);
-        self.last_ms = unsafe { (self.uv.now)(self.shared.loop_ptr) };
-        self.last_reactions = self.counter();
-        self.shared.heartbeat(now, idle, self.last_reactions);
-        unsafe { (self.uv.check_start)(self.check, on_check) };
-        self.running = true;
-        self.hot = false;
-        self.coalesced = 0;
+        self.last.set((now, idle));
+        self.last_ms.set(self.now_ms());
+        self.last_reactions.set(self.counter());
+        self.shared.heartbeat(now, idle, self.last_reactions.get());
+        self.start_check();
+        self.running.set(true);
+        self.hot.set(false);
+        self.coalesced.set(0);
       }
       (None, true) => {
-        unsafe {
-          (self.uv.check_stop)(self.check);
-          (self.uv.timer_stop)(self.timer);
-        }
-        self.running = false;
-        self.hot = false;
+        self.stop_check();
+        self.stop_timer();
+        self.running.set(false);
+        self.hot.set(false);
       }
       _ => {}
     }
@@ -132,72 +230,106 @@ impl Hub {
     self.shared.watching.store(threshold.is_some(), Ordering::Release);
     watchdog::poke();
   }
+
+  /// What calling the stall listener needs, if one is set; taken so that the call runs with no
+  /// reference to the hub.
+  fn stall_call(&self) -> Option<StallCall> {
+    let listener = self.listener.get();
+    (!listener.is_null()).then(|| StallCall { env: self.env, listener, context: self.async_context.get() })
+  }
 }
 
 /// Iterations coalesced into one sample at which the loop counts as hot.
 const HOT_ITERATIONS: u32 = 32;
 
 unsafe extern "C" fn on_check(handle: *mut Handle) {
-  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  // SAFETY: libuv calls this on the loop's thread with the hub's live check handle (as does
+  // `loopSampleCost`, from a call on that thread).
   contained("the event-loop check callback", || unsafe { on_check_body(handle) });
 }
 
+/// # Safety
+/// `handle` is a hub's check handle, not closed, and this runs on its loop's thread.
 unsafe fn on_check_body(handle: *mut Handle) {
-  let hub = &mut *(uv::data_of(handle) as *mut Hub);
-  let ms = (hub.uv.now)(hub.shared.loop_ptr);
-  if ms == hub.last_ms && !hub.shared.exact_next.load(Ordering::Relaxed) {
-    hub.coalesced += 1;
-    return;
+  let step = |hub: &Hub| {
+    let ms = hub.now_ms();
+    if ms == hub.last_ms.get() && !hub.shared.exact_next.load(Ordering::Relaxed) {
+      hub.coalesced.set(hub.coalesced.get() + 1);
+      return None;
+    }
+    let hot = hub.coalesced.get() >= HOT_ITERATIONS;
+    Some((hot, sample(hub, ms)))
+  };
+  // SAFETY: the function's contract is `with_handle_hub`'s.
+  let Some((hot, stalled)) = (unsafe { with_handle_hub(handle, step) }) else { return };
+  if let Some(call) = stalled {
+    call.run();
   }
-  let hot = hub.coalesced >= HOT_ITERATIONS;
-  sample(hub, ms);
-  // The stall listener may have run and disabled every monitor: look at the hub afresh.
-  let hub = &mut *(uv::data_of(handle) as *mut Hub);
-  if hot && hub.running {
-    // Many iterations per ms: sample from a 1 ms timer instead, until the loop sleeps.
-    hub.hot = true;
-    (hub.uv.check_stop)(hub.check);
-    (hub.uv.timer_start)(hub.timer, on_timer, 1, 1);
-  }
+  // The listener may have disabled, closed or created monitors: look at the hub afresh.
+  let after = |hub: &Hub| {
+    if hot && hub.running.get() && !hub.hot.get() {
+      // Many iterations per ms: sample from a 1 ms timer instead, until the loop sleeps.
+      hub.hot.set(true);
+      hub.stop_check();
+      hub.start_timer();
+    }
+  };
+  // SAFETY: as above; JS cannot close the handle (only the env cleanup hook does, and it does not
+  // run during a callback of this loop).
+  unsafe { with_handle_hub(handle, after) }
 }
 
 unsafe extern "C" fn on_timer(handle: *mut Handle) {
-  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  // SAFETY: libuv calls this on the loop's thread with the hub's live timer handle.
   contained("the event-loop timer callback", || unsafe { on_timer_body(handle) });
 }
 
+/// # Safety
+/// `handle` is a hub's timer handle, not closed, and this runs on its loop's thread.
 unsafe fn on_timer_body(handle: *mut Handle) {
-  let hub = &mut *(uv::data_of(handle) as *mut Hub);
-  let ms = (hub.uv.now)(hub.shared.loop_ptr);
-  let idle_before = hub.last.1;
-  sample(hub, ms);
-  let hub = &mut *(uv::data_of(handle) as *mut Hub);
-  if !hub.running {
-    (hub.uv.timer_stop)(hub.timer);
-  } else if hub.last.1 > idle_before {
-    // The loop slept in this window: back to a sample per iteration.
-    hub.hot = false;
-    (hub.uv.timer_stop)(hub.timer);
-    (hub.uv.check_start)(hub.check, on_check);
+  let step = |hub: &Hub| {
+    let ms = hub.now_ms();
+    let idle_before = hub.last.get().1;
+    (idle_before, sample(hub, ms))
+  };
+  // SAFETY: the function's contract is `with_handle_hub`'s.
+  let (idle_before, stalled) = unsafe { with_handle_hub(handle, step) };
+  if let Some(call) = stalled {
+    call.run();
   }
+  let after = |hub: &Hub| {
+    if !hub.running.get() || !hub.hot.get() {
+      // Stopped, or restarted on the check handle (by `refresh`), from the listener.
+      hub.stop_timer();
+    } else if hub.last.get().1 > idle_before {
+      // The loop slept in this window: back to a sample per iteration.
+      hub.hot.set(false);
+      hub.stop_timer();
+      hub.start_check();
+    }
+  };
+  // SAFETY: as above (see `on_check_body`).
+  unsafe { with_handle_hub(handle, after) }
 }
 
-/// One exact sample: the busy time since the previous one, into every enabled monitor.
-unsafe fn sample(hub: &mut Hub, ms: u64) {
-  hub.last_ms = ms;
-  hub.coalesced = 0;
+/// One exact sample: the busy time since the previous one, into every enabled monitor. Returns
+/// the listener call to make if stalls ended (the caller makes it once it holds no reference to
+/// the hub).
+fn sample(hub: &Hub, ms: u64) -> Option<StallCall> {
+  hub.last_ms.set(ms);
+  hub.coalesced.set(0);
   hub.shared.exact_next.store(false, Ordering::Relaxed);
   let (now, idle) = hub.now_and_idle();
   let counter = hub.counter();
   // No JS runs in the check or timer phase: a set flag was left by a reaction that threw.
-  *hub.state = 0;
-  let previous = hub.last.0;
-  let reactions = counter.wrapping_sub(hub.last_reactions) as u64;
-  hub.last = (now, idle);
-  hub.last_reactions = counter;
+  hub.clear_flag();
+  let (previous, _) = hub.last.get();
+  let reactions = counter.wrapping_sub(hub.last_reactions.get()) as u64;
+  hub.last.set((now, idle));
+  hub.last_reactions.set(counter);
   hub.shared.heartbeat(now, idle, counter);
   let mut attribution = None;
-  for m in hub.monitors.values_mut() {
+  for m in hub.monitors.borrow_mut().values_mut() {
     let Some(busy) = m.sampler.on_iteration(now, idle) else { continue };
     m.recent.on_iteration(now, idle, busy);
     if busy >= m.threshold {
@@ -211,81 +343,150 @@ unsafe fn sample(hub: &mut Hub, ms: u64) {
       });
     }
   }
-  if attribution.is_some() && !hub.listener.is_null() {
-    // Last: the listener may call back into this module, so no borrow of the hub is held.
-    let (env, listener, context) = (hub.env, hub.listener, hub.async_context);
-    notify(env, listener, context);
-  }
+  attribution.and_then(|_| hub.stall_call())
 }
 
-/// Calls the stall listener, as an event callback: a throw is an uncaught exception.
-unsafe fn notify(env: sys::napi_env, listener: sys::napi_ref, context: sys::napi_async_context) {
-  let mut scope = ptr::null_mut();
-  if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-    return;
-  }
-  let (mut func, mut recv, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-  sys::napi_get_reference_value(env, listener, &mut func);
-  sys::napi_get_global(env, &mut recv);
-  if !func.is_null()
-    && sys::napi_make_callback(env, context, recv, func, 0, ptr::null(), &mut result) != sys::Status::napi_ok
-  {
-    let mut pending = false;
-    sys::napi_is_exception_pending(env, &mut pending);
-    if pending {
-      let mut error = ptr::null_mut();
-      sys::napi_get_and_clear_last_exception(env, &mut error);
-      sys::napi_fatal_exception(env, error);
+/// A call of the stall listener, taken from the hub so that it runs with no reference to it.
+struct StallCall {
+  env: sys::napi_env,
+  listener: sys::napi_ref,
+  context: sys::napi_async_context,
+}
+
+impl StallCall {
+  /// Calls the stall listener, as an event callback: a throw is an uncaught exception. Runs on
+  /// the hub's JS thread, from one of its libuv callbacks (or `loopSampleCost`): nothing to throw
+  /// to, so statuses that can fail only on a bug are debug-asserted.
+  fn run(self) {
+    let StallCall { env, listener, context } = self;
+    let mut scope = ptr::null_mut();
+    // SAFETY: `env` is the hub's env and this is its JS thread; `scope` is a valid out place.
+    if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
+      // Only while the env goes away: there is no one left to tell.
+      return;
     }
+    let (mut func, mut recv, mut result) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    // SAFETY: `listener` is the hub's strong reference (deleted only in `on_closed`, after the
+    // hub's last callback), read in the scope just opened.
+    let status = unsafe { sys::napi_get_reference_value(env, listener, &mut func) };
+    debug_assert_eq!(status, sys::Status::napi_ok, "napi_get_reference_value");
+    // SAFETY: as above; `recv` is a valid out place.
+    let status = unsafe { sys::napi_get_global(env, &mut recv) };
+    debug_assert_eq!(status, sys::Status::napi_ok, "napi_get_global");
+    let called = if func.is_null() {
+      // Never for a strong reference; nothing to call.
+      sys::Status::napi_ok
+    } else {
+      // SAFETY: `func` (a strong reference's value) and `recv` belong to this scope; `context` is
+      // the hub's async context, destroyed only by the cleanup hook; no arguments.
+      unsafe { sys::napi_make_callback(env, context, recv, func, 0, ptr::null(), &mut result) }
+    };
+    if called != sys::Status::napi_ok {
+      // The listener threw (or JS can no longer run: the env is terminating). A throw becomes an
+      // uncaught exception, as from any event listener.
+      let mut pending = false;
+      // SAFETY: `env` and this thread, as above; `pending` is a valid out place.
+      let status = unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+      debug_assert_eq!(status, sys::Status::napi_ok, "napi_is_exception_pending");
+      if pending {
+        let mut error = ptr::null_mut();
+        // SAFETY: as above; `error` is a valid out place.
+        let status = unsafe { sys::napi_get_and_clear_last_exception(env, &mut error) };
+        debug_assert_eq!(status, sys::Status::napi_ok, "napi_get_and_clear_last_exception");
+        // SAFETY: as above; `error` is the exception just taken, a value of this scope.
+        let status = unsafe { sys::napi_fatal_exception(env, error) };
+        // Fails only when JS can no longer run (the env terminates): nobody is left to tell.
+        let _ = status;
+      }
+    }
+    // SAFETY: `scope` is the scope opened above, the innermost one.
+    let status = unsafe { sys::napi_close_handle_scope(env, scope) };
+    debug_assert_eq!(status, sys::Status::napi_ok, "napi_close_handle_scope");
   }
-  sys::napi_close_handle_scope(env, scope);
 }
 
 unsafe extern "C" fn on_env_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
-  // SAFETY: N-API calls this once, on the JS thread, with the hub registered in `hub`.
+  // SAFETY: N-API calls this once, on the JS thread, with the hub registered in `create_hub`.
   contained("the event-loop monitor's cleanup hook", || unsafe { on_env_cleanup_body(handle, arg) });
 }
 
+/// # Safety
+/// `arg` is the hub this hook was registered with; this runs once, on its JS thread.
 unsafe fn on_env_cleanup_body(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
-  let hub = &mut *(arg as *mut Hub);
-  hub.cleanup = handle;
+  // SAFETY: the function's contract; the hub is alive until `on_closed`, which libuv runs only
+  // after the `uv_close` calls at the end of this function, in a later close phase.
+  let hub = unsafe { &*(arg as *const Hub) };
+  hub.cleanup.set(handle);
   HUB.with(|h| h.set(ptr::null_mut()));
   // From here on the watchdog and other threads no longer touch this loop.
   watchdog::unregister(&hub.shared);
   index().retain(|_, (shared, _, _)| !Arc::ptr_eq(shared, &hub.shared));
   hub.shared.watching.store(false, Ordering::Release);
-  if !hub.async_context.is_null() {
-    sys::napi_async_destroy(hub.env, hub.async_context);
-    hub.async_context = ptr::null_mut();
+  let context = hub.async_context.replace(ptr::null_mut());
+  if !context.is_null() {
+    // SAFETY: `context` is the hub's, made by `napi_async_init` with this env, destroyed once.
+    let status = unsafe { sys::napi_async_destroy(hub.env, context) };
+    // Fails only on a bug (a wrong env or context); nobody to throw to in a cleanup hook.
+    debug_assert_eq!(status, sys::Status::napi_ok, "napi_async_destroy");
   }
-  (hub.uv.check_stop)(hub.check);
-  (hub.uv.timer_stop)(hub.timer);
-  (hub.uv.close)(hub.check, Some(on_closed));
-  (hub.uv.close)(hub.timer, Some(on_closed));
+  hub.stop_check();
+  hub.stop_timer();
+  // A callback that still runs (none should: the loop is being torn down) sees a stopped hub.
+  hub.running.set(false);
+  hub.hot.set(false);
+  for handle in [hub.check, hub.timer] {
+    // SAFETY: each handle is the hub's, initialized and not yet closing; `on_closed` frees it.
+    unsafe { (hub.uv.close)(handle, Some(on_closed)) };
+  }
 }
 
 unsafe extern "C" fn on_closed(handle: *mut Handle) {
-  // SAFETY: libuv calls this on the loop's thread with a live handle made by `hub`.
+  // SAFETY: libuv calls this once per handle, on the loop's thread, when the handle is closed.
   contained("the event-loop close callback", || unsafe { on_closed_body(handle) });
 }
 
+/// # Safety
+/// `handle` is a hub's handle whose close callback this is, on its loop's thread.
 unsafe fn on_closed_body(handle: *mut Handle) {
-  let hub = uv::data_of(handle) as *mut Hub;
-  let kind = if handle == (*hub).check { uv::UV_CHECK } else { uv::UV_TIMER };
-  (*hub).uv.free(kind, handle);
-  (*hub).open_handles -= 1;
-  if (*hub).open_handles > 0 {
+  // SAFETY: the function's contract; the handle's `data` is its hub, alive until both handles
+  // are closed (this is the first or the second).
+  let hub_ptr = unsafe { uv::data_of(handle) } as *mut Hub;
+  let last = {
+    // SAFETY: as above; this shared reference is not used after this block, before the hub may
+    // be freed below.
+    let hub = unsafe { &*hub_ptr };
+    let kind = if handle == hub.check { HandleKind::Check } else { HandleKind::Timer };
+    // SAFETY: `handle` came from `hub.uv.alloc(kind, _)`, and libuv is done with it: its close
+    // callback is running. Nothing reads it after this.
+    unsafe { hub.uv.free(kind, handle) };
+    hub.open_handles.set(hub.open_handles.get() - 1);
+    hub.open_handles.get() == 0
+  };
+  if !last {
     return;
   }
-  let hub = Box::from_raw(hub);
-  hub.shared.set_reactions(ptr::null_mut());
-  sys::napi_delete_reference(hub.env, hub.state_ref);
-  if !hub.listener.is_null() {
-    sys::napi_delete_reference(hub.env, hub.listener);
+  // SAFETY: `hub_ptr` is `create_hub`'s `Box::into_raw`; both handles are closed, HUB, the index
+  // and the watchdog dropped it in the cleanup hook: this is its last use, and its only owner.
+  let hub = unsafe { Box::from_raw(hub_ptr) };
+  // SAFETY: null detaches the buffer, before its reference is deleted below.
+  unsafe { hub.shared.set_reactions(ptr::null()) };
+  // The env is valid until the cleanup hook is removed (the hook handle holds it), so its
+  // references are deleted first. Each fails only on a bug (a wrong env or reference); there is
+  // nobody to throw to in a close callback, so the statuses are debug-asserted.
+  // SAFETY: `reactions_ref` is the hub's own reference, deleted once, on the env's thread.
+  let status = unsafe { sys::napi_delete_reference(hub.env, hub.reactions_ref) };
+  debug_assert_eq!(status, sys::Status::napi_ok, "napi_delete_reference");
+  let listener = hub.listener.get();
+  if !listener.is_null() {
+    // SAFETY: as above, for the listener's reference.
+    let status = unsafe { sys::napi_delete_reference(hub.env, listener) };
+    debug_assert_eq!(status, sys::Status::napi_ok, "napi_delete_reference");
   }
-  let cleanup = hub.cleanup;
+  let cleanup = hub.cleanup.get();
   drop(hub);
-  sys::napi_remove_async_cleanup_hook(cleanup);
+  // SAFETY: `cleanup` is the hook handle of this env's hook, removed once, last.
+  let status = unsafe { sys::napi_remove_async_cleanup_hook(cleanup) };
+  debug_assert_eq!(status, sys::Status::napi_ok, "napi_remove_async_cleanup_hook");
 }
 
 fn status(s: sys::napi_status, what: &str) -> Result<()> {
@@ -296,81 +497,102 @@ fn status(s: sys::napi_status, what: &str) -> Result<()> {
   }
 }
 
-/// This thread's hub, created on first use.
-unsafe fn hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result<&'static mut Hub> {
-  let existing = HUB.with(|h| h.get());
-  if !existing.is_null() {
-    return Ok(&mut *existing);
+/// Creates this thread's hub, unless it has one.
+///
+/// # Safety
+/// `env` is the env of the N-API call being run, on its JS thread, and `state` a value of that
+/// call (the thread's reaction buffer, an Int32Array of `REACTION_SLOTS`).
+unsafe fn create_hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result<()> {
+  if !HUB.with(Cell::get).is_null() {
+    return Ok(());
   }
   let uv = uv::uv().ok_or_else(|| Error::from_reason("async-shape: the host exports no libuv"))?;
   let mut loop_ptr = ptr::null_mut();
-  status(sys::napi_get_uv_event_loop(env, &mut loop_ptr), "napi_get_uv_event_loop")?;
+  // SAFETY: the function's contract; `loop_ptr` is a valid out place.
+  status(unsafe { sys::napi_get_uv_event_loop(env, &mut loop_ptr) }, "napi_get_uv_event_loop")?;
+  let loop_ptr = loop_ptr as *mut uv::Loop;
   let (mut kind, mut length, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
-  status(
-    sys::napi_get_typedarray_info(env, state, &mut kind, &mut length, &mut data, &mut buffer, &mut offset),
-    "reading the reaction buffer",
-  )?;
-  if kind != sys::TypedarrayType::int32_array || length < 2 {
+  // SAFETY: the function's contract; the out places are valid.
+  let info =
+    unsafe { sys::napi_get_typedarray_info(env, state, &mut kind, &mut length, &mut data, &mut buffer, &mut offset) };
+  status(info, "reading the reaction buffer")?;
+  if kind != sys::TypedarrayType::int32_array || length < REACTION_SLOTS {
     return Err(Error::new(Status::InvalidArg, "async-shape: the reaction buffer must be an Int32Array of 2"));
   }
-  let mut state_ref = ptr::null_mut();
-  status(sys::napi_create_reference(env, state, 1, &mut state_ref), "napi_create_reference")?;
-  let shared = Arc::new(LoopShared::new(loop_ptr as *mut c_void, uv.metrics_idle_time, uv::hrtime, label.to_string()));
-  shared.set_reactions(data as *mut i32);
+  let mut reactions_ref = ptr::null_mut();
+  // SAFETY: the function's contract; `state` is a typed array of this call.
+  status(unsafe { sys::napi_create_reference(env, state, 1, &mut reactions_ref) }, "napi_create_reference")?;
+  // SAFETY: `uv_metrics_idle_time` is thread-safe (it takes the loop's metrics lock), and this
+  // thread's loop outlives the env cleanup hook, which unregisters the loop first.
+  let shared = unsafe { LoopShared::new(loop_ptr, uv.metrics_idle_time, uv::hrtime, label.to_string()) };
+  let reactions = data as *const AtomicI32;
+  // SAFETY: `data` is the typed array's first of at least `REACTION_SLOTS` Int32s (4-aligned, as
+  // every Int32Array). `reactions_ref` keeps the typed array, so its ArrayBuffer, alive until
+  // `on_closed` detaches the pointer and then deletes the reference; an ArrayBuffer's backing
+  // store never moves (lib/internal/reactions.js never transfers or detaches it), and JS writes
+  // whole Int32s.
+  unsafe { shared.set_reactions(reactions) };
+  let shared = Arc::new(shared);
   let hub = Box::into_raw(Box::new(Hub {
     env,
     uv,
+    loop_ptr,
     check: ptr::null_mut(),
     timer: ptr::null_mut(),
-    running: false,
-    hot: false,
-    coalesced: 0,
-    open_handles: 2,
+    running: Cell::new(false),
+    hot: Cell::new(false),
+    coalesced: Cell::new(0),
+    open_handles: Cell::new(2),
     shared: shared.clone(),
-    monitors: BTreeMap::new(),
-    last: (0, 0),
-    last_ms: 0,
-    last_reactions: 0,
-    state: data as *mut i32,
-    state_ref,
-    cleanup: ptr::null_mut(),
-    listener: ptr::null_mut(),
-    async_context: ptr::null_mut(),
+    monitors: RefCell::new(BTreeMap::new()),
+    last: Cell::new((0, 0)),
+    last_ms: Cell::new(0),
+    last_reactions: Cell::new(0),
+    reactions,
+    reactions_ref,
+    cleanup: Cell::new(ptr::null_mut()),
+    listener: Cell::new(ptr::null_mut()),
+    async_context: Cell::new(ptr::null_mut()),
   }));
-  let check = uv.alloc(uv::UV_CHECK, hub as *mut c_void);
-  (uv.check_init)(loop_ptr as *mut c_void, check);
-  (uv.unref)(check);
-  (*hub).check = check;
-  let timer = uv.alloc(uv::UV_TIMER, hub as *mut c_void);
-  (uv.timer_init)(loop_ptr as *mut c_void, timer);
-  (uv.unref)(timer);
-  (*hub).timer = timer;
+  let check = uv.alloc(HandleKind::Check, hub as *mut c_void);
+  let timer = uv.alloc(HandleKind::Timer, hub as *mut c_void);
+  // SAFETY: `loop_ptr` is this thread's live loop; `check` and `timer` are fresh zeroed handles of
+  // their types' sizes, initialized once each (libuv's init functions cannot fail for these).
+  unsafe {
+    let status = (uv.check_init)(loop_ptr, check);
+    debug_assert_eq!(status, 0, "uv_check_init");
+    (uv.unref)(check);
+    let status = (uv.timer_init)(loop_ptr, timer);
+    debug_assert_eq!(status, 0, "uv_timer_init");
+    (uv.unref)(timer);
+  }
+  // SAFETY: `hub` is the Box just leaked; no reference to it exists yet (the handles are stopped).
+  unsafe {
+    (*hub).check = check;
+    (*hub).timer = timer;
+  }
   let mut cleanup = ptr::null_mut();
-  status(
-    sys::napi_add_async_cleanup_hook(env, Some(on_env_cleanup), hub as *mut c_void, &mut cleanup),
-    "cleanup hook",
-  )?;
-  (*hub).cleanup = cleanup;
+  // SAFETY: the function's contract; `on_env_cleanup` gets `hub`, which lives until the hook is
+  // removed (in `on_closed`).
+  let added = unsafe { sys::napi_add_async_cleanup_hook(env, Some(on_env_cleanup), hub as *mut c_void, &mut cleanup) };
+  // On failure (N-API fails here only when out of memory) the hub leaks on purpose: its handles
+  // are in the loop's handle queue, which must never see freed memory.
+  status(added, "napi_add_async_cleanup_hook")?;
+  // SAFETY: `hub` is alive (above), and no reference to it exists.
+  unsafe { (*hub).cleanup.set(cleanup) };
   watchdog::register(shared);
   HUB.with(|h| h.set(hub));
-  Ok(&mut *hub)
+  Ok(())
 }
 
-fn this_hub() -> Result<&'static mut Hub> {
-  let hub = HUB.with(|h| h.get());
-  if hub.is_null() {
-    Err(Error::from_reason("async-shape: no event-loop monitor on this thread"))
-  } else {
-    Ok(unsafe { &mut *hub })
-  }
-}
-
+/// Runs `f` on monitor `id` of this thread; an Error if it is closed. `f` must not call into JS
+/// (the monitors are borrowed meanwhile).
 fn with_monitor<T>(id: u32, f: impl FnOnce(&mut Monitor, &Hub) -> T) -> Result<T> {
-  let hub = this_hub()?;
-  let mut m = hub.monitors.remove(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
-  let out = f(&mut m, hub);
-  hub.monitors.insert(id, m);
-  Ok(out)
+  with_hub(|hub| {
+    let mut monitors = hub.monitors.borrow_mut();
+    let m = monitors.get_mut(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
+    Ok(f(m, hub))
+  })?
 }
 
 /// Whether the host exports the libuv functions the native monitor needs.
@@ -390,41 +612,48 @@ pub fn loop_create(
   log_blocked: bool,
   label: String,
 ) -> Result<u32> {
-  let hub = unsafe { hub(env.raw(), state.raw(), &label)? };
-  if log_blocked {
-    hub.shared.log_blocked.store(true, Ordering::Relaxed);
-  }
-  let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-  let threshold = (threshold_ms * MS) as u64;
-  hub.monitors.insert(
-    id,
-    Monitor {
+  // SAFETY: `env` and `state` are this call's, on its JS thread.
+  unsafe { create_hub(env.raw(), state.raw(), &label)? };
+  with_hub(|hub| {
+    if log_blocked {
+      hub.shared.log_blocked.store(true, Ordering::Relaxed);
+    }
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    // The JS layer bounds both to 2^31 - 1 ms, which fits a u64 of ns.
+    let threshold = (threshold_ms * MS) as u64;
+    let monitor = Monitor {
       sampler: LoopSampler::default(),
       threshold,
       recent: RecentWindow::new((window_ms * MS) as u64),
       ring: StallRing::new(capacity as usize),
-    },
-  );
-  index().insert(id, (hub.shared.clone(), threshold, false));
-  Ok(id)
+    };
+    hub.monitors.borrow_mut().insert(id, monitor);
+    index().insert(id, (hub.shared.clone(), threshold, false));
+    id
+  })
 }
 
 fn set_enabled(id: u32, on: bool) -> Result<bool> {
-  let hub = this_hub()?;
-  let (now, idle) = hub.now_and_idle();
-  let m = hub.monitors.get_mut(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
-  let changed = m.sampler.is_enabled() != on;
-  if on && !m.sampler.is_enabled() {
-    m.sampler.enable(now, idle);
-    m.recent.start(now, idle);
-  } else if !on {
-    m.sampler.disable();
-  }
-  if let Some(entry) = index().get_mut(&id) {
-    entry.2 = on;
-  }
-  hub.refresh();
-  Ok(changed)
+  with_hub(|hub| {
+    let (now, idle) = hub.now_and_idle();
+    let changed = {
+      let mut monitors = hub.monitors.borrow_mut();
+      let m = monitors.get_mut(&id).ok_or_else(|| Error::from_reason("async-shape: this monitor is closed"))?;
+      let changed = m.sampler.is_enabled() != on;
+      if on && !m.sampler.is_enabled() {
+        m.sampler.enable(now, idle);
+        m.recent.start(now, idle);
+      } else if !on {
+        m.sampler.disable();
+      }
+      changed
+    };
+    if let Some(entry) = index().get_mut(&id) {
+      entry.2 = on;
+    }
+    hub.refresh();
+    Ok(changed)
+  })?
 }
 
 #[napi(js_name = "loopEnable", catch_unwind)]
@@ -446,12 +675,19 @@ pub fn loop_reset(id: u32) -> Result<()> {
   })
 }
 
-/// `[count, min, max, mean, stddev]` of the busy time per iteration, in ns.
+/// The busy time per iteration, in ns, laid out as the `STATS_*` indices say; the min of an
+/// empty histogram is `EMPTY_MIN`, as perf_hooks reports it.
 #[napi(js_name = "loopStats", catch_unwind)]
 pub fn loop_stats(id: u32) -> Result<Vec<f64>> {
   with_monitor(id, |m, _| {
     let h = m.sampler.histogram();
-    vec![h.count() as f64, h.min() as f64, h.max() as f64, h.mean(), h.stddev()]
+    let mut out = vec![0.0; STATS_LEN];
+    out[STATS_COUNT] = h.count() as f64;
+    out[STATS_MIN] = if h.count() == 0 { EMPTY_MIN } else { h.min() as f64 };
+    out[STATS_MAX] = h.max() as f64;
+    out[STATS_MEAN] = h.mean();
+    out[STATS_STDDEV] = h.stddev();
+    out
   })
 }
 
@@ -460,27 +696,35 @@ pub fn loop_percentile(id: u32, p: f64) -> Result<f64> {
   with_monitor(id, |m, _| m.sampler.histogram().percentile(p) as f64)
 }
 
-/// The percentile distribution as `[p, value, p, value, ...]`: 0, 50, 75, 87.5, ... as in
-/// HdrHistogram's percentile iteration (what `IntervalHistogram#percentiles` lists), then 100.
+/// The percentile distribution as flat (percentile, value) pairs (`PERCENTILE_*`): 0, 50, 75,
+/// 87.5, ... as in HdrHistogram's percentile iteration (what `IntervalHistogram#percentiles`
+/// lists), then 100.
 #[napi(js_name = "loopPercentiles", catch_unwind)]
 pub fn loop_percentiles(id: u32) -> Result<Vec<f64>> {
+  fn push(out: &mut Vec<f64>, p: f64, value: f64) {
+    let mut pair = [0.0; PERCENTILE_STRIDE];
+    pair[PERCENTILE_P] = p;
+    pair[PERCENTILE_VALUE] = value;
+    out.extend(pair);
+  }
   with_monitor(id, |m, _| {
     let h = m.sampler.histogram();
     let mut out = Vec::new();
     if h.count() == 0 {
-      return vec![100.0, 0.0];
+      push(&mut out, 100.0, 0.0);
+      return out;
     }
-    out.extend([0.0, h.min() as f64]);
+    push(&mut out, 0.0, h.min() as f64);
     let mut p = 50.0;
     loop {
       let v = h.percentile(p);
-      out.extend([p, v as f64]);
+      push(&mut out, p, v as f64);
       if v >= h.max() || p > 99.9999 {
         break;
       }
       p += (100.0 - p) / 2.0;
     }
-    out.extend([100.0, h.max() as f64]);
+    push(&mut out, 100.0, h.max() as f64);
     out
   })
 }
@@ -494,13 +738,18 @@ pub fn loop_utilization(id: u32) -> Result<f64> {
   })
 }
 
-/// `[recent max ns, recent utilization, busy so far in this iteration ns]`.
+/// The recent window (`RECENT_*`): its max (ns), its utilization, and the busy time so far in
+/// this iteration (ns).
 #[napi(js_name = "loopRecent", catch_unwind)]
 pub fn loop_recent(id: u32) -> Result<Vec<f64>> {
   with_monitor(id, |m, hub| {
     let (now, idle) = hub.now_and_idle();
-    let busy = if m.sampler.is_enabled() { Watchdog::busy_since(hub.last, now, idle) } else { 0 };
-    vec![m.recent.max(now) as f64, m.recent.utilization(now, idle), busy as f64]
+    let busy = if m.sampler.is_enabled() { Watchdog::busy_since(hub.last.get(), now, idle) } else { 0 };
+    let mut out = vec![0.0; RECENT_LEN];
+    out[RECENT_MAX] = m.recent.max(now) as f64;
+    out[RECENT_UTILIZATION] = m.recent.utilization(now, idle);
+    out[RECENT_BUSY] = busy as f64;
+    out
   })
 }
 
@@ -511,7 +760,8 @@ pub struct LoopStall {
   /// When it started, in ns on the hrtime clock.
   pub start: f64,
   pub duration: f64,
-  pub kind: String,
+  /// A `STALL_*` code of the wire protocol (`StallKind`'s discriminant).
+  pub kind: u32,
   pub reactions: f64,
   pub microtask_share: f64,
 }
@@ -531,7 +781,7 @@ pub fn loop_stalls(id: u32, since: f64) -> Result<Vec<LoopStall>> {
         index,
         start: s.start as f64,
         duration: s.duration as f64,
-        kind: s.kind.name().to_string(),
+        kind: s.kind as u32,
         reactions: s.reactions as f64,
         microtask_share: s.microtask_share,
       })
@@ -558,76 +808,101 @@ pub fn loop_current_stall(id: u32) -> Option<LoopStall> {
     index: 0.0,
     start: stall.start as f64,
     duration: stall.duration as f64,
-    kind: stall.attribution.classify(stall.reactions).name().to_string(),
+    kind: stall.attribution.classify(stall.reactions) as u32,
     reactions: stall.reactions as f64,
     microtask_share: stall.attribution.microtask_share(stall.reactions),
   })
 }
 
 /// Sets the function this thread's hub calls (from the check callback, after the loop resumed)
-/// when stalls ended.
+/// when stalls ended. The first call wins: the JS layer sets one dispatcher per thread.
 #[napi(js_name = "loopSetListener", catch_unwind)]
 pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
-  let hub = this_hub()?;
-  if hub.listener.is_null() {
-    unsafe {
-      let mut name = ptr::null_mut();
-      status(
-        sys::napi_create_string_utf8(env.raw(), c"async-shape:stall".as_ptr(), 17, &mut name),
-        "napi_create_string_utf8",
-      )?;
-      status(sys::napi_async_init(env.raw(), ptr::null_mut(), name, &mut hub.async_context), "napi_async_init")?;
-      status(sys::napi_create_reference(env.raw(), callback.raw(), 1, &mut hub.listener), "napi_create_reference")?;
+  let env = env.raw();
+  with_hub(|hub| {
+    if !hub.listener.get().is_null() {
+      return Ok(());
     }
-  }
-  Ok(())
+    let (mut name, mut context, mut listener) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    let resource = c"async-shape:stall";
+    // SAFETY: `env` is this call's, on its JS thread; `resource` is NUL-terminated (length -1);
+    // the out places are valid.
+    status(unsafe { sys::napi_create_string_utf8(env, resource.as_ptr(), -1, &mut name) }, "napi_create_string_utf8")?;
+    // SAFETY: as above; `name` is the string just made.
+    status(unsafe { sys::napi_async_init(env, ptr::null_mut(), name, &mut context) }, "napi_async_init")?;
+    // SAFETY: as above; `callback` is a function value of this call.
+    let made = unsafe { sys::napi_create_reference(env, callback.raw(), 1, &mut listener) };
+    if let Err(e) = status(made, "napi_create_reference") {
+      // SAFETY: `context` was made just above and is not kept.
+      let destroyed = unsafe { sys::napi_async_destroy(env, context) };
+      debug_assert_eq!(destroyed, sys::Status::napi_ok, "napi_async_destroy");
+      return Err(e);
+    }
+    hub.async_context.set(context);
+    hub.listener.set(listener);
+    Ok(())
+  })?
 }
 
 #[napi(js_name = "loopClose", catch_unwind)]
 pub fn loop_close(id: u32) -> Result<()> {
   index().remove(&id);
-  if let Ok(hub) = this_hub() {
-    hub.monitors.remove(&id);
+  // No hub on this thread: nothing to close (a collected monitor of a thread already torn down).
+  let _ = with_hub(|hub| {
+    let closed = hub.monitors.borrow_mut().remove(&id);
     hub.refresh();
-  }
+    drop(closed);
+  });
   Ok(())
 }
 
 /// Live monitors on this thread (for leak tests).
 #[napi(js_name = "loopMonitorCount", catch_unwind)]
 pub fn loop_monitor_count() -> u32 {
-  this_hub().map_or(0, |h| h.monitors.len() as u32)
+  with_hub(|h| h.monitors.borrow().len() as u32).unwrap_or(0)
 }
 
-/// Benchmark probe: ns per check callback on this thread's hub, `[hot path, exact sample]`, over
-/// `n` direct calls each (the hot path: an iteration in the same ms as the last sample).
+/// Benchmark probe: ns per check callback on this thread's hub (`SAMPLE_COST_*`: the hot path,
+/// an iteration in the same ms as the last sample, and an exact sample), over `n` direct calls
+/// each.
 #[napi(js_name = "loopSampleCost", catch_unwind)]
 pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
-  let hub: *mut Hub = this_hub()?;
-  if unsafe { !(*hub).running || (*hub).hot } {
-    return Err(Error::from_reason("async-shape: enable a monitor first, on a loop that is not hot"));
-  }
-  let (check, shared) = unsafe { ((*hub).check, Arc::clone(&(*hub).shared)) };
+  let (hub, check, shared) = with_hub(|hub| {
+    if !hub.running.get() || hub.hot.get() {
+      return Err(Error::from_reason("async-shape: enable a monitor first, on a loop that is not hot"));
+    }
+    Ok((hub as *const Hub, hub.check, Arc::clone(&hub.shared)))
+  })??;
   let time = |force: bool| {
     let t0 = uv::hrtime();
     for _ in 0..n {
-      unsafe {
-        // Not hot: the probe's calls must not switch the hub to its timer.
-        (*hub).coalesced = 0;
-        if force {
-          shared.exact_next.store(true, Ordering::Relaxed);
-        }
-        on_check(check);
+      // Not hot: the probe's calls must not switch the hub to its timer.
+      // SAFETY: the hub is alive for this whole call (it is freed only in a close callback); this
+      // writes a Cell through a shared reference that ends with the statement.
+      unsafe { (*hub).coalesced.set(0) };
+      if force {
+        shared.exact_next.store(true, Ordering::Relaxed);
       }
+      // SAFETY: `check` is the hub's live check handle and this is its loop's thread, which is
+      // what libuv would guarantee; a stall listener it calls may re-enter this module.
+      unsafe { on_check(check) };
     }
     (uv::hrtime() - t0) as f64 / n as f64
   };
   time(false);
-  Ok(vec![time(false), time(true)])
+  let mut out = vec![0.0; SAMPLE_COST_LEN];
+  out[SAMPLE_COST_COALESCED] = time(false);
+  out[SAMPLE_COST_EXACT] = time(true);
+  Ok(out)
 }
 
-/// Diagnostics for tests: `[running, hot]` of this thread's hub.
+/// Diagnostics for tests: this thread's hub's mode (`MODE_RUNNING`, `MODE_HOT`).
 #[napi(js_name = "loopMode", catch_unwind)]
 pub fn loop_mode() -> Vec<bool> {
-  this_hub().map_or(vec![false, false], |h| vec![h.running, h.hot])
+  let mut out = vec![false; MODE_LEN];
+  let _ = with_hub(|h| {
+    out[MODE_RUNNING] = h.running.get();
+    out[MODE_HOT] = h.hot.get();
+  });
+  out
 }

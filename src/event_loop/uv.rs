@@ -7,6 +7,11 @@
 //! (the `libuv-sys2` crate builds one) would operate on Node's loop with different internals, so it
 //! is never linked. Handles are opaque: their size comes from `uv_handle_size`, and only the public
 //! first field `data` is touched.
+//!
+//! This is the addon's only declaration of `dlsym` (and of the Windows lookups): everything else
+//! that needs a host symbol calls [`host_symbol`].
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
@@ -15,9 +20,16 @@ pub type Handle = c_void;
 pub type Loop = c_void;
 pub type HandleCb = unsafe extern "C" fn(*mut Handle);
 
-/// `UV_CHECK` and `UV_TIMER` in `uv_handle_type`.
-pub const UV_CHECK: c_int = 2;
-pub const UV_TIMER: c_int = 13;
+/// The handle types the addon allocates; the discriminants are libuv's `uv_handle_type` values,
+/// stable across libuv 1.x.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(i32)]
+pub enum HandleKind {
+  /// `UV_CHECK`.
+  Check = 2,
+  /// `UV_TIMER`.
+  Timer = 13,
+}
 
 type InitFn = unsafe extern "C" fn(*mut Loop, *mut Handle) -> c_int;
 type StartFn = unsafe extern "C" fn(*mut Handle, HandleCb) -> c_int;
@@ -30,6 +42,8 @@ type HrtimeFn = unsafe extern "C" fn() -> u64;
 type NowFn = unsafe extern "C" fn(*const Loop) -> u64;
 type TimerStartFn = unsafe extern "C" fn(*mut Handle, HandleCb, u64, u64) -> c_int;
 
+/// The libuv functions the addon uses, with the C signatures of libuv 1.x. Every call needs the
+/// arguments libuv documents: a live, initialized handle of the right type, on its loop's thread.
 pub struct Uv {
   pub check_init: InitFn,
   pub check_start: StartFn,
@@ -147,14 +161,23 @@ pub fn uv() -> Option<&'static Uv> {
 
 /// The monotonic clock libuv, `process.hrtime` and `performance.now()` share, in ns.
 pub fn hrtime() -> u64 {
+  // SAFETY: `uv_hrtime` takes no argument and reads the monotonic clock, from any thread.
   uv().map_or(0, |uv| unsafe { (uv.hrtime)() })
 }
 
 impl Uv {
-  /// Allocates an (uninitialized, zeroed) handle of `kind` whose `data` field is `data`.
-  pub fn alloc(&self, kind: c_int, data: *mut c_void) -> *mut Handle {
-    let words = unsafe { (self.handle_size)(kind) }.div_ceil(8).max(1);
-    let handle = Box::into_raw(vec![0u64; words].into_boxed_slice()) as *mut u64 as *mut Handle;
+  /// The size of a `kind` handle in 8-byte words (at least one, so `data` fits).
+  fn words(&self, kind: HandleKind) -> usize {
+    // SAFETY: `uv_handle_size` only maps a handle type to its size; `kind` is a valid type.
+    unsafe { (self.handle_size)(kind as c_int) }.div_ceil(8).max(1)
+  }
+
+  /// Allocates an (uninitialized, zeroed) handle of `kind`, 8-byte aligned, whose `data` field is
+  /// `data`. Free it with [`Uv::free`] once closed.
+  pub fn alloc(&self, kind: HandleKind, data: *mut c_void) -> *mut Handle {
+    let handle = Box::into_raw(vec![0u64; self.words(kind)].into_boxed_slice()) as *mut u64 as *mut Handle;
+    // SAFETY: `handle` is a fresh allocation of at least 8 bytes, aligned for a pointer; `data` is
+    // the first field of every libuv handle.
     unsafe { *(handle as *mut *mut c_void) = data };
     handle
   }
@@ -163,16 +186,19 @@ impl Uv {
   ///
   /// # Safety
   /// `handle` came from `alloc(kind, _)` and libuv no longer references it.
-  pub unsafe fn free(&self, kind: c_int, handle: *mut Handle) {
-    let words = (self.handle_size)(kind).div_ceil(8).max(1);
-    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle as *mut u64, words)));
+  pub unsafe fn free(&self, kind: HandleKind, handle: *mut Handle) {
+    let words = self.words(kind);
+    // SAFETY: the caller's contract: `alloc(kind, _)` made `handle` as a boxed slice of `words`
+    // u64s, and nothing references it any more.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle as *mut u64, words)) });
   }
 }
 
 /// The `data` field of a handle.
 ///
 /// # Safety
-/// `handle` is a live libuv handle.
+/// `handle` is a live handle from [`Uv::alloc`] (not yet freed).
 pub unsafe fn data_of(handle: *mut Handle) -> *mut c_void {
-  *(handle as *mut *mut c_void)
+  // SAFETY: the caller's contract; `data` is a handle's first field, which `alloc` wrote.
+  unsafe { *(handle as *mut *mut c_void) }
 }

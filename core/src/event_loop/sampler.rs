@@ -14,8 +14,12 @@
 //!
 //! - `RecentWindow`: the recent max and utilization, for `pressure()`.
 //!
-//! The napi layer (`loop_binding`) feeds these from a libuv check handle; `loop_watchdog` runs the
-//! watchdog thread.
+//! The addon (`src/event_loop/mod.rs`) feeds these from a libuv check handle; [`watchdog`]
+//! (`core/src/event_loop/watchdog.rs`) runs the watchdog thread.
+//!
+//! [`watchdog`]: crate::event_loop::watchdog
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use crate::histogram::Histogram;
 use std::collections::VecDeque;
@@ -114,26 +118,19 @@ impl Watchdog {
   }
 }
 
+/// What kept the loop busy during a stall. Its discriminant crosses to JS (the `STALL_*` codes of
+/// [`wire`](crate::event_loop::wire)), where `lib/event-loop/monitor.js` names it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
 pub enum StallKind {
   /// Synchronous code: no promise reactions ran.
-  Macrotask,
+  Macrotask = 0,
   /// Many promise reactions, one after the other.
-  MicrotaskBurst,
+  MicrotaskBurst = 1,
   /// One slow reaction.
-  LongMicrotask,
-  Mixed,
-}
-
-impl StallKind {
-  pub fn name(self) -> &'static str {
-    match self {
-      StallKind::Macrotask => "macrotask",
-      StallKind::MicrotaskBurst => "microtask-burst",
-      StallKind::LongMicrotask => "long-microtask",
-      StallKind::Mixed => "mixed",
-    }
-  }
+  LongMicrotask = 2,
+  /// Some of both.
+  Mixed = 3,
 }
 
 /// Samples of the shared reaction state (a wrapping reaction counter and an "in a reaction" flag),

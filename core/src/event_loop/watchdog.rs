@@ -9,8 +9,15 @@
 //!
 //! No napi here: the clock and the idle-time source are function pointers, so `cargo test` drives
 //! the real thread with a fake loop.
+//!
+//! Soundness: the loop pointer is only ever passed to the idle-time function, and only while the
+//! loop is registered ([`Registered`] exists only then; [`unregister`] waits for the watchdog's
+//! round). The reaction buffer is read through [`LoopShared::set_reactions`]'s contract.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use crate::event_loop::sampler::{Attribution, Watchdog};
+use crate::event_loop::wire::{REACTION_COUNTER, REACTION_FLAG};
 use std::ffi::c_void;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
@@ -37,7 +44,8 @@ pub struct InFlight {
 
 /// One loop, as the watchdog and other threads see it.
 pub struct LoopShared {
-  pub loop_ptr: *mut c_void,
+  /// Passed to `idle_fn` only, never dereferenced here (see [`LoopShared::new`]).
+  loop_ptr: *mut c_void,
   idle_fn: IdleFn,
   clock: ClockFn,
   /// Seqlock over the heartbeat: odd while the loop thread writes it.
@@ -53,18 +61,29 @@ pub struct LoopShared {
   /// Set by the watchdog when it sees a stall: the loop thread must take an exact sample at the
   /// end of this iteration (it may otherwise coalesce sub-millisecond iterations).
   pub exact_next: AtomicBool,
-  /// `[in-reaction flag, reaction counter]`, an Int32Array the JS thread writes; null if none.
+  /// The reaction buffer (`REACTION_FLAG`, `REACTION_COUNTER` of
+  /// [`wire`](crate::event_loop::wire)), an Int32Array the JS thread writes; null if none.
   reactions: AtomicPtr<AtomicI32>,
   pub in_flight: Mutex<InFlight>,
   pub label: String,
 }
 
-// The raw pointers are only dereferenced while the loop is registered (see `unregister`).
+// SAFETY: `loop_ptr` is the only field that is not Send and Sync by itself (the reaction buffer is
+// an `AtomicPtr`, the rest are atomics, a mutex, fn pointers and a String). This type never
+// dereferences it: it only passes it to `idle_fn`, from a `Registered` (any thread, while the loop
+// is registered), which `new`'s contract makes sound from any thread.
 unsafe impl Send for LoopShared {}
+// SAFETY: as for Send: every shared access is through atomics or the mutex, and `loop_ptr` is
+// read-only after `new` and used only as `new`'s contract allows.
 unsafe impl Sync for LoopShared {}
 
 impl LoopShared {
-  pub fn new(loop_ptr: *mut c_void, idle_fn: IdleFn, clock: ClockFn, label: String) -> LoopShared {
+  /// # Safety
+  /// `idle_fn(loop_ptr)` must be sound to call from any thread while this `LoopShared` is
+  /// registered with the watchdog ([`register`] to [`unregister`]); libuv's
+  /// `uv_metrics_idle_time` is thread-safe, so that holds while the loop is alive. The caller
+  /// keeps the loop alive until it has called `unregister` (if it ever registered).
+  pub unsafe fn new(loop_ptr: *mut c_void, idle_fn: IdleFn, clock: ClockFn, label: String) -> LoopShared {
     LoopShared {
       loop_ptr,
       idle_fn,
@@ -87,15 +106,20 @@ impl LoopShared {
     (self.clock)()
   }
 
-  /// libuv's idle time. Thread-safe; only while the loop is registered (or on its own thread).
-  pub fn idle(&self) -> u64 {
-    unsafe { (self.idle_fn)(self.loop_ptr) }
+  /// The loop this describes (for its own thread's libuv calls).
+  pub fn loop_ptr(&self) -> *mut c_void {
+    self.loop_ptr
   }
 
+  /// Attaches the reaction buffer (null detaches it).
+  ///
   /// # Safety
-  /// `ptr` points at two Int32s that stay alive until `set_reactions(null)` or unregistering.
-  pub unsafe fn set_reactions(&self, ptr: *mut i32) {
-    self.reactions.store(ptr.cast(), Ordering::Release);
+  /// `ptr` is null or points at `REACTION_SLOTS` 4-byte-aligned Int32s that stay alive, at that
+  /// address, until `set_reactions` is called again or this `LoopShared` is dropped. Anything else
+  /// writes them only with whole 32-bit stores (JS typed-array stores, which no platform tears),
+  /// so reading them as atomics from any thread sees whole values.
+  pub unsafe fn set_reactions(&self, ptr: *const AtomicI32) {
+    self.reactions.store(ptr.cast_mut(), Ordering::Release);
   }
 
   /// The reaction counter and the in-reaction flag, if a buffer is attached.
@@ -104,8 +128,10 @@ impl LoopShared {
     if p.is_null() {
       return None;
     }
-    // Safety: see `set_reactions`.
-    unsafe { Some(((*p.add(1)).load(Ordering::Relaxed) as u32, (*p).load(Ordering::Relaxed) != 0)) }
+    // SAFETY: a non-null buffer is alive with `REACTION_SLOTS` slots (`set_reactions`'s contract),
+    // and both indices are below it (see the wire test).
+    let (counter, flag) = unsafe { (&*p.add(REACTION_COUNTER), &*p.add(REACTION_FLAG)) };
+    Some((counter.load(Ordering::Relaxed) as u32, flag.load(Ordering::Relaxed) != 0))
   }
 
   /// Called by the loop thread at the end of every iteration.
@@ -137,29 +163,6 @@ impl LoopShared {
     }
   }
 
-  /// The stall in progress, if the loop has been busy past `threshold` since its last heartbeat
-  /// and is not asleep now: (start, duration so far, reactions so far, attribution so far).
-  pub fn current(&self, threshold: u64) -> Option<CurrentStall> {
-    if !self.watching.load(Ordering::Acquire) {
-      return None;
-    }
-    let (wall, idle, reactions) = self.last_heartbeat();
-    if wall == 0 {
-      return None;
-    }
-    let now = self.now();
-    let idle_now = self.idle();
-    let (start, duration) = Watchdog { threshold }.stalled((wall, idle), now, idle_now)?;
-    let in_flight = *self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-    let known = in_flight.heartbeat == wall;
-    if known && (in_flight.asleep || idle_now > in_flight.seen_idle) {
-      return None;
-    }
-    let attribution = if known { in_flight.attribution } else { Attribution::default() };
-    let counted = self.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
-    Some(CurrentStall { start, duration, reactions: counted, attribution })
-  }
-
   /// The attribution the watchdog gathered for the stall that followed heartbeat `wall`.
   pub fn take_attribution(&self, wall: u64) -> Attribution {
     let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,18 +170,58 @@ impl LoopShared {
     *in_flight = InFlight::default();
     a
   }
+}
+
+/// A loop known to be registered with the watchdog for as long as this value lives: only
+/// [`with_registered`] and the watchdog's own rounds (both under the registry lock, which
+/// [`unregister`] takes) make one. So the loop is alive, and its idle time may be read.
+pub struct Registered<'a>(&'a LoopShared);
+
+impl Registered<'_> {
+  /// libuv's idle time (thread-safe).
+  fn idle(&self) -> u64 {
+    let shared = self.0;
+    // SAFETY: the loop is registered while `self` lives, and `LoopShared::new`'s contract makes
+    // `idle_fn(loop_ptr)` sound from any thread meanwhile.
+    unsafe { (shared.idle_fn)(shared.loop_ptr) }
+  }
+
+  /// The stall in progress, if the loop has been busy past `threshold` since its last heartbeat
+  /// and is not asleep now: (start, duration so far, reactions so far, attribution so far).
+  pub fn current(&self, threshold: u64) -> Option<CurrentStall> {
+    let shared = self.0;
+    if !shared.watching.load(Ordering::Acquire) {
+      return None;
+    }
+    let (wall, idle, reactions) = shared.last_heartbeat();
+    if wall == 0 {
+      return None;
+    }
+    let now = shared.now();
+    let idle_now = self.idle();
+    let (start, duration) = Watchdog { threshold }.stalled((wall, idle), now, idle_now)?;
+    let in_flight = *shared.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+    let known = in_flight.heartbeat == wall;
+    if known && (in_flight.asleep || idle_now > in_flight.seen_idle) {
+      return None;
+    }
+    let attribution = if known { in_flight.attribution } else { Attribution::default() };
+    let counted = shared.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
+    Some(CurrentStall { start, duration, reactions: counted, attribution })
+  }
 
   /// One watchdog round for this loop; returns how long the watchdog may sleep for its sake.
   fn watch(&self) -> u64 {
-    let threshold = self.threshold.load(Ordering::Acquire);
-    let (wall, idle, _) = self.last_heartbeat();
+    let shared = self.0;
+    let threshold = shared.threshold.load(Ordering::Acquire);
+    let (wall, idle, _) = shared.last_heartbeat();
     if wall == 0 || threshold == u64::MAX {
       return u64::MAX;
     }
-    let now = self.now();
+    let now = shared.now();
     let idle_now = self.idle();
     let busy = Watchdog::busy_since((wall, idle), now, idle_now);
-    let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+    let mut in_flight = shared.in_flight.lock().unwrap_or_else(|e| e.into_inner());
     if in_flight.heartbeat != wall {
       // A new iteration. If it already slept, it woke up since: take it as awake.
       *in_flight = InFlight { heartbeat: wall, seen_idle: idle_now, ..InFlight::default() };
@@ -194,15 +237,15 @@ impl LoopShared {
       // in a threshold, in case the loop wakes into another block within the same iteration.
       return threshold;
     }
-    self.exact_next.store(true, Ordering::Relaxed);
-    if let Some((counter, flag)) = self.reactions() {
+    shared.exact_next.store(true, Ordering::Relaxed);
+    if let Some((counter, flag)) = shared.reactions() {
       in_flight.attribution.sample(counter, flag);
     }
-    if !in_flight.logged && self.log_blocked.load(Ordering::Relaxed) {
+    if !in_flight.logged && shared.log_blocked.load(Ordering::Relaxed) {
       in_flight.logged = true;
       let line = format!(
         "async-shape: the event loop of {} has been blocked for {} ms and still is (stallThreshold {} ms)\n",
-        self.label,
+        shared.label,
         busy / 1_000_000,
         threshold / 1_000_000
       );
@@ -270,9 +313,9 @@ pub fn poke() {
 
 /// Runs `f` with the loop still registered (the loop and its buffer are alive meanwhile), or
 /// returns None if it is gone.
-pub fn with_registered<T>(shared: &Arc<LoopShared>, f: impl FnOnce(&LoopShared) -> T) -> Option<T> {
+pub fn with_registered<T>(shared: &Arc<LoopShared>, f: impl FnOnce(Registered<'_>) -> T) -> Option<T> {
   let registry = lock();
-  registry.loops.iter().any(|l| Arc::ptr_eq(l, shared)).then(|| f(shared))
+  registry.loops.iter().any(|l| Arc::ptr_eq(l, shared)).then(|| f(Registered(shared)))
 }
 
 /// Whether a contained panic of the watchdog has been reported (once per process).
@@ -284,7 +327,7 @@ fn run() {
     let mut sleep = 1_000_000_000u64;
     for shared in registry.loops.iter().filter(|l| l.watching.load(Ordering::Acquire)) {
       // A panic here would end the thread silently: contain it, report it once, keep watching.
-      match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.watch())) {
+      match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Registered(shared).watch())) {
         Ok(next) => sleep = sleep.min(next),
         Err(payload) => {
           if !REPORTED.swap(true, Ordering::Relaxed) {
@@ -314,8 +357,23 @@ mod tests {
   }
 
   /// A fake loop: its "idle time" is an AtomicU64.
+  ///
+  /// # Safety
+  /// `p` points at a live AtomicU64 (the tests leak theirs).
   unsafe extern "C" fn fake_idle(p: *mut c_void) -> u64 {
-    (*(p as *const AtomicU64)).load(Ordering::SeqCst)
+    // SAFETY: the function's contract.
+    unsafe { (*(p as *const AtomicU64)).load(Ordering::SeqCst) }
+  }
+
+  /// A loop for the tests: a leaked fake idle time and a leaked reaction buffer.
+  fn fake_loop(clock: ClockFn) -> (&'static AtomicU64, &'static [AtomicI32; 2], Arc<LoopShared>) {
+    let idle = Box::leak(Box::new(AtomicU64::new(0)));
+    let reactions = Box::leak(Box::new([AtomicI32::new(0), AtomicI32::new(0)]));
+    // SAFETY: `fake_idle` reads the AtomicU64 at `idle`, leaked: alive for the process, any thread.
+    let shared = unsafe { LoopShared::new(idle as *const AtomicU64 as *mut c_void, fake_idle, clock, "test".into()) };
+    // SAFETY: `reactions` is two AtomicI32s (REACTION_SLOTS), leaked: alive for the process.
+    unsafe { shared.set_reactions(reactions.as_ptr()) };
+    (idle, reactions, Arc::new(shared))
   }
 
   /// The fake clock of `watchdog_rounds_are_deterministic` (no other test reads it).
@@ -329,12 +387,9 @@ mod tests {
   /// samples does not depend on the scheduler.
   #[test]
   fn watchdog_rounds_are_deterministic() {
-    let idle = Box::leak(Box::new(AtomicU64::new(0)));
-    let reactions = Box::leak(Box::new([AtomicI32::new(0), AtomicI32::new(0)]));
-    let shared =
-      Arc::new(LoopShared::new(idle as *const AtomicU64 as *mut c_void, fake_idle, fake_clock, "test".into()));
-    // SAFETY: `reactions` is two AtomicI32s (layout of i32) leaked above, alive for the process.
-    unsafe { shared.set_reactions(reactions.as_ptr() as *mut i32) };
+    let (idle, reactions, shared) = fake_loop(fake_clock);
+    // Driven by hand, unregistered: the fake loop is alive for the process, as `Registered` needs.
+    let registered = Registered(&shared);
     shared.threshold.store(20 * MS, Ordering::SeqCst);
     shared.watching.store(true, Ordering::SeqCst);
     let tick = |sleeping: bool| {
@@ -342,7 +397,7 @@ mod tests {
       if sleeping {
         idle.fetch_add(MS, Ordering::SeqCst);
       }
-      shared.watch();
+      registered.watch();
     };
 
     // Asleep in epoll: idle time grows with the wall clock.
@@ -350,7 +405,7 @@ mod tests {
     for _ in 0..60 {
       tick(true);
     }
-    assert!(shared.current(20 * MS).is_none(), "a sleeping loop is not stalled");
+    assert!(registered.current(20 * MS).is_none(), "a sleeping loop is not stalled");
 
     // Busy: a burst of reactions, idle time frozen.
     let hb = fake_clock();
@@ -359,7 +414,7 @@ mod tests {
       reactions[1].fetch_add(10, Ordering::SeqCst);
       tick(false);
     }
-    let stall = shared.current(20 * MS).expect("the stall is seen while it lasts");
+    let stall = registered.current(20 * MS).expect("the stall is seen while it lasts");
     assert_eq!((stall.start, stall.duration, stall.reactions), (hb, 80 * MS, 800));
     assert!(shared.exact_next.load(Ordering::SeqCst), "the loop is asked for an exact sample");
 
@@ -369,7 +424,7 @@ mod tests {
     for _ in 0..60 {
       tick(true);
     }
-    assert!(shared.current(20 * MS).is_none(), "asleep after the stall");
+    assert!(registered.current(20 * MS).is_none(), "asleep after the stall");
     let attribution = shared.take_attribution(hb);
     assert_eq!(attribution.samples, samples_then, "no samples while asleep");
     assert_eq!(attribution.samples, 80 - 19, "one sample a round from the threshold on");
@@ -384,7 +439,7 @@ mod tests {
       tick(false);
     }
     reactions[0].store(0, Ordering::SeqCst);
-    let stall = shared.current(20 * MS).expect("the long reaction is a stall");
+    let stall = registered.current(20 * MS).expect("the long reaction is a stall");
     assert_eq!(stall.reactions, 1);
     let attribution = shared.take_attribution(hb);
     assert_eq!(attribution.classify(stall.reactions), crate::event_loop::sampler::StallKind::LongMicrotask);
@@ -395,11 +450,7 @@ mod tests {
   /// what must hold whatever the scheduling is checked, a failed run is an `Err`, and the test
   /// retries; the exact sampling is `watchdog_rounds_are_deterministic`'s.
   fn stall_in_flight_scenario() -> Result<(), String> {
-    let idle = Box::leak(Box::new(AtomicU64::new(0)));
-    let reactions = Box::leak(Box::new([AtomicI32::new(0), AtomicI32::new(0)]));
-    let shared = Arc::new(LoopShared::new(idle as *const AtomicU64 as *mut c_void, fake_idle, clock, "test".into()));
-    // SAFETY: `reactions` is two AtomicI32s (layout of i32) leaked above, alive for the process.
-    unsafe { shared.set_reactions(reactions.as_ptr() as *mut i32) };
+    let (idle, reactions, shared) = fake_loop(clock);
     shared.threshold.store(20 * MS, Ordering::SeqCst);
     shared.watching.store(true, Ordering::SeqCst);
     register(shared.clone());
