@@ -230,10 +230,11 @@ async function trackPromisesCost(rounds) {
 function sampleCost() {
   const {monitorEventLoop} = require(ROOT);
   const native = require(path.join(ROOT, 'lib', 'internal', 'native'));
+  const {SAMPLE_COST_COALESCED, SAMPLE_COST_EXACT} = require(path.join(ROOT, 'lib', 'internal', 'wire')).room('eventLoop');
   const m = monitorEventLoop();
   const runs = Array.from({length: QUICK ? 3 : 9}, () => native.loopSampleCost(QUICK ? 100_000 : 1_000_000));
   m.close();
-  return {coalesced: median(runs.map(r => r[0])), exact: median(runs.map(r => r[1]))};
+  return {coalesced: median(runs.map(r => r[SAMPLE_COST_COALESCED])), exact: median(runs.map(r => r[SAMPLE_COST_EXACT]))};
 }
 
 async function loopBenchmark() {
