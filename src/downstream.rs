@@ -1,6 +1,12 @@
-//! napi glue for the built-in downstream: start it, read its counters, close it. Not a hot path,
-//! so napi-rs' generated class is used. The server thread is stopped by `close()`, when the object
-//! is collected, or by an env cleanup hook when the JS thread (a worker, or the process) ends.
+//! The built-in downstream's binding (`core/src/downstream/`) for `bin/downstream.js`: start it,
+//! read its counters, close it. Not a hot path, so napi-rs' generated class is used, and options
+//! and counters cross as objects with named fields. The server thread is stopped by `close()`,
+//! when the object is collected, or by an env cleanup hook when the JS thread (a worker, or the
+//! process) ends.
+//!
+//! No unsafe code, and nothing here calls into JS.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use async_shape_core::downstream::model::DownstreamSpec;
 use async_shape_core::downstream::server::{start, Server};
