@@ -122,7 +122,7 @@ unsafe fn start_initial_body(env: sys::napi_env, info: sys::napi_callback_info) 
 }
 
 /// `settle(h, i, ok)` → the index of the next task to start, or a wire code (see the module
-/// doc). The hot path: one N-API call to read the arguments, one to answer, no allocation.
+/// doc). The hot path: N-API calls only to read the arguments and make the answer, no allocation.
 ///
 /// # Safety
 /// `env` and `info` are those of the call being run, on its JS thread.

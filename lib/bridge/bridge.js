@@ -4,9 +4,9 @@
 //
 // A well-behaved call never crosses into Rust: its settled-once and inside-the-call flags are two
 // closure variables. Rust keeps the registry of wrapped functions, counts every misuse and decides
-// which ones warn (`core/src/bridge.rs`, bound by `src/bridge.rs`); it is called only when a misuse happens. Synchronous
-// callbacks, which the bridge makes safe and never warns about, are counted in JS and flushed to
-// Rust in one call per function whenever the statistics are read.
+// which ones warn (`core/src/bridge.rs`, bound by `src/bridge.rs`); it is called only when a
+// misuse happens. Synchronous callbacks, which the bridge makes safe and never warns about, are
+// counted in JS and flushed to Rust in one call per function whenever the statistics are read.
 
 const {inspect} = require('node:util');
 const {bridgeRegister, bridgeRelease, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset, bridgeRegistrySize} = require('../internal/native');

@@ -3,9 +3,9 @@
 // losers and leftovers are aborted once the outcome is decided.
 //
 // The rules (which task starts when, who won, what is left running) live in Rust
-// (`core/src/combinators.rs`, bound by `src/combinators.rs`); JS holds the tasks, their results and their AbortControllers. A
-// controller is made only when a task reads its `signal`, so tasks that ignore cancellation cost
-// none. Plain promises and values are accepted too; they cannot be cancelled, and an input of
+// (`core/src/combinators.rs`, bound by `src/combinators.rs`); JS holds the tasks, their results
+// and their AbortControllers. A controller is made only when a task reads its `signal`, so tasks
+// that ignore cancellation cost none. Plain promises and values are accepted too; they cannot be cancelled, and an input of
 // only those goes to the native Promise method (with the outer signal still honoured).
 
 const {groupApi} = require('../internal/native');
