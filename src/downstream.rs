@@ -59,7 +59,11 @@ impl NativeDownstream {
     let server = start(spec, port)
       .map_err(|e| Error::from_reason(format!("cannot start the downstream on 127.0.0.1:{port}: {e}")))?;
     let control = server.control.clone();
-    env.add_env_cleanup_hook(control, |c| c.shutdown())?;
+    if let Err(error) = env.add_env_cleanup_hook(control, |c| c.shutdown()) {
+      // `Server` has no `Drop`: without this its thread would outlive the error.
+      server.control.shutdown();
+      return Err(error);
+    }
     Ok(NativeDownstream { server })
   }
 
