@@ -489,3 +489,24 @@ test('promisify: a late callback of a call whose wrapper was dropped is counted 
   assert.deepEqual(Object.keys(stats), ['shortLived']);
   assert.equal(stats.shortLived.doubleCallbacks, 1);
 });
+
+// --- issue 13 ---
+
+test('misuse kinds are the wire codes of Rust, and an unknown kind or id counts nothing', () => {
+  const native = require('../lib/internal/native');
+  const {room} = require('../lib/internal/wire');
+  const {SYNC_CALLBACK, DOUBLE_CALLBACK, DROPPED_ERROR, NOT_COUNTED} = room('bridge');
+  assert.equal(new Set([SYNC_CALLBACK, DOUBLE_CALLBACK, DROPPED_ERROR]).size, 3);
+  bridgeStats({reset: true});
+  const id = native.bridgeRegister('wireProbe');
+  try {
+    assert.equal(native.bridgeRecord(id, SYNC_CALLBACK), 1, 'counted, never warned');
+    assert.equal(native.bridgeRecord(id, DOUBLE_CALLBACK), -1, 'counted, and warned: negated');
+    assert.equal(native.bridgeRecord(id, DROPPED_ERROR), -1);
+    assert.equal(native.bridgeRecord(id, Math.max(SYNC_CALLBACK, DOUBLE_CALLBACK, DROPPED_ERROR) + 1), NOT_COUNTED);
+    assert.equal(native.bridgeRecord(2 ** 32 - 1, DOUBLE_CALLBACK), NOT_COUNTED);
+    assert.deepEqual(bridgeStats({reset: true}).wireProbe, {syncCallbacks: 1, doubleCallbacks: 1, droppedErrors: 1});
+  } finally {
+    native.bridgeRelease(id);
+  }
+});

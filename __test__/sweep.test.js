@@ -226,3 +226,29 @@ test('a panic inside a native entry point is a thrown Error, not an aborted proc
   assert.equal(res.status, 0, res.stderr);
   assert.deepEqual(res.stdout.trim().split('\n'), ['true true', 'true true', 'alive']);
 });
+
+// --- issue 13 ---
+
+test('the downstream bounds are Rust wire constants: JS refuses exactly what the native side refuses', () => {
+  const {room} = require('../lib/internal/wire');
+  const {NativeDownstream} = require('../lib/internal/native');
+  const {MAX_CAPACITY, MAX_LATENCY_MS, MAX_SERVERS, MAX_QUEUE} = room('downstream');
+  assert.equal(MAX_QUEUE, 2 ** 32 - 1, 'a u32');
+  const over = [
+    [{capacity: MAX_CAPACITY * 2, latency: 1e-6}, /`capacity`/],
+    [{capacity: 1, latency: MAX_LATENCY_MS * 2}, /`latency`/],
+    [{capacity: MAX_SERVERS * 2, latency: 1000}, /`capacity` × `latency`/],
+  ];
+  for (const [options, message] of over) {
+    assert.throws(() => startDownstream(options), {name: 'RangeError', message});
+    assert.throws(() => NativeDownstream.start({...options, port: 0}), {message});
+  }
+  for (const options of [
+    {capacity: MAX_CAPACITY, latency: 1e-3},
+    {capacity: 1, latency: MAX_LATENCY_MS},
+    {capacity: MAX_SERVERS, latency: 1000},
+  ]) {
+    const d = startDownstream({...options, queue: MAX_QUEUE});
+    d.close();
+  }
+});

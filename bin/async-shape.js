@@ -48,13 +48,22 @@ class UsageError extends Error {}
 
 // The largest values the options take: each becomes a timer, a Duration, a count of sockets or
 // clients, or a native integer, and must stay in range (a second per level beyond a day, or a
-// million clients, is a typo, not a plan).
+// million clients, is a typo, not a plan). The built-in downstream's are Rust's
+// (core/src/downstream/wire.rs), read when an option needs them: reading them loads the addon,
+// which `help` and `--version` do without.
+const downstreamLimits = () => require('../lib/internal/wire').room('downstream');
 const MAX = {
   duration: 86_400,
   requests: Number.MAX_SAFE_INTEGER,
-  capacity: 1e9,
-  latency: 86_400_000,
-  queue: 2 ** 32 - 1,
+  get capacity() {
+    return downstreamLimits().MAX_CAPACITY;
+  },
+  get latency() {
+    return downstreamLimits().MAX_LATENCY_MS;
+  },
+  get queue() {
+    return downstreamLimits().MAX_QUEUE;
+  },
   level: 100_000,
 };
 

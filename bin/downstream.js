@@ -1,16 +1,16 @@
 'use strict';
 // The built-in downstream: a rate-limited HTTP service on 127.0.0.1, served from Rust on its own
-// thread (src/downstream_server.rs), so that it never shares the event loop with the load that
+// thread (core/src/downstream/server.rs), so that it never shares the event loop with the load that
 // measures it. `capacity` requests a second at `latency` ms each: its knee is capacity × latency.
 
 const {NativeDownstream} = require('../lib/internal/native');
 const {describe, validateOptionsObject} = require('../lib/internal/validate');
+const {room} = require('../lib/internal/wire');
 
-// The Rust side's bounds (src/downstream_model.rs): checked here first, for messages that name
-// the option. Every number here becomes a Duration or a count of semaphore permits.
-const MAX_CAPACITY = 1e9;
-const MAX_LATENCY_MS = 86_400_000;
-const MAX_SERVERS = 1_000_000;
+// The Rust side's bounds (core/src/downstream/wire.rs, enforced by its model): checked here
+// first, for messages that name the option. Every number here becomes a Duration or a count of
+// semaphore permits.
+const {MAX_CAPACITY, MAX_LATENCY_MS, MAX_SERVERS, MAX_QUEUE} = room('downstream');
 
 function number(value, name, max, unit) {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -42,8 +42,8 @@ function startDownstream(options = {}) {
   number(capacity, 'capacity', MAX_CAPACITY, 'requests per second');
   number(latency, 'latency', MAX_LATENCY_MS, 'milliseconds');
   serversFor(capacity, latency, 'capacity');
-  if (queue !== undefined && (!Number.isInteger(queue) || queue < 0 || queue > 2 ** 32 - 1)) {
-    throw new TypeError(`Expected \`queue\` to be an integer from 0 to 4294967295, got ${describe(queue)}`);
+  if (queue !== undefined && (!Number.isInteger(queue) || queue < 0 || queue > MAX_QUEUE)) {
+    throw new TypeError(`Expected \`queue\` to be an integer from 0 to ${MAX_QUEUE}, got ${describe(queue)}`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got ${describe(port)}`);

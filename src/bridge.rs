@@ -1,8 +1,14 @@
-//! napi glue for the callback bridge's registry. Called when a function is wrapped and when a
-//! misuse happens, never on a well-behaved call, so napi-rs' generated conversions are fine here.
-//! One registry per JS thread.
+//! The callback bridge's binding: the registry (`core/src/bridge.rs`) for `lib/bridge/bridge.js`.
+//! Called when a function is wrapped and when a misuse happens, never on a well-behaved call, so
+//! napi-rs' generated conversions are fine here. One registry per JS thread.
+//!
+//! No unsafe code. The registry is a thread-local `RefCell`: each function borrows it inside
+//! `REGISTRY.with` and releases it before returning, and napi-rs converts the arguments before
+//! and the result after, so no borrow is held while JS runs (nothing here calls into JS).
 
-use async_shape_core::bridge::{Misuse, Registry};
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+use async_shape_core::bridge::{record_answer, Misuse, Registry};
 use napi_derive::napi;
 use std::cell::RefCell;
 
@@ -10,6 +16,8 @@ thread_local! {
   static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
 }
 
+/// One function's misuse counts, as `bridgeSnapshot()` lists them: an object with named fields
+/// (not a positional array), so its layout is its field names.
 #[napi(object)]
 pub struct BridgeEntry {
   pub name: String,
@@ -37,18 +45,13 @@ pub fn bridge_registry_size() -> u32 {
   REGISTRY.with(|r| r.borrow().len() as u32)
 }
 
-/// Counts a misuse (0 sync callback, 1 double callback, 2 dropped error). Returns the count so
-/// far, negated when the policy says to warn about this occurrence; 0 for an unknown id or kind.
+/// Counts a misuse (`kind`: `SYNC_CALLBACK`, `DOUBLE_CALLBACK` or `DROPPED_ERROR`, see
+/// `async_shape_core::bridge::wire`). Returns the count so far, negated when the policy says to
+/// warn about this occurrence; `NOT_COUNTED` for an unknown id or kind.
 #[napi(js_name = "bridgeRecord", catch_unwind)]
 pub fn bridge_record(id: u32, kind: u32) -> f64 {
-  let Some(kind) = Misuse::from_code(kind) else {
-    return 0.0;
-  };
-  match REGISTRY.with(|r| r.borrow_mut().record(id, kind)) {
-    Some((n, true)) => -(n as f64),
-    Some((n, false)) => n as f64,
-    None => 0.0,
-  }
+  let recorded = Misuse::from_code(kind).and_then(|kind| REGISTRY.with(|r| r.borrow_mut().record(id, kind)));
+  record_answer(recorded)
 }
 
 /// Adds `n` synchronous callbacks to function `id` (JS counts them and flushes in batches).

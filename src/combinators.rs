@@ -1,13 +1,20 @@
-//! napi glue for the combinators: groups live in a thread-local slab (each JS thread has its
-//! own) and JS holds an integer handle. The functions are shared, raw `napi::sys` callbacks made
-//! once by `groupApi()`: a 3-task race creates no native function objects.
+//! The combinators' binding: groups ([`Group`], `core/src/combinators.rs`) live in a thread-local
+//! slab (each JS thread has its own) and JS (`lib/combinators/group.js`) holds an integer handle.
+//! The functions are shared, raw `napi::sys` callbacks made once by `groupApi()`: a 3-task race
+//! creates no native function objects.
 //!
-//! `settle(h, i, ok)` answers in one number: the index of the next task to start (>= 0), -1 to
-//! wait, the verdict (-2 fulfil, -3 reject with this task's outcome, -4 reject with every error,
-//! for `any`), or -5: ignored, the task was no longer running.
+//! `settle(h, i, ok)` answers in one number: the index of the next task to start (>= 0), or a
+//! code of the room's wire protocol (`async_shape_core::combinators::wire`): `WAIT`, a verdict
+//! (`FULFIL`, `REJECT_WITH_THIS`, `REJECT_ALL`), or `IGNORED` (the task was no longer running).
+//!
+//! No slab borrow is held while JS runs: every body borrows, computes, releases, and only then
+//! makes its answer (N-API value creation runs no JS).
 
-use crate::napi_raw::{f64_of, guarded, num, numbers};
-use async_shape_core::combinators::{Group, Policy, Step, Verdict};
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+use crate::napi_raw::{check, method_table, num, numbers, numbers_of, raw_entries, Callback};
+use async_shape_core::combinators::wire::{NO_DEADLINE, NO_LIMIT};
+use async_shape_core::combinators::{Group, Policy, Step};
 use async_shape_core::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi::sys;
@@ -26,20 +33,10 @@ thread_local! {
   static GROUPS: RefCell<Slab> = RefCell::new(Slab::default());
 }
 
+/// Runs `f` on group `h`, if it is live. `f` must not call into JS (none does: the slab's borrow
+/// is held while it runs).
 fn with_group<R>(h: u32, f: impl FnOnce(&mut Group) -> R) -> Option<R> {
   GROUPS.with(|s| s.borrow_mut().groups.get_mut(h as usize).and_then(|g| g.as_mut()).map(f))
-}
-
-/// The first `N` arguments as numbers (missing ones read 0).
-unsafe fn numbers_of<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [f64; N] {
-  let mut argv = [ptr::null_mut(); N];
-  let mut argc = N;
-  sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
-  let mut out = [0.0; N];
-  for (o, v) in out.iter_mut().zip(argv).take(argc.min(N)) {
-    *o = f64_of(env, v);
-  }
-  out
 }
 
 /// A handle, index or code: an integer in u32's range, else u32::MAX (no such group or task).
@@ -52,23 +49,47 @@ fn index(v: f64) -> u32 {
   }
 }
 
+/// The first `N` arguments as handles, indices or codes (see [`index`]).
+///
+/// # Safety
+/// `numbers_of`'s: `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [u32; N] {
-  numbers_of::<N>(env, info).map(index)
+  // SAFETY: the caller's contract is `numbers_of`'s.
+  unsafe { numbers_of::<N>(env, info) }.map(index)
 }
 
-/// `create(policy, n, concurrency)` → handle. `concurrency` 0 means no limit.
+/// Throws a `RangeError` with `message` and returns null (the value of a callback that threw).
+/// A RangeError names what was out of range in a value the caller chose (JS passes the number of
+/// tasks through unchecked), hence not `napi_raw::throw_type_error`.
+///
+/// # Safety
+/// `env` is the env of the call being run, on its JS thread.
+unsafe fn throw_range_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
+  // SAFETY: the caller's contract; `message` is NUL-terminated and outlives the call.
+  check(unsafe { sys::napi_throw_range_error(env, ptr::null(), message.as_ptr()) }, "napi_throw_range_error");
+  ptr::null_mut()
+}
+
+// The bodies below share one contract, that of `napi_raw`'s raw entries (`raw_entries!` calls
+// them so): `env` and `info` are those of the call being run, on its JS thread.
+
+/// `create(policy, n, concurrency)` → handle. `concurrency` `NO_LIMIT` (0) means no limit.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn create_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [policy, n, concurrency] = numbers_of::<3>(env, info);
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [policy, n, concurrency] = unsafe { numbers_of::<3>(env, info) };
   let n = index(n);
   if n == u32::MAX {
-    sys::napi_throw_range_error(env, ptr::null(), c"async-shape: a group holds at most 2**32 - 2 tasks".as_ptr());
-    return ptr::null_mut();
+    // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+    return unsafe { throw_range_error(env, c"async-shape: a group holds at most 2**32 - 2 tasks") };
   }
-  // 0, Infinity, anything at or above the number of tasks: no limit (a limit never wraps).
-  let concurrency = if concurrency >= 1.0 && concurrency < n as f64 { concurrency as u32 } else { 0 };
+  // NO_LIMIT, Infinity, anything at or above the number of tasks: no limit (a limit never wraps).
+  let concurrency = if concurrency >= 1.0 && concurrency < n as f64 { concurrency as u32 } else { NO_LIMIT };
   let Some(policy) = Policy::from_code(index(policy)) else {
-    sys::napi_throw_range_error(env, ptr::null(), c"async-shape: unknown group policy".as_ptr());
-    return ptr::null_mut();
+    // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+    return unsafe { throw_range_error(env, c"async-shape: unknown group policy") };
   };
   let group = Group::new(policy, n, concurrency);
   let h = GROUPS.with(|s| {
@@ -84,67 +105,106 @@ unsafe fn create_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys:
       }
     }
   });
-  num(env, h as f64)
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, f64::from(h)) }
 }
 
 /// `startInitial(h)` → how many tasks start now, from index 0.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn start_initial_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(env, info);
-  num(env, with_group(h, |g| g.start_initial()).unwrap_or(0) as f64)
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
+  let k = with_group(h, |g| g.start_initial()).unwrap_or(0);
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, f64::from(k)) }
 }
 
+/// `settle(h, i, ok)` → the index of the next task to start, or a wire code (see the module
+/// doc). The hot path: N-API calls only to read the arguments and make the answer, no allocation.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn settle_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h, i, ok] = args::<3>(env, info);
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h, i, ok] = unsafe { args::<3>(env, info) };
   let step = with_group(h, |g| g.settle(i, ok != 0)).unwrap_or(Step::Ignored);
-  let code = match step {
-    Step::Start(j) => j as f64,
-    Step::Wait => -1.0,
-    Step::Ignored => -5.0,
-    Step::Decided(Verdict::Fulfil) => -2.0,
-    Step::Decided(Verdict::RejectWithThis) => -3.0,
-    Step::Decided(Verdict::RejectAll) => -4.0,
-    Step::Decided(_) => -1.0,
-  };
-  num(env, code)
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, step.code()) }
 }
 
 /// `abort(h)` → 1 when this decided the group (the outer signal aborted first), else 0.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn abort_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(env, info);
-  num(env, if with_group(h, |g| g.abort()).unwrap_or(false) { 1.0 } else { 0.0 })
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
+  let decided = with_group(h, |g| g.abort()).unwrap_or(false);
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, if decided { 1.0 } else { 0.0 }) }
 }
 
 /// `running(h)` → indices still running (after the verdict: the ones to abort).
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn running_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(env, info);
-  numbers(env, with_group(h, |g| g.running()).unwrap_or_default().into_iter().map(f64::from))
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
+  let running = with_group(h, |g| g.running()).unwrap_or_default();
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { numbers(env, running.into_iter().map(f64::from)) }
 }
 
-/// `armDeadline(h, i, ms)` → ms until the earliest deadline when this one became it, else -1.
+/// `armDeadline(h, i, ms)` → ms until the earliest deadline when this one became it, else
+/// `NO_DEADLINE`.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn arm_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h, i, ms] = numbers_of::<3>(env, info);
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h, i, ms] = unsafe { numbers_of::<3>(env, info) };
   // A saturating cast: NaN reads 0, huge values the far future.
   let at = now_ns().saturating_add((ms.max(0.0) * 1e6) as u64);
   let earliest = with_group(index(h), |g| g.arm_deadline(index(i), at)).unwrap_or(false);
-  num(env, if earliest { ms } else { -1.0 })
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, if earliest { ms } else { f64::from(NO_DEADLINE) }) }
 }
 
 /// `expire(h)` → indices of running tasks past their deadline.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn expire_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(env, info);
-  numbers(env, with_group(h, |g| g.expire(now_ns())).unwrap_or_default().into_iter().map(f64::from))
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
+  let expired = with_group(h, |g| g.expire(now_ns())).unwrap_or_default();
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { numbers(env, expired.into_iter().map(f64::from)) }
 }
 
-/// `nextDeadline(h)` → ms until the earliest live deadline, or -1.
+/// `nextDeadline(h)` → ms until the earliest live deadline, or `NO_DEADLINE`.
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn next_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(env, info);
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
   let next = with_group(h, |g| g.next_deadline()).flatten();
-  num(env, next.map_or(-1.0, |at| at.saturating_sub(now_ns()) as f64 / 1e6))
+  let ms = next.map_or(f64::from(NO_DEADLINE), |at| at.saturating_sub(now_ns()) as f64 / 1e6);
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, ms) }
 }
 
-/// `free(h)`: the group is done; its handle may be reused.
-unsafe fn free_body(_env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let [h] = args::<1>(_env, info);
+/// `free(h)`: the group is done; its handle may be reused. Answers `undefined` (a null result).
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
+unsafe fn free_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: `env` and `info` are this call's (this body's contract).
+  let [h] = unsafe { args::<1>(env, info) };
   GROUPS.with(|s| {
     let mut s = s.borrow_mut();
     if let Some(slot) = s.groups.get_mut(h as usize) {
@@ -157,25 +217,18 @@ unsafe fn free_body(_env: sys::napi_env, info: sys::napi_callback_info) -> sys::
 }
 
 /// `live()` → groups not yet freed (for leak tests).
+///
+/// # Safety
+/// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn live_body(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
   let n = GROUPS.with(|s| s.borrow().groups.iter().filter(|g| g.is_some()).count());
-  num(env, n as f64)
+  // SAFETY: `env` is this call's, on its JS thread (this body's contract).
+  unsafe { num(env, n as f64) }
 }
 
-/// The raw entry points: each runs its body under `guarded`, so that a panic throws a JS Error
-/// instead of aborting the process.
-macro_rules! entries {
-  ($($name:ident => $body:ident),* $(,)?) => {
-    $(
-      unsafe extern "C" fn $name(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        // SAFETY: called by N-API on the JS thread with this callback's env and info.
-        unsafe { guarded(env, || $body(env, info)) }
-      }
-    )*
-  };
-}
-
-entries! {
+// The raw entry points: each runs its body under `guarded`, so that a panic throws a JS Error
+// instead of aborting the process.
+raw_entries! {
   create => create_body,
   start_initial => start_initial_body,
   settle => settle_body,
@@ -188,9 +241,8 @@ entries! {
   live => live_body,
 }
 
-type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-
-/// The combinators' native functions, made once per module instance.
+/// The combinators' native functions, made once per module instance. They carry no data: the
+/// groups live in the thread-local slab.
 #[napi(js_name = "groupApi")]
 pub fn group_api(env: &Env) -> Result<Unknown<'_>> {
   let methods: [(&CStr, Callback); 10] = [
@@ -206,14 +258,11 @@ pub fn group_api(env: &Env) -> Result<Unknown<'_>> {
     (c"live", live),
   ];
   let raw = env.raw();
-  unsafe {
-    let mut obj = ptr::null_mut();
-    sys::napi_create_object(raw, &mut obj);
-    for (name, cb) in methods {
-      let mut f = ptr::null_mut();
-      sys::napi_create_function(raw, name.as_ptr(), -1, Some(cb), ptr::null_mut(), &mut f);
-      sys::napi_set_named_property(raw, obj, name.as_ptr(), f);
-    }
-    Ok(Unknown::from_raw_unchecked(raw, obj))
-  }
+  // SAFETY: `raw` is this call's env, on its JS thread; no function gets data, so there is
+  // nothing for a finalizer to free.
+  let obj = unsafe { method_table(raw, &methods, || None) }
+    .map_err(|what| napi::Error::from_reason(format!("async-shape: could not {what} for the combinators")))?;
+  // SAFETY: `obj` is a value just made in this call's env and handle scope; the `Unknown` is
+  // bound to `env`'s lifetime, and napi-rs returns it to JS before the scope closes.
+  Ok(unsafe { Unknown::from_raw_unchecked(raw, obj) })
 }

@@ -1,6 +1,12 @@
-//! napi glue for the built-in downstream: start it, read its counters, close it. Not a hot path,
-//! so napi-rs' generated class is used. The server thread is stopped by `close()`, when the object
-//! is collected, or by an env cleanup hook when the JS thread (a worker, or the process) ends.
+//! The built-in downstream's binding (`core/src/downstream/`) for `bin/downstream.js`: start it,
+//! read its counters, close it. Not a hot path, so napi-rs' generated class is used, and options
+//! and counters cross as objects with named fields. The server thread is stopped by `close()`,
+//! when the object is collected, or by an env cleanup hook when the JS thread (a worker, or the
+//! process) ends.
+//!
+//! No unsafe code, and nothing here calls into JS.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use async_shape_core::downstream::model::DownstreamSpec;
 use async_shape_core::downstream::server::{start, Server};
@@ -53,7 +59,11 @@ impl NativeDownstream {
     let server = start(spec, port)
       .map_err(|e| Error::from_reason(format!("cannot start the downstream on 127.0.0.1:{port}: {e}")))?;
     let control = server.control.clone();
-    env.add_env_cleanup_hook(control, |c| c.shutdown())?;
+    if let Err(error) = env.add_env_cleanup_hook(control, |c| c.shutdown()) {
+      // `Server` has no `Drop`: without this its thread would outlive the error.
+      server.control.shutdown();
+      return Err(error);
+    }
     Ok(NativeDownstream { server })
   }
 

@@ -1,15 +1,32 @@
 //! The callback bridge's registry: every function wrapped by `promisify`/`callbackify`, keyed by
 //! name, with counts of the misuses seen (a callback fired synchronously inside the call, a
 //! callback fired again after the outcome was settled, an error that would have been lost) and
-//! the policy that decides which misuses warn. Pure Rust.
+//! the policy that decides which misuses warn. Pure Rust; the addon (`src/bridge.rs`) holds one
+//! per JS thread for `lib/bridge/bridge.js`.
 
-/// This room's part of the wire protocol (see `crate::wire`).
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+/// This room's part of the wire protocol (see `crate::wire`): the kinds of misuse
+/// `bridgeRecord(id, kind)` counts. Its answer is a count: negated when the occurrence deserves a
+/// warning, [`NOT_COUNTED`](wire::NOT_COUNTED) for an unknown id or kind.
 pub mod wire {
-  crate::wire_table! {}
+  use super::Misuse;
+
+  crate::wire_table! {
+    /// The callback ran inside the call (Zalgo).
+    SYNC_CALLBACK: u32 = Misuse::SyncCallback as u32;
+    /// The callback ran again after the outcome was settled.
+    DOUBLE_CALLBACK: u32 = Misuse::DoubleCallback as u32;
+    /// An error would have been lost.
+    DROPPED_ERROR: u32 = Misuse::DroppedError as u32;
+    /// `bridgeRecord`'s answer for an unknown id or kind: nothing was counted.
+    NOT_COUNTED: u32 = 0;
+  }
 }
 
 use std::collections::HashMap;
 
+/// A kind of misuse; its discriminants are the wire codes ([`wire::SYNC_CALLBACK`], …).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Misuse {
   /// The callback ran inside the call (Zalgo): counted, never warned by default.
@@ -21,13 +38,25 @@ pub enum Misuse {
 }
 
 impl Misuse {
+  /// The kind of a wire code; `None` for an unknown one.
   pub fn from_code(code: u32) -> Option<Misuse> {
     match code {
-      0 => Some(Misuse::SyncCallback),
-      1 => Some(Misuse::DoubleCallback),
-      2 => Some(Misuse::DroppedError),
+      wire::SYNC_CALLBACK => Some(Misuse::SyncCallback),
+      wire::DOUBLE_CALLBACK => Some(Misuse::DoubleCallback),
+      wire::DROPPED_ERROR => Some(Misuse::DroppedError),
       _ => None,
     }
+  }
+}
+
+/// `bridgeRecord`'s answer for [`Registry::record`]'s result: the count so far, negated when it
+/// deserves a warning; [`wire::NOT_COUNTED`] when nothing was counted. A count is never 0, so the
+/// three cases never meet.
+pub fn record_answer(recorded: Option<(u64, bool)>) -> f64 {
+  match recorded {
+    Some((n, true)) => -(n as f64),
+    Some((n, false)) => n as f64,
+    None => f64::from(wire::NOT_COUNTED),
   }
 }
 
@@ -217,6 +246,17 @@ mod tests {
     r.reset();
     assert!(r.snapshot().is_empty());
     assert_eq!(r.record(99, Misuse::SyncCallback), None);
+  }
+
+  #[test]
+  fn kinds_and_answers_speak_the_wire_codes() {
+    for kind in [Misuse::SyncCallback, Misuse::DoubleCallback, Misuse::DroppedError] {
+      assert_eq!(Misuse::from_code(kind as u32), Some(kind));
+    }
+    assert_eq!(Misuse::from_code(3), None);
+    assert_eq!(record_answer(None), f64::from(wire::NOT_COUNTED));
+    assert_eq!(record_answer(Some((3, true))), -3.0);
+    assert_eq!(record_answer(Some((3, false))), 3.0);
   }
 
   #[test]

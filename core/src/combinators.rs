@@ -1,33 +1,65 @@
 //! The rules of the cancelling combinators (`all`, `allSettled`, `race`, `any`): which tasks start
 //! and when (in input order, under a concurrency limit), who won, when the group is decided, and
-//! which tasks are left running and must be aborted. Pure Rust; JS holds the AbortControllers.
+//! which tasks are left running and must be aborted. Pure Rust; JS (`lib/combinators/group.js`)
+//! holds the tasks, their results and their AbortControllers, and the addon (`src/combinators.rs`)
+//! exposes a [`Group`] per handle.
 
-/// This room's part of the wire protocol (see `crate::wire`).
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+/// This room's part of the wire protocol (see `crate::wire`): the policy a group is made with, and
+/// the one number `settle` answers.
 pub mod wire {
-  crate::wire_table! {}
+  use super::Policy;
+
+  crate::wire_table! {
+    /// `create(policy, …)`: `Promise.all`'s rules.
+    ALL: u32 = Policy::All as u32;
+    /// `create(policy, …)`: `Promise.allSettled`'s rules.
+    ALL_SETTLED: u32 = Policy::AllSettled as u32;
+    /// `create(policy, …)`: `Promise.race`'s rules.
+    RACE: u32 = Policy::Race as u32;
+    /// `create(policy, …)`: `Promise.any`'s rules.
+    ANY: u32 = Policy::Any as u32;
+    /// `create(…, concurrency)`: no limit on the tasks running at once.
+    NO_LIMIT: u32 = 0;
+    /// `settle` (an index >= 0 is the next task to start): wait for other tasks.
+    WAIT: i32 = -1;
+    /// `settle`: decided; fulfil (with every result, or the winner's value).
+    FULFIL: i32 = -2;
+    /// `settle`: decided; reject with the outcome of the task that just settled.
+    REJECT_WITH_THIS: i32 = -3;
+    /// `settle`: decided; reject with every task's error (`any`: an AggregateError).
+    REJECT_ALL: i32 = -4;
+    /// `settle`: ignored; the task was no longer running (timed out, or aborted after the verdict).
+    IGNORED: i32 = -5;
+    /// `armDeadline`, `nextDeadline`: no deadline to arm a timer for.
+    NO_DEADLINE: i32 = -1;
+  }
 }
 
 use crate::pool::deadlines::Deadlines;
 
+/// A group's rules; its discriminants are the wire codes ([`wire::ALL`], …).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Policy {
   /// Fulfils when every task fulfils; rejects with the first rejection.
-  All,
+  All = 0,
   /// Fulfils when every task has settled.
-  AllSettled,
+  AllSettled = 1,
   /// Settles like the first task to settle.
-  Race,
+  Race = 2,
   /// Fulfils with the first fulfilment; rejects when every task rejected.
-  Any,
+  Any = 3,
 }
 
 impl Policy {
+  /// The policy of a wire code; `None` for an unknown one.
   pub fn from_code(code: u32) -> Option<Policy> {
     match code {
-      0 => Some(Policy::All),
-      1 => Some(Policy::AllSettled),
-      2 => Some(Policy::Race),
-      3 => Some(Policy::Any),
+      wire::ALL => Some(Policy::All),
+      wire::ALL_SETTLED => Some(Policy::AllSettled),
+      wire::RACE => Some(Policy::Race),
+      wire::ANY => Some(Policy::Any),
       _ => None,
     }
   }
@@ -67,6 +99,23 @@ pub enum Step {
   Ignored,
 }
 
+impl Step {
+  /// The one number `settle` answers JS: the index of the task to start, or a code of [`wire`].
+  /// A verdict JS never sees from `settle` (`Pending`, `Aborted`: the outer signal decides
+  /// through `abort`) reads as [`wire::WAIT`].
+  pub fn code(self) -> f64 {
+    match self {
+      Step::Start(j) => f64::from(j),
+      Step::Wait => f64::from(wire::WAIT),
+      Step::Ignored => f64::from(wire::IGNORED),
+      Step::Decided(Verdict::Fulfil) => f64::from(wire::FULFIL),
+      Step::Decided(Verdict::RejectWithThis) => f64::from(wire::REJECT_WITH_THIS),
+      Step::Decided(Verdict::RejectAll) => f64::from(wire::REJECT_ALL),
+      Step::Decided(Verdict::Pending | Verdict::Aborted) => f64::from(wire::WAIT),
+    }
+  }
+}
+
 pub struct Group {
   policy: Policy,
   states: Vec<State>,
@@ -80,13 +129,13 @@ pub struct Group {
 }
 
 impl Group {
-  /// `concurrency` 0 means no limit. An empty group is decided at once (`race` callers reject
+  /// `concurrency` [`wire::NO_LIMIT`] (0) means no limit. An empty group is decided at once (`race` callers reject
   /// an empty input before making a group).
   pub fn new(policy: Policy, n: u32, concurrency: u32) -> Group {
     let mut g = Group {
       policy,
       states: vec![State::Waiting; n as usize],
-      concurrency: if concurrency == 0 { u32::MAX } else { concurrency },
+      concurrency: if concurrency == wire::NO_LIMIT { u32::MAX } else { concurrency },
       next: 0,
       running: 0,
       fulfilled: 0,
@@ -266,6 +315,25 @@ mod tests {
     assert!(!g.abort());
     assert_eq!(g.running(), vec![0, 1]);
     assert_eq!(g.settle(0, true), Step::Ignored);
+  }
+
+  #[test]
+  fn policies_and_steps_speak_the_wire_codes() {
+    for policy in [Policy::All, Policy::AllSettled, Policy::Race, Policy::Any] {
+      assert_eq!(Policy::from_code(policy as u32), Some(policy));
+    }
+    assert_eq!(Policy::from_code(4), None);
+    assert_eq!(Step::Start(7).code(), 7.0);
+    let codes = [
+      Step::Wait.code(),
+      Step::Ignored.code(),
+      Step::Decided(Verdict::Fulfil).code(),
+      Step::Decided(Verdict::RejectWithThis).code(),
+      Step::Decided(Verdict::RejectAll).code(),
+    ];
+    assert!(codes.iter().all(|&c| c < 0.0), "a code never reads as a task index");
+    let distinct: std::collections::HashSet<u64> = codes.iter().map(|c| c.to_bits()).collect();
+    assert_eq!(distinct.len(), codes.len());
   }
 
   #[test]

@@ -4,19 +4,19 @@
 //
 // A well-behaved call never crosses into Rust: its settled-once and inside-the-call flags are two
 // closure variables. Rust keeps the registry of wrapped functions, counts every misuse and decides
-// which ones warn (`src/bridge_core.rs`); it is called only when a misuse happens. Synchronous
-// callbacks, which the bridge makes safe and never warns about, are counted in JS and flushed to
-// Rust in one call per function whenever the statistics are read.
+// which ones warn (`core/src/bridge.rs`, bound by `src/bridge.rs`); it is called only when a
+// misuse happens. Synchronous callbacks, which the bridge makes safe and never warns about, are
+// counted in JS and flushed to Rust in one call per function whenever the statistics are read.
 
 const {inspect} = require('node:util');
 const {bridgeRegister, bridgeRelease, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset, bridgeRegistrySize} = require('../internal/native');
 const {asPromise} = require('../internal/outcome');
 const {state: reaction} = require('../internal/reactions');
+const {room} = require('../internal/wire');
 
-const SYNC_CALLBACK = 0;
-const DOUBLE_CALLBACK = 1;
-const DROPPED_ERROR = 2;
-const KIND_NAMES = ['sync-callback', 'double-callback', 'dropped-error'];
+// The kinds of misuse Rust counts, and their names for onMisuse and the warning codes.
+const {SYNC_CALLBACK, DOUBLE_CALLBACK, DROPPED_ERROR} = room('bridge');
+const KIND_NAMES = {[SYNC_CALLBACK]: 'sync-callback', [DOUBLE_CALLBACK]: 'double-callback', [DROPPED_ERROR]: 'dropped-error'};
 
 const kCustomPromisified = Symbol.for('nodejs.util.promisify.custom');
 

@@ -3,12 +3,13 @@
 // losers and leftovers are aborted once the outcome is decided.
 //
 // The rules (which task starts when, who won, what is left running) live in Rust
-// (`src/group_core.rs`); JS holds the tasks, their results and their AbortControllers. A
-// controller is made only when a task reads its `signal`, so tasks that ignore cancellation cost
-// none. Plain promises and values are accepted too; they cannot be cancelled, and an input of
+// (`core/src/combinators.rs`, bound by `src/combinators.rs`); JS holds the tasks, their results
+// and their AbortControllers. A controller is made only when a task reads its `signal`, so tasks
+// that ignore cancellation cost none. Plain promises and values are accepted too; they cannot be cancelled, and an input of
 // only those goes to the native Promise method (with the outer signal still honoured).
 
 const {groupApi} = require('../internal/native');
+const {room} = require('../internal/wire');
 const {asPromise} = require('../internal/outcome');
 const {state: reaction} = require('../internal/reactions');
 const {onAbort} = require('../internal/signals');
@@ -23,15 +24,8 @@ const {
 } = require('../internal/validate');
 
 const group = groupApi();
-const ALL = 0;
-const ALL_SETTLED = 1;
-const RACE = 2;
-const ANY = 3;
-const WAIT = -1;
-const FULFIL = -2;
-const REJECT_WITH_THIS = -3;
-const REJECT_ALL = -4;
-const IGNORED = -5;
+// The policies a group is made with, and settle's answers (an index >= 0: the next task to start).
+const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE} = room('combinators');
 const noop = () => {};
 
 // Without a function among the inputs there is nothing to cancel or schedule: the native method
@@ -161,8 +155,8 @@ function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
   if (items === tasks) items = items.slice();
 
   return new Promise((resolve, reject) => {
-    // A limit at or above the number of tasks is no limit (0): it never wraps to 32 bits.
-    const h = group.create(policy, n, concurrency >= n ? 0 : concurrency);
+    // A limit at or above the number of tasks is no limit: it never wraps to 32 bits.
+    const h = group.create(policy, n, concurrency >= n ? NO_LIMIT : concurrency);
     const observedUpFront = concurrency < n;
     const results = new Array(n);
     const contexts = new Array(n);
@@ -211,7 +205,7 @@ function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
         const error = timeoutError(timeout);
         contexts[i]?.abort(error);
         settled(i, false, error);
-        if (done) return -1;
+        if (done) return NO_DEADLINE;
       }
       return group.nextDeadline(h);
     };

@@ -1,5 +1,8 @@
 //! The CLI's built-in downstream: [`model`] (its parameters, validated), [`sim`] (a simulator
-//! for the adaptive controllers) and [`server`] (a real HTTP server on its own thread).
+//! for the adaptive controllers), [`server`] (a real HTTP server on its own thread) and [`wire`]
+//! (the bounds of its options, which `bin/downstream.js` checks first).
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod model;
 pub mod server;

@@ -3,7 +3,11 @@
 //! full load; more wait FIFO in a waiting room of `queue` places; beyond that it answers 429, as a
 //! rate-limited service does. Its knee is therefore `servers`: below it throughput grows with
 //! concurrency, above it only latency does. Pure Rust, shared by the HTTP server and the tests.
+//! Its bounds are the room's wire constants ([`super::wire`]): the JS side checks them first.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+use crate::downstream::wire::{MAX_CAPACITY, MAX_LATENCY_MS, MAX_SERVERS};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -15,13 +19,6 @@ pub struct DownstreamSpec {
   /// Requests that may wait for a server; more are refused with 429.
   pub queue: u32,
 }
-
-/// The largest latency the built-in downstream accepts, in ms (one day).
-pub const MAX_LATENCY_MS: f64 = 86_400_000.0;
-/// The largest capacity it accepts, in requests per second.
-pub const MAX_CAPACITY: f64 = 1e9;
-/// The most requests it serves at once (`capacity × latency / 1000`).
-pub const MAX_SERVERS: f64 = 1_000_000.0;
 
 impl DownstreamSpec {
   /// From a capacity in requests per second and a latency in ms; `queue` defaults to as many

@@ -1,7 +1,10 @@
 //! The built-in downstream as a real HTTP/1.1 server on 127.0.0.1, on its own thread with its own
 //! tokio runtime (hyper serves it), so it never shares the event loop with the load it measures.
 //! It follows `DownstreamSpec`: a request takes a server for `service`, waits FIFO when all are
-//! busy, and is answered 429 when the waiting room is full.
+//! busy, and is answered 429 when the waiting room is full. The addon's `src/downstream.rs`
+//! starts it for `bin/downstream.js`.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 use crate::downstream::model::DownstreamSpec;
 use bytes::Bytes;
@@ -61,7 +64,7 @@ impl Server {
   /// Changes the number of servers (a step change of capacity). Requests in service finish; a
   /// lower number takes effect as servers free up.
   pub fn set_servers(&self, n: u32) {
-    let n = n.clamp(1, crate::downstream::model::MAX_SERVERS as u32);
+    let n = n.clamp(1, crate::downstream::wire::MAX_SERVERS as u32);
     let before = self.current.swap(n, Ordering::SeqCst);
     if n > before {
       self.servers.add_permits((n - before) as usize);
