@@ -12,7 +12,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
-use crate::napi_raw::{check, method_table, num, numbers, numbers_of, raw_entries, Callback};
+use crate::napi_raw::{method_table, num, numbers, numbers_of, raw_entries, throw_range_error, Callback};
 use async_shape_core::combinators::wire::{NO_DEADLINE, NO_LIMIT};
 use async_shape_core::combinators::{Group, Policy, Step};
 use async_shape_core::now_ns;
@@ -56,18 +56,6 @@ fn index(v: f64) -> u32 {
 unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> [u32; N] {
   // SAFETY: the caller's contract is `numbers_of`'s.
   unsafe { numbers_of::<N>(env, info) }.map(index)
-}
-
-/// Throws a `RangeError` with `message` and returns null (the value of a callback that threw).
-/// A RangeError names what was out of range in a value the caller chose (JS passes the number of
-/// tasks through unchecked), hence not `napi_raw::throw_type_error`.
-///
-/// # Safety
-/// `env` is the env of the call being run, on its JS thread.
-unsafe fn throw_range_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
-  // SAFETY: the caller's contract; `message` is NUL-terminated and outlives the call.
-  check(unsafe { sys::napi_throw_range_error(env, ptr::null(), message.as_ptr()) }, "napi_throw_range_error");
-  ptr::null_mut()
 }
 
 // The bodies below share one contract, that of `napi_raw`'s raw entries (`raw_entries!` calls

@@ -192,6 +192,26 @@ pub(crate) unsafe fn throw_type_error(env: sys::napi_env, message: &CStr) -> sys
   ptr::null_mut()
 }
 
+/// Throws a `RangeError` with `message` and returns null (the value of a callback that threw).
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn throw_range_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
+  // SAFETY: the module's contract; `message` is NUL-terminated and outlives the call.
+  check(unsafe { sys::napi_throw_range_error(env, ptr::null(), message.as_ptr()) }, "napi_throw_range_error");
+  ptr::null_mut()
+}
+
+/// A failed N-API status as napi-rs's `Err` (thrown by a `#[napi]` export), for the exports that
+/// return `napi::Result`, where an error fits better than [`check`]'s panic.
+pub(crate) fn status(s: sys::napi_status, what: &str) -> napi::Result<()> {
+  if s == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi::Error::from_reason(format!("async-shape: {what} failed (napi status {s})")))
+  }
+}
+
 /// Throws an `Error` with `message` and returns null (the value of a callback that threw).
 ///
 /// # Safety

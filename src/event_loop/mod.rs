@@ -40,7 +40,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
-use crate::napi_raw::contained;
+use crate::napi_raw::{contained, status};
 use async_shape_core::event_loop::sampler::{LoopSampler, RecentWindow, Stall, StallRing, Watchdog};
 use async_shape_core::event_loop::watchdog::{self as watchdog, LoopShared};
 use async_shape_core::event_loop::wire::{
@@ -487,14 +487,6 @@ unsafe fn on_closed_body(handle: *mut Handle) {
   // SAFETY: `cleanup` is the hook handle of this env's hook, removed once, last.
   let status = unsafe { sys::napi_remove_async_cleanup_hook(cleanup) };
   debug_assert_eq!(status, sys::Status::napi_ok, "napi_remove_async_cleanup_hook");
-}
-
-fn status(s: sys::napi_status, what: &str) -> Result<()> {
-  if s == sys::Status::napi_ok {
-    Ok(())
-  } else {
-    Err(Error::from_reason(format!("async-shape: {what} failed (napi status {s})")))
-  }
 }
 
 /// Creates this thread's hub, unless it has one.
