@@ -11,7 +11,7 @@
 const {inspect} = require('node:util');
 const {bridgeRegister, bridgeRelease, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset, bridgeRegistrySize} = require('../internal/native');
 const {asPromise} = require('../internal/outcome');
-const {state: reaction} = require('../internal/reactions');
+const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {room} = require('../internal/wire');
 
 // The kinds of misuse Rust counts, and their names for onMisuse and the warning codes.
@@ -229,17 +229,17 @@ promisify.custom = kCustomPromisified;
 // for the event-loop monitor (nextTick is invisible to promise hooks). No try/finally: a callback
 // that throws is an uncaught exception, and the monitor's native sampler clears a flag left set.
 function onRejected(reason, callback) {
-  reaction[1]++;
-  reaction[0] = 1;
+  reaction[REACTION_COUNTER]++;
+  reaction[REACTION_FLAG] = 1;
   callback(reason ? reason : falsyRejection(reason));
-  reaction[0] = 0;
+  reaction[REACTION_FLAG] = 0;
 }
 
 function onFulfilled(callback, value) {
-  reaction[1]++;
-  reaction[0] = 1;
+  reaction[REACTION_COUNTER]++;
+  reaction[REACTION_FLAG] = 1;
   callback(null, value);
-  reaction[0] = 0;
+  reaction[REACTION_FLAG] = 0;
 }
 
 /**

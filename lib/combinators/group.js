@@ -11,7 +11,7 @@
 const {groupApi} = require('../internal/native');
 const {room} = require('../internal/wire');
 const {asPromise} = require('../internal/outcome');
-const {state: reaction} = require('../internal/reactions');
+const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {onAbort} = require('../internal/signals');
 const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('../internal/deadline-timer');
 const {
@@ -219,16 +219,16 @@ function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
       if (typeof item === 'function') {
         const context = new TaskContext();
         contexts[i] = context;
-        reaction[1]++;
-        reaction[0] = 1;
+        reaction[REACTION_COUNTER]++;
+        reaction[REACTION_FLAG] = 1;
         try {
           result = item(context);
         } catch (error) {
-          reaction[0] = 0;
+          reaction[REACTION_FLAG] = 0;
           settled(i, false, error);
           return;
         }
-        reaction[0] = 0;
+        reaction[REACTION_FLAG] = 0;
       }
       const pending = asPromise(result);
       if (pending === undefined) settled(i, true, result);
