@@ -294,6 +294,15 @@ impl Controller {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn algorithm_codes_are_the_wire_codes() {
+    for algorithm in [Algorithm::Vegas, Algorithm::Gradient, Algorithm::Aimd] {
+      assert_eq!(Algorithm::from_code(algorithm as u32), Some(algorithm));
+    }
+    assert_eq!(Algorithm::from_code(wire::GRADIENT), Some(Algorithm::Gradient));
+    assert_eq!(Algorithm::from_code(3), None);
+  }
   const MS: u64 = 1_000_000;
 
   fn vegas() -> Controller {

@@ -629,6 +629,24 @@ fn live_deadline<T>(slots: &[Slot<T>], id: u32, deadline_id: u32) -> bool {
 mod tests {
   use super::*;
 
+  #[test]
+  fn outcome_codes_are_the_wire_codes() {
+    for outcome in [Outcome::Fulfilled, Outcome::Rejected, Outcome::Dropped] {
+      assert_eq!(Outcome::from_code(outcome as u32), outcome);
+    }
+    assert_eq!(Outcome::from_code(wire::FULFILLED), Outcome::Fulfilled);
+    assert_eq!(Outcome::from_code(wire::DROPPED), Outcome::Dropped);
+    assert_eq!(Outcome::from_code(7), Outcome::Rejected, "an unknown code is a rejection");
+  }
+
+  #[test]
+  fn a_token_is_slot_times_the_wire_unit_plus_generation() {
+    let t = token(5, 3);
+    assert_eq!(t, 5 * wire::TOKEN_SLOT_UNIT + 3);
+    assert_eq!(split(t), (5, 3));
+    assert_eq!(t / wire::TOKEN_SLOT_UNIT, 5, "JS's slotOf");
+  }
+
   fn drain(p: &mut PoolCore<&'static str>) -> Vec<&'static str> {
     let mut out = vec![];
     while let Some((_, x)) = p.start_next(0) {
