@@ -910,3 +910,57 @@ test('the native pool functions throw instead of crashing on wrong arguments', (
   assert.equal(fresh.active(), 0);
   assert.equal(typeof fresh.stats(false).completed, 'number');
 });
+
+test('a throwing onBatch strands nothing: the rest of a drain still starts, then the error is thrown', async () => {
+  const {createPool} = require('../lib/internal/native');
+  const calls = [];
+  const onBatch = id => {
+    calls.push(id);
+    if (calls.length === 1) throw new Error('boom');
+  };
+  const core = createPool(1, false, onBatch, undefined);
+  assert.equal(core.submitPlain(), undefined, 'the first task runs at once');
+  assert.equal(core.submitBatch(7, 2), 0, 'both items wait');
+  const gate = core.submitPlain();
+  assert.ok(gate instanceof Promise, 'a task waits behind them');
+  let opened = false;
+  gate.then(() => {
+    opened = true;
+  });
+  core.setConcurrency(4);
+  assert.throws(() => core.drain(), /boom/);
+  assert.deepEqual(calls, [7, 7], 'the second item started too');
+  assert.equal(core.active(), 4);
+  assert.equal(core.pending(), 0);
+  await null;
+  assert.ok(opened, "the task's gate opened");
+});
+
+test('a promiseResolve hook that reads the pool while a gate opens finds it consistent', () => {
+  // Resolving a gate runs async_hooks' promiseResolve hooks synchronously, inside the native call
+  // that freed the slot: the core must not be borrowed then (a hook that throws ends the process).
+  const {status, stdout, stderr} = runScript(`
+    const {createHook} = require('node:async_hooks');
+    const {Pool, pLimit} = require('.');
+    const pool = new Pool({concurrency: 1});
+    const limit = pLimit(1);
+    const seen = [];
+    let on = false;
+    createHook({
+      promiseResolve() {
+        if (on) seen.push(pool.activeCount + pool.pendingCount + limit.activeCount + limit.pendingCount);
+      },
+    }).enable();
+    on = true;
+    (async () => {
+      await Promise.all([
+        pool.run(() => 1), pool.run(() => 2), pool.run(() => 3),
+        limit(() => 1), limit(() => 2), limit.map([1, 2, 3], x => x),
+      ]);
+      on = false;
+      console.log(JSON.stringify({ok: true, hooks: seen.length > 0}));
+    })();
+  `);
+  assert.equal(status, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), {ok: true, hooks: true});
+});

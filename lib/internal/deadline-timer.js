@@ -12,12 +12,18 @@ class DeadlineTimer {
     if (next >= 0 && this.#timer === undefined) this.arm(next);
   };
 
-  /** `expire()` handles what is due and returns ms until the next deadline, or -1. */
+  /**
+   * `expire()` handles what is due and returns ms until the next deadline, or a negative number
+   * when there is none (the rooms' `NO_DEADLINE`, -1).
+   */
   constructor(expire) {
     this.#expire = expire;
   }
 
-  /** Arms for `ms` from now when `ms >= 0` (an earlier deadline than the armed one). */
+  /**
+   * Arms for `ms` from now when `ms >= 0` (an earlier deadline than the armed one); a negative `ms`
+   * (`NO_DEADLINE`) arms nothing.
+   */
   arm(ms) {
     if (ms < 0) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);

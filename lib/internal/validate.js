@@ -1,6 +1,8 @@
 'use strict';
 // Argument checks shared by every API. Messages name the argument and what was expected.
 
+const {VEGAS, GRADIENT, AIMD} = require('./wire').room('pool');
+
 const describe = value => {
   if (value === null) return '`null`';
   switch (typeof value) {
@@ -86,12 +88,14 @@ function validateOptionsObject(value, name = 'options') {
   }
 }
 
-const ALGORITHMS = {vegas: 0, gradient: 1, aimd: 2};
+// The adaptive algorithms by the names users give them, to the pool room's codes.
+const ALGORITHMS = {vegas: VEGAS, gradient: GRADIENT, aimd: AIMD};
 
 /**
  * Reads a concurrency that may be adaptive: a number (checked by `validateNumber`), `'adaptive'`,
  * or `{adaptive: 'vegas' | 'gradient' | 'aimd', min, max, initial}`. Returns `{limit}` for a fixed
- * one, or `{limit, adaptive: [algorithm, min, max, initial]}` for an adaptive one.
+ * one, or `{limit, adaptive: {algorithm, min, max, initial}}` for an adaptive one: `createPool`'s
+ * `adaptive` option (`AdaptiveOptions` in src/pool.rs), `algorithm` a code of the pool room's wire.
  */
 function parseConcurrency(value, validateNumber) {
   if (value === 'adaptive') value = {adaptive: 'vegas'};
@@ -114,7 +118,7 @@ function parseConcurrency(value, validateNumber) {
   if (initial < min || initial > max) {
     throw new RangeError(`Expected \`concurrency.initial\` (${initial}) to be between \`min\` (${min}) and \`max\` (${max})`);
   }
-  return {limit: initial, adaptive: [ALGORITHMS[algorithm], min, max, initial]};
+  return {limit: initial, adaptive: {algorithm: ALGORITHMS[algorithm], min, max, initial}};
 }
 
 /**

@@ -30,6 +30,7 @@
 // (__test__/limit-diff.test.js compares whole traces against p-limit 7.3.3.)
 
 const {createPool} = require('../internal/native');
+const {FULFILLED, REJECTED, DROPPED, LIMIT_CHANGED, LEFT_PENDING, UNNAMED} = require('../internal/wire').room('pool');
 const {state: reaction} = require('../internal/reactions');
 const {isDropped} = require('./dropped');
 const {describe, parseConcurrency, validateLimitConcurrency} = require('../internal/validate');
@@ -52,11 +53,15 @@ const ArrayValues = Array.prototype[Symbol.iterator];
 const ArrayIteratorPrototype = Object.getPrototypeOf([][Symbol.iterator]());
 const ArrayIteratorNext = ArrayIteratorPrototype.next;
 const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+// The first name of a queued task (`submitPlain(token)`): above UNNAMED, the name Rust gives a task
+// without one (`clear` reports a task named `token` as `-token - 1`).
+const FIRST_TOKEN = UNNAMED + 1;
 
-// A gate rejected with 0 was cleared without `rejectOnClear`: like p-limit, the task's promise
-// never settles. Adopting a fresh pending promise keeps it collectable once the caller drops it.
+// A gate rejected with LEFT_PENDING was cleared without `rejectOnClear`: like p-limit, the task's
+// promise never settles. Adopting a fresh pending promise keeps it collectable once the caller
+// drops it.
 function onGateShut(reason) {
-  if (reason === 0) return new Promise(noop);
+  if (reason === LEFT_PENDING) return new Promise(noop);
   throw reason;
 }
 
@@ -239,11 +244,11 @@ function pLimit(concurrency) {
   // a throwing event listener's is), never a limiter left half-updated.
   const notifyLimitChange = () => onLimitChange(getConcurrency());
   const releaseAfter = (startedAt, outcome) => {
-    if (releaseTimed(performance.now() - startedAt, outcome) === 2 && onLimitChange !== undefined) {
+    if (releaseTimed(performance.now() - startedAt, outcome) === LIMIT_CHANGED && onLimitChange !== undefined) {
       queueMicrotask(notifyLimitChange);
     }
   };
-  const outcomeOf = error => (isDropped(error) ? 2 : 1);
+  const outcomeOf = error => (isDropped(error) ? DROPPED : REJECTED);
 
   // What a start returns for the task's promise to adopt, given what `fn` returned (`threw`: it
   // threw `value`). The slot frees one microtask after the result settles (p-limit's `await
@@ -260,13 +265,13 @@ function pLimit(concurrency) {
     }
     if (pending === undefined) {
       const done = adaptive === undefined ? release : outcome => releaseAfter(startedAt, outcome);
-      return threw ? new Settled(rejected(value), done, outcomeOf(value)) : new Settled(adopt(value), done, 0);
+      return threw ? new Settled(rejected(value), done, outcomeOf(value)) : new Settled(adopt(value), done, FULFILLED);
     }
     const result = adopt(pending);
     if (adaptive === undefined) result.then(release, release);
     else {
       result.then(
-        () => releaseAfter(startedAt, 0),
+        () => releaseAfter(startedAt, FULFILLED),
         error => releaseAfter(startedAt, outcomeOf(error)),
       );
     }
@@ -301,18 +306,17 @@ function pLimit(concurrency) {
     return callTask(this, args);
   }
 
-  // Queued tasks without arguments wait here, named by a token (a Smi counting up, 1 to 2^30-1):
-  // Rust's queue holds each one's gate, which resolves with its token, so a start finds its own
-  // task by name. Slot `token & mask` holds the task's function; `names` holds the token, or -1
-  // when the slot is free. The table doubles when a name would land on a live slot, and shrinks
-  // back when it empties.
+  // Queued tasks without arguments wait here, named by a token (a Smi counting up, FIRST_TOKEN to
+  // 2^30-1): Rust's queue holds each one's gate, which resolves with its token, so a start finds
+  // its own task by name. Slot `token & mask` holds the task's function; `names` holds the token,
+  // or -1 when the slot is free. The table doubles when a name would land on a live slot, and
+  // shrinks back when it empties.
   const SMALL = 64;
   let fns = new Array(SMALL);
   let names = new Int32Array(SMALL).fill(-1);
   let mask = SMALL - 1;
   let named = 0;
-  // From 1: `clear` reports a task by `-token - 1`, and -1 is one without a token.
-  let nextToken = 1;
+  let nextToken = FIRST_TOKEN;
 
   const grow = () => {
     const size = (mask + 1) * 2;
@@ -361,10 +365,10 @@ function pLimit(concurrency) {
       }
       let token = nextToken;
       // A name still in use (after 2^30 others) is skipped, never shared.
-      while (names[token & mask] === token) token = token === 0x3fffffff ? 1 : token + 1;
+      while (names[token & mask] === token) token = token === 0x3fffffff ? FIRST_TOKEN : token + 1;
       // Taken before the native call: a limit() made from inside it (an async_hooks init hook sees
       // the gate being made) must get another name.
-      nextToken = token === 0x3fffffff ? 1 : token + 1;
+      nextToken = token === 0x3fffffff ? FIRST_TOKEN : token + 1;
       const gate = submitPlain(token);
       if (gate === undefined) return RESOLVED.then(startBare.bind(fn));
       while (names[token & mask] !== -1) grow();
@@ -389,7 +393,7 @@ function pLimit(concurrency) {
     const values = this.values;
     if (value === SYNC_OK) {
       if (--this.remaining === 0 && !this.failed) RESOLVED.then(noop).then(() => this.resolve(values));
-      releaseItem(this, index, 0);
+      releaseItem(this, index, FULFILLED);
       return undefined;
     }
     if (value === SYNC_ERR) {
@@ -401,7 +405,7 @@ function pLimit(concurrency) {
     }
     if (values[index] === STARTED) {
       values[index] = value;
-      releaseItem(this, index, 0);
+      releaseItem(this, index, FULFILLED);
       if (--this.remaining === 0 && !this.failed) RESOLVED.then(() => this.resolve(values));
       return undefined;
     }
@@ -552,9 +556,9 @@ function pLimit(concurrency) {
         const cleared = clear(error);
         for (const id of cleared) {
           if (id < 0) {
-            // A task named -id - 1 (-1: one bound to its function, nothing kept here).
+            // A task named -id - 1 (UNNAMED: one bound to its function, nothing kept here).
             const token = -id - 1;
-            if (token > 0 && names[token & mask] === token) unname(token & mask);
+            if (token !== UNNAMED && names[token & mask] === token) unname(token & mask);
             continue;
           }
           const run = runs.get(id);

@@ -10,10 +10,20 @@
 // through it, so nothing stale can reach a reused slot's new task.
 
 const {createPool} = require('../internal/native');
+const {
+  FULFILLED,
+  REJECTED,
+  DROPPED,
+  LIMIT_CHANGED,
+  NO_DEADLINE,
+  TOKEN_SLOT_UNIT,
+  HISTORY_TIME,
+  HISTORY_LIMIT,
+} = require('../internal/wire').room('pool');
 const {asPromise} = require('../internal/outcome');
 const {state: reaction} = require('../internal/reactions');
 const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('../internal/deadline-timer');
-const {createStream, readStreamOptions, validateBound} = require('../combinators/stream');
+const {createStream, readStreamOptions, validateBound} = require('./stream');
 const {Puller} = require('../internal/pull');
 const {DroppedError, isDropped} = require('./dropped');
 const {onAbort} = require('../internal/signals');
@@ -53,12 +63,6 @@ class DeadlockError extends Error {
   }
 }
 
-// Outcome codes for the core: fulfilled, rejected (errors and timeouts), dropped.
-const FULFILLED = 0;
-const REJECTED = 1;
-const DROPPED = 2;
-const LIMIT_CHANGED = 2;
-
 // Where a record stands with the core. WAITING: queued, as far as JS knows (its gate may have
 // opened since; `remove` tells). HOLDING: it holds a slot. FREE: the core has nothing of it any
 // more (finished, removed or cleared), or never had (map items that go through run()).
@@ -66,9 +70,9 @@ const WAITING = 0;
 const HOLDING = 1;
 const FREE = 2;
 
-// A token is `slot · 2^21 + generation` (src/pool_core.rs): a small integer while the slot is
-// below 1024. Records are indexed by slot.
-const slotOf = token => Math.floor(token / 2097152);
+// A token is `slot · TOKEN_SLOT_UNIT + generation` (core/src/pool/scheduler.rs): a small integer
+// while the slot is below 1024. Records are indexed by slot.
+const slotOf = token => Math.floor(token / TOKEN_SLOT_UNIT);
 
 /**
  * What `pool.run`'s task receives: its `signal`, and `drop()` to mark itself dropped. `drop` works
@@ -353,7 +357,7 @@ class Pool {
       record.state = FREE;
       const outcome = record.dropped || (!ok && isDropped(value)) ? DROPPED : ok ? FULFILLED : REJECTED;
       changed = this.#core.finish(record.token, outcome) === LIMIT_CHANGED;
-      if (record.controller !== undefined && this.#deadlines.armed && this.#core.nextDeadline() < 0) {
+      if (record.controller !== undefined && this.#deadlines.armed && this.#core.nextDeadline() === NO_DEADLINE) {
         this.#deadlines.clear();
       }
     }
@@ -375,7 +379,7 @@ class Pool {
     controller?.abort(reason);
   }
 
-  // Times out the due tasks; returns ms until the next deadline, or -1.
+  // Times out the due tasks; returns ms until the next deadline, or NO_DEADLINE.
   #expire() {
     for (const token of this.#core.expire()) {
       const record = this.#tasks[slotOf(token)];
@@ -718,7 +722,7 @@ class Pool {
               minRtt: adaptive.minRtt,
               rtt: adaptive.rtt,
               [adaptive.algorithm === 'vegas' ? 'queue' : adaptive.algorithm === 'gradient' ? 'gradient' : 'latencyRatio']: adaptive.signal,
-              history: adaptive.history.map(([time, limit]) => ({time, limit})),
+              history: adaptive.history.map(pair => ({time: pair[HISTORY_TIME], limit: pair[HISTORY_LIMIT]})),
             },
           }),
     };

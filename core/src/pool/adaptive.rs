@@ -24,6 +24,9 @@
 //!   √limit`, smoothed.
 //! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+use crate::pool::wire;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -35,11 +38,25 @@ pub enum Outcome {
   Error,
 }
 
+/// The controllers. The discriminants are the codes JS passes to `createPool` (`wire`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
 pub enum Algorithm {
-  Vegas,
-  Gradient,
-  Aimd,
+  Vegas = wire::VEGAS,
+  Gradient = wire::GRADIENT,
+  Aimd = wire::AIMD,
+}
+
+impl Algorithm {
+  /// The algorithm JS names by `code`, if any.
+  pub fn from_code(code: u32) -> Option<Algorithm> {
+    match code {
+      wire::VEGAS => Some(Algorithm::Vegas),
+      wire::GRADIENT => Some(Algorithm::Gradient),
+      wire::AIMD => Some(Algorithm::Aimd),
+      _ => None,
+    }
+  }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -277,6 +294,15 @@ impl Controller {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn algorithm_codes_are_the_wire_codes() {
+    for algorithm in [Algorithm::Vegas, Algorithm::Gradient, Algorithm::Aimd] {
+      assert_eq!(Algorithm::from_code(algorithm as u32), Some(algorithm));
+    }
+    assert_eq!(Algorithm::from_code(wire::GRADIENT), Some(Algorithm::Gradient));
+    assert_eq!(Algorithm::from_code(3), None);
+  }
   const MS: u64 = 1_000_000;
 
   fn vegas() -> Controller {

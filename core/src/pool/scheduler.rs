@@ -1,6 +1,6 @@
 //! The bounded pool's state machine: the queue, the counters, priorities, ordering, deadlines,
-//! deadlock detection and statistics. Pure Rust: the napi layer (`pool_binding.rs`) only moves
-//! integers and promise handles in and out of it.
+//! deadlock detection and statistics. Pure Rust: the addon's pool binding (`src/pool.rs`) only
+//! moves integers and promise handles in and out of it.
 //!
 //! A task is queued with a `payload` (in the addon, the `napi_deferred` of its start gate). Tasks
 //! start in priority order, FIFO within a priority. A *tracked* pool (`Pool`) keeps every task in a
@@ -17,13 +17,17 @@
 //! enqueue, start, and removal from the middle are O(log P) in the priorities queued now (O(1) in
 //! the middle of a bucket), nothing is left behind by a removal, and an empty bucket is dropped.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 use crate::pool::adaptive::{self, Controller, Estimate};
 use crate::pool::deadlines::Deadlines;
 use crate::pool::stats::{PoolStats, StatsSnapshot};
+use crate::pool::wire;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
-/// A tracked task's identity across the boundary: `slot · 2^21 + generation`. Generations stay
+/// A tracked task's identity across the boundary: `slot · 2^21 + generation` (`slot ·
+/// wire::TOKEN_SLOT_UNIT + generation`, the layout JS reads slots from). Generations stay
 /// below 2^21 and slots below 2^32, so every token is an exact JS number (below 2^53), and a small
 /// integer (no allocation in V8) while the slot is below 1024. A slot whose generation would wrap
 /// is retired, never reused: no token is ever issued twice, so no stale start, timer or abort,
@@ -34,7 +38,8 @@ pub type Token = u64;
 pub const NO_ID: Token = u64::MAX;
 
 /// Generations stay below 2^21 (a token must stay below 2^53).
-const GENERATION_BITS: u32 = 21;
+const GENERATION_BITS: u32 = wire::TOKEN_GENERATION_BITS;
+const _: () = assert!(wire::TOKEN_SLOT_UNIT == 1 << GENERATION_BITS && GENERATION_BITS + 32 <= 53);
 const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
 /// "No slot": the end of a queue link, or no parent.
 const NIL: u32 = u32::MAX;
@@ -87,16 +92,27 @@ struct Bucket {
   tail: u32,
 }
 
-/// How a running task left its slot.
+/// How a running task left its slot. The discriminants are the codes JS passes (`wire`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
 pub enum Outcome {
-  Fulfilled,
-  Rejected,
+  Fulfilled = wire::FULFILLED,
+  Rejected = wire::REJECTED,
   /// The task marked itself dropped (say, refused by the downstream): not a success.
-  Dropped,
+  Dropped = wire::DROPPED,
 }
 
 impl Outcome {
+  /// The outcome JS names by `code`: `wire::FULFILLED`, `wire::DROPPED`, and anything else is a
+  /// rejection (`wire::REJECTED`).
+  pub fn from_code(code: u32) -> Outcome {
+    match code {
+      wire::FULFILLED => Outcome::Fulfilled,
+      wire::DROPPED => Outcome::Dropped,
+      _ => Outcome::Rejected,
+    }
+  }
+
   fn for_controller(self) -> adaptive::Outcome {
     match self {
       Outcome::Fulfilled => adaptive::Outcome::Success,
@@ -612,6 +628,24 @@ fn live_deadline<T>(slots: &[Slot<T>], id: u32, deadline_id: u32) -> bool {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn outcome_codes_are_the_wire_codes() {
+    for outcome in [Outcome::Fulfilled, Outcome::Rejected, Outcome::Dropped] {
+      assert_eq!(Outcome::from_code(outcome as u32), outcome);
+    }
+    assert_eq!(Outcome::from_code(wire::FULFILLED), Outcome::Fulfilled);
+    assert_eq!(Outcome::from_code(wire::DROPPED), Outcome::Dropped);
+    assert_eq!(Outcome::from_code(7), Outcome::Rejected, "an unknown code is a rejection");
+  }
+
+  #[test]
+  fn a_token_is_slot_times_the_wire_unit_plus_generation() {
+    let t = token(5, 3);
+    assert_eq!(t, 5 * wire::TOKEN_SLOT_UNIT + 3);
+    assert_eq!(split(t), (5, 3));
+    assert_eq!(t / wire::TOKEN_SLOT_UNIT, 5, "JS's slotOf");
+  }
 
   fn drain(p: &mut PoolCore<&'static str>) -> Vec<&'static str> {
     let mut out = vec![];
