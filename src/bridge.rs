@@ -6,8 +6,6 @@
 //! `REGISTRY.with` and releases it before returning, and napi-rs converts the arguments before
 //! and the result after, so no borrow is held while JS runs (nothing here calls into JS).
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use async_shape_core::bridge::{record_answer, Misuse, Registry};
 use napi_derive::napi;
 use std::cell::RefCell;

@@ -10,8 +10,6 @@
 //! No slab borrow is held while JS runs: every body borrows, computes, releases, and only then
 //! makes its answer (N-API value creation runs no JS).
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::napi_raw::{method_table, num, numbers, numbers_of, raw_entries, throw_range_error, Callback};
 use async_shape_core::combinators::wire::{NO_DEADLINE, NO_LIMIT};
 use async_shape_core::combinators::{Group, Policy, Step};

@@ -5,8 +5,6 @@
 //! ([`host_symbol`](crate::event_loop::uv::host_symbol), the addon's one `dlsym`), so the addon
 //! still loads on other C libraries and on Windows; there the function returns -1.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use napi_derive::napi;
 
 #[repr(C)]

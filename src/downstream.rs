@@ -6,8 +6,6 @@
 //!
 //! No unsafe code, and nothing here calls into JS.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use async_shape_core::downstream::model::DownstreamSpec;
 use async_shape_core::downstream::server::{start, Server};
 use napi::bindgen_prelude::*;

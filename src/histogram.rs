@@ -2,8 +2,6 @@
 //! request's latency): `record(ns)`, percentiles, min/max/mean/stddev/count, `reset()`. The
 //! histogram itself is the core's (`core/src/histogram.rs`).
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use async_shape_core::histogram::Histogram;
 use napi_derive::napi;
 

@@ -41,8 +41,6 @@
 //! touches JS, so a call back finds the pool consistent. (A borrow that fails anyway would be a
 //! thrown Error, "pool re-entered", never a panic or an aliased `&mut`.)
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::napi_raw::{
   boolean, call_info, check, f64_of, i32_of, is_undefined, method_table, num, numbers, object, raw_entries, set_named,
   throw_error, throw_type_error, u32_of, undefined, Callback, FunctionData,

@@ -4,8 +4,6 @@
 //! the policy that decides which misuses warn. Pure Rust; the addon (`src/bridge.rs`) holds one
 //! per JS thread for `lib/bridge/bridge.js`.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 /// This room's part of the wire protocol (see `crate::wire`): the kinds of misuse
 /// `bridgeRecord(id, kind)` counts. Its answer is a count: negated when the occurrence deserves a
 /// warning, [`NOT_COUNTED`](wire::NOT_COUNTED) for an unknown id or kind.

@@ -4,8 +4,6 @@
 //! holds the tasks, their results and their AbortControllers, and the addon (`src/combinators.rs`)
 //! exposes a [`Group`] per handle.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 /// This room's part of the wire protocol (see `crate::wire`): the policy a group is made with, and
 /// the one number `settle` answers.
 pub mod wire {

@@ -5,8 +5,6 @@
 //! record, no allocation after construction. Shared by the pool's statistics and the event-loop
 //! monitor.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 const SUB_BITS: u32 = 5;
 const SUB: usize = 1 << SUB_BITS;
 const BUCKETS: usize = (64 - SUB_BITS as usize + 1) * SUB;

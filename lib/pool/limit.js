@@ -31,7 +31,7 @@
 
 const {createPool} = require('../internal/native');
 const {FULFILLED, REJECTED, DROPPED, LIMIT_CHANGED, LEFT_PENDING, UNNAMED} = require('../internal/wire').room('pool');
-const {state: reaction} = require('../internal/reactions');
+const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {isDropped} = require('./dropped');
 const {describe, parseConcurrency, validateLimitConcurrency} = require('../internal/validate');
 
@@ -283,15 +283,15 @@ function pLimit(concurrency) {
   const callTask = (fn, args) => {
     const startedAt = adaptive === undefined ? 0 : performance.now();
     let value;
-    reaction[1]++;
-    reaction[0] = 1;
+    reaction[REACTION_COUNTER]++;
+    reaction[REACTION_FLAG] = 1;
     try {
       value = args === undefined ? fn() : fn(...args);
     } catch (error) {
-      reaction[0] = 0;
+      reaction[REACTION_FLAG] = 0;
       return finishStart(error, true, startedAt);
     }
-    reaction[0] = 0;
+    reaction[REACTION_FLAG] = 0;
     return finishStart(value, false, startedAt);
   };
 
@@ -415,16 +415,16 @@ function pLimit(concurrency) {
     values[index] = STARTED;
     if (adaptive !== undefined) (this.startedAt ??= [])[index] = performance.now();
     let result;
-    reaction[1]++;
-    reaction[0] = 1;
+    reaction[REACTION_COUNTER]++;
+    reaction[REACTION_FLAG] = 1;
     try {
       result = mapper(input, index);
     } catch (error) {
-      reaction[0] = 0;
+      reaction[REACTION_FLAG] = 0;
       values[index] = error;
       return SYNC_ERR;
     }
-    reaction[0] = 0;
+    reaction[REACTION_FLAG] = 0;
     // `item` adopts a thenable; a plain value is the outcome already.
     let pending;
     try {

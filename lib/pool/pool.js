@@ -21,7 +21,7 @@ const {
   HISTORY_LIMIT,
 } = require('../internal/wire').room('pool');
 const {asPromise} = require('../internal/outcome');
-const {state: reaction} = require('../internal/reactions');
+const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('../internal/deadline-timer');
 const {createStream, readStreamOptions, validateBound} = require('./stream');
 const {Puller} = require('../internal/pull');
@@ -311,17 +311,17 @@ class Pool {
     }
 
     let result;
-    reaction[1]++;
-    reaction[0] = 1;
+    reaction[REACTION_COUNTER]++;
+    reaction[REACTION_FLAG] = 1;
     try {
       const context = new RunContext(record, signal);
       result = this.#context === undefined ? record.fn(context) : this.#context.run(record, record.fn, context);
     } catch (error) {
-      reaction[0] = 0;
+      reaction[REACTION_FLAG] = 0;
       this.#settle(record, false, error);
       return;
     }
-    reaction[0] = 0;
+    reaction[REACTION_FLAG] = 0;
     const pending = asPromise(result);
     if (pending === undefined) {
       this.#settle(record, true, result);

@@ -38,8 +38,6 @@
 //! N-API call, a libuv callback of this loop, or a call into JS. So a `&Hub` made from the
 //! thread-local pointer or a handle's `data` lives for as long as the call it was made in.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::napi_raw::{contained, status};
 use async_shape_core::event_loop::sampler::{LoopSampler, RecentWindow, Stall, StallRing, Watchdog};
 use async_shape_core::event_loop::watchdog::{self as watchdog, LoopShared};

@@ -11,8 +11,6 @@
 //! This is the addon's only declaration of `dlsym` (and of the Windows lookups): everything else
 //! that needs a host symbol calls [`host_symbol`].
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
 

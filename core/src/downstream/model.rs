@@ -5,8 +5,6 @@
 //! concurrency, above it only latency does. Pure Rust, shared by the HTTP server and the tests.
 //! Its bounds are the room's wire constants ([`super::wire`]): the JS side checks them first.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::downstream::wire::{MAX_CAPACITY, MAX_LATENCY_MS, MAX_SERVERS};
 use std::time::Duration;
 

@@ -4,8 +4,6 @@
 //! busy, and is answered 429 when the waiting room is full. The addon's `src/downstream.rs`
 //! starts it for `bin/downstream.js`.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::downstream::model::DownstreamSpec;
 use bytes::Bytes;
 use http_body_util::Full;

@@ -3,8 +3,6 @@
 //! (the pool always has work), a downstream with `servers`, a waiting room and 429s, optional
 //! latency noise and a step change of the number of servers.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::downstream::model::DownstreamSpec;
 use crate::pool::adaptive::{Controller, Outcome};
 use std::cmp::Reverse;

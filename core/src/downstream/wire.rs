@@ -2,8 +2,6 @@
 //! downstream's options. [`model`](super::model) refuses numbers beyond them; `bin/downstream.js`
 //! and the CLI (`bin/async-shape.js`) check them first, for messages that name the option.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 crate::wire_table! {
   /// The largest capacity it accepts, in requests per second.
   MAX_CAPACITY: f64 = 1e9;

@@ -2,8 +2,6 @@
 //! attribution) and [`watchdog`] (a thread that sees a stall while it happens). The libuv handles
 //! that feed them live in the addon (`src/event_loop/`), on the host binary's libuv.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 pub mod sampler;
 pub mod watchdog;
 pub mod wire;

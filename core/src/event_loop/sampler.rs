@@ -19,8 +19,6 @@
 //!
 //! [`watchdog`]: crate::event_loop::watchdog
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::histogram::Histogram;
 use std::collections::VecDeque;
 

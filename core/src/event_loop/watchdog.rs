@@ -14,8 +14,6 @@
 //! loop is registered ([`Registered`] exists only then; [`unregister`] waits for the watchdog's
 //! round). The reaction buffer is read through [`LoopShared::set_reactions`]'s contract.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::event_loop::sampler::{Attribution, Watchdog};
 use crate::event_loop::wire::{REACTION_COUNTER, REACTION_FLAG};
 use std::ffi::c_void;

@@ -3,8 +3,6 @@
 //! return (`src/event_loop/mod.rs`), and the sentinels `lib/event-loop/monitor.js` relies on.
 //! JS reads them through `room('eventLoop')` (`lib/internal/wire.js`).
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::event_loop::sampler::StallKind;
 
 crate::wire_table! {

@@ -24,8 +24,6 @@
 //!   √limit`, smoothed.
 //! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::pool::wire;
 use std::collections::VecDeque;
 

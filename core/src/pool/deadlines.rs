@@ -4,8 +4,6 @@
 //! whose `(id, generation)` no longer matches a live deadline. The heap is compacted when stale
 //! entries outnumber live ones, so fast tasks with long timeouts do not grow it without bound.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 

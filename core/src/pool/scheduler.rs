@@ -17,8 +17,6 @@
 //! enqueue, start, and removal from the middle are O(log P) in the priorities queued now (O(1) in
 //! the middle of a bucket), nothing is left behind by a removal, and an empty bucket is dropped.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::pool::adaptive::{self, Controller, Estimate};
 use crate::pool::deadlines::Deadlines;
 use crate::pool::stats::{PoolStats, StatsSnapshot};

@@ -5,8 +5,6 @@
 //! the time-averaged number in flight L. Little's law says L = λ·W; `little_concurrency` = λ·W is
 //! the concurrency this workload actually needs to sustain the throughput it reached.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 use crate::histogram::Histogram;
 
 #[derive(Default)]

@@ -2,8 +2,6 @@
 //! between `lib/pool/{limit,pool}.js` and the addon's pool functions (`src/pool.rs`) and means
 //! more than itself. JS reads them once, at load, with `room('pool')` (`lib/internal/wire.js`).
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 crate::wire_table! {
   /// How a running task ended, as JS passes it to `finish(token, outcome)` and
   /// `releaseTimed(ms, outcome)` (the discriminants of [`Outcome`](super::scheduler::Outcome)):
