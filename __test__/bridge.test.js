@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const dns = require('node:dns');
 const zlib = require('node:zlib');
 const util = require('node:util');
+const {inspect} = util;
 const vm = require('node:vm');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('..');
 const {delay, ticks, runScript, eventsDuring} = require('./helpers');
@@ -508,5 +509,107 @@ test('misuse kinds are the wire codes of Rust, and an unknown kind or id counts 
     assert.deepEqual(bridgeStats({reset: true}).wireProbe, {syncCallbacks: 1, doubleCallbacks: 1, droppedErrors: 1});
   } finally {
     native.bridgeRelease(id);
+  }
+});
+
+// --- issue 14: util's DEP0174, and util's own errors ---
+
+/** The DEP0174 warnings emitted while `fn` ran, as [name, code, message]. */
+const deprecationsDuring = async fn =>
+  (await eventsDuring('warning', fn)).filter(w => w.code === 'DEP0174').map(w => [w.name, w.code, w.message]);
+
+test('promisify warns DEP0174 exactly as util.promisify does: once per call whose original returns a promise', async () => {
+  // util is the oracle: Node 21+ warns on each such call, Node 20 never (parity-util.test.js
+  // runs this under Node 22 and 24 too).
+  const originals = {
+    'async, callback inside': async cb => cb(null, 1),
+    'async, callback later': async cb => setImmediate(cb, null, 1),
+    'a promise of another realm': cb => (setImmediate(cb, null, 1), vm.runInNewContext('Promise.resolve()')),
+    'a thenable': cb => (setImmediate(cb, null, 1), {then() {}}),
+    'an object': cb => (setImmediate(cb, null, 1), {}),
+    undefined: cb => void setImmediate(cb, null, 1),
+  };
+  for (const [label, original] of Object.entries(originals)) {
+    const theirs = await deprecationsDuring(async () => {
+      const p = util.promisify(original);
+      for (let i = 0; i < 3; i++) await p();
+    });
+    for (const options of [undefined, {multiArgs: true}, {onMisuse: () => {}, name: 'withHook'}]) {
+      const ours = await deprecationsDuring(async () => {
+        const p = promisify(original, options);
+        for (let i = 0; i < 3; i++) await p();
+      });
+      assert.deepEqual(ours, theirs, `${label}, ${JSON.stringify(options)}`);
+    }
+  }
+});
+
+test('DEP0174 goes through process.emitWarning at each call, as util’s does, and the probe leaves it as it was', async () => {
+  const original = process.emitWarning;
+  const calls = {util: [], ours: []};
+  let into = 'util';
+  const replaced = (...args) => calls[into].push(args);
+  process.emitWarning = replaced;
+  try {
+    await util.promisify(async cb => cb())();
+    into = 'ours';
+    await promisify(async function replacedProbe(cb) {
+      cb();
+    })();
+    assert.equal(process.emitWarning, replaced, 'the user’s emitWarning is back in place');
+  } finally {
+    process.emitWarning = original;
+  }
+  assert.deepEqual(calls.ours, calls.util);
+});
+
+test('a falsy promisify.custom is ignored, as in util', async () => {
+  for (const value of [null, 0, false, '']) {
+    function fn(cb) {
+      cb(null, 'plain');
+    }
+    fn[promisify.custom] = value;
+    assert.equal(typeof util.promisify(fn), 'function');
+    assert.equal(await promisify(fn)(), 'plain', String(value));
+  }
+});
+
+test('the errors util would throw are util’s own: class, message, String(error), stack header', async () => {
+  const same = (label, oursFn, theirsFn) => {
+    const ours = thrownBy(oursFn);
+    const theirs = thrownBy(theirsFn);
+    assert.ok(theirs, label);
+    assert.equal(Object.getPrototypeOf(ours), Object.getPrototypeOf(theirs), label);
+    assert.equal(String(ours), String(theirs), label);
+    assert.equal(ours.stack.split('\n')[0], theirs.stack.split('\n')[0], label);
+    assert.deepEqual(Object.keys(ours), Object.keys(theirs), label);
+  };
+  for (const value of ['x'.repeat(40), "it's".repeat(10), 'a\nb', Symbol('s'.repeat(40)), 2n ** 100n, {constructor: {name: ''}}, null, [], 0]) {
+    same(`promisify(${inspect(value)})`, () => promisify(value), () => util.promisify(value));
+    same(`callbackify(${inspect(value)})`, () => callbackify(value), () => util.callbackify(value));
+    same(`last argument ${inspect(value)}`, () => callbackify(async () => {})(value), () => util.callbackify(async () => {})(value));
+    if (value) {
+      function fn() {}
+      fn[promisify.custom] = value;
+      same(`custom ${inspect(value)}`, () => promisify(fn), () => util.promisify(fn));
+    }
+  }
+  for (const reason of [null, undefined, 0, false, '']) {
+    const [ours, theirs] = await Promise.all(
+      [callbackify, util.callbackify].map(make => new Promise(resolve => make(() => Promise.reject(reason))(resolve))),
+    );
+    assert.equal(Object.getPrototypeOf(ours), Object.getPrototypeOf(theirs));
+    assert.equal(String(ours), String(theirs));
+    assert.equal(ours.stack.split('\n')[0], theirs.stack.split('\n')[0]);
+    assert.deepEqual(Object.keys(ours), Object.keys(theirs));
+    assert.equal(ours.reason, reason);
+    // A synchronous falsy throw (util would let it escape) is wrapped the same way.
+    const thrown = await new Promise(resolve =>
+      callbackify(() => {
+        throw reason;
+      })(resolve),
+    );
+    assert.equal(String(thrown), String(theirs));
+    assert.equal(thrown.reason, reason);
   }
 });

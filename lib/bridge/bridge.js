@@ -8,7 +8,7 @@
 // misuse happens. Synchronous callbacks, which the bridge makes safe and never warns about, are
 // counted in JS and flushed to Rust in one call per function whenever the statistics are read.
 
-const {inspect} = require('node:util');
+const {inspect, promisify: utilPromisify, callbackify: utilCallbackify, types: {isPromise}} = require('node:util');
 const {bridgeRegister, bridgeRelease, bridgeRecord, bridgeAddSync, bridgeSnapshot, bridgeReset, bridgeRegistrySize} = require('../internal/native');
 const {asPromise} = require('../internal/outcome');
 const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
@@ -20,31 +20,35 @@ const KIND_NAMES = {[SYNC_CALLBACK]: 'sync-callback', [DOUBLE_CALLBACK]: 'double
 
 const kCustomPromisified = Symbol.for('nodejs.util.promisify.custom');
 
-// Node's message for ERR_INVALID_ARG_TYPE, so that code checking `.code` or the message keeps
-// working when it swaps util for this module.
+// The arguments util validates (`original`, `util.promisify.custom`, callbackify's last argument)
+// are rejected by util itself, so the error is Node's own on every Node version: its class,
+// `code`, message, `String(error)` and stack header ("TypeError [ERR_INVALID_ARG_TYPE]: ...").
+// Called only when the argument is bad: util throws.
+const utilCallbackified = utilCallbackify(async () => {});
+function throwAsUtil(check, name, expected, value) {
+  check();
+  // Only if util accepted the value after all.
+  throw invalidArgType(name, expected, value);
+}
+
+// How Node words a bad value in ERR_INVALID_ARG_TYPE ("type string ('x')", "an instance of Foo"),
+// which changes between Node versions: read from the error util.promisify throws for the value.
+// For this module's own options, which util does not have.
 function received(value) {
-  if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `function ${value.name}`;
-  if (typeof value === 'object') {
-    if (value.constructor?.name) return `an instance of ${value.constructor.name}`;
-    return inspect(value, {depth: -1});
+  try {
+    utilPromisify(value);
+  } catch (error) {
+    const at = typeof error?.message === 'string' ? error.message.indexOf('. Received ') : -1;
+    if (at !== -1) return error.message.slice(at + '. Received '.length);
   }
-  let shown = inspect(value, {colors: false});
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return `type ${typeof value} (${shown})`;
+  return inspect(value, {depth: -1});
 }
 
 function invalidArgType(name, expected, value) {
   const subject = name.endsWith(' argument') ? `The ${name}` : `The "${name}" ${name.includes('.') ? 'property' : 'argument'}`;
   const error = new TypeError(`${subject} must be of type ${expected}. Received ${received(value)}`);
   error.code = 'ERR_INVALID_ARG_TYPE';
-  return error;
-}
-
-function falsyRejection(reason) {
-  const error = new Error('Promise was rejected with falsy value');
-  error.code = 'ERR_FALSY_VALUE_REJECTION';
-  error.reason = reason;
   return error;
 }
 
@@ -107,6 +111,47 @@ const releaseOnCollect = new FinalizationRegistry(entry => {
 // Used only to make a closure capture a value (see promisify's `late`).
 const keepAlive = () => {};
 
+// util.promisify's own warning when the original returns a promise: DEP0174 since Node 21.0.0
+// (documentation-only on 20.8+, so Node 20 is silent). It comes once per such call, for a native
+// promise of any realm or subclass (not a thenable), through process.emitWarning, which applies
+// --no-deprecation, --throw-deprecation, --trace-deprecation and NODE_OPTIONS.
+//
+// The arguments are read from util itself, once, on the first such call: util.promisify is run
+// on a function returning a promise, with process.emitWarning replaced for that synchronous
+// moment by a recorder, so the message, type, code and the versions that warn are the running
+// Node's. `null` when util says nothing; `undefined` until read.
+let returnedPromiseWarning;
+const DEP0174 = ['Calling promisify on a function that returns a Promise is likely a mistake.', 'DeprecationWarning', 'DEP0174'];
+
+function readReturnedPromiseWarning() {
+  const emitWarning = process.emitWarning;
+  let seen = null;
+  const record = (...args) => {
+    seen = args;
+  };
+  try {
+    process.emitWarning = record;
+  } catch {}
+  if (process.emitWarning !== record) {
+    // process.emitWarning cannot be replaced here: Node's documented rule instead.
+    return Number(process.versions.node.split('.')[0]) >= 21 ? DEP0174 : null;
+  }
+  try {
+    utilPromisify(() => Promise.resolve())().catch(keepAlive);
+  } catch {
+    // A Node whose util.promisify refuses such a function outright: nothing to copy.
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  return seen;
+}
+
+function warnReturnedPromise() {
+  if (returnedPromiseWarning === undefined) returnedPromiseWarning = readReturnedPromiseWarning();
+  // Looked up at each call, as util does, so a replaced process.emitWarning sees it too.
+  if (returnedPromiseWarning !== null) Reflect.apply(process.emitWarning, process, returnedPromiseWarning);
+}
+
 function readName(fn, options, fallbackName) {
   const name = options?.name;
   if (name === undefined) return typeof fn.name === 'string' && fn.name !== '' ? fn.name : fallbackName;
@@ -146,13 +191,14 @@ function copyShape(target, source, {lengthDelta = 0, nameSuffix = ''} = {}) {
  * second callback instead of dropping it. `{multiArgs: true}` resolves with every success value.
  */
 function promisify(original, options) {
-  if (typeof original !== 'function') throw invalidArgType('original', 'function', original);
+  if (typeof original !== 'function') throwAsUtil(() => utilPromisify(original), 'original', 'function', original);
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'object', options);
   }
   const custom = original[kCustomPromisified];
-  if (custom !== undefined) {
-    if (typeof custom !== 'function') throw invalidArgType('util.promisify.custom', 'function', custom);
+  // A falsy custom value is no custom function, as in util.
+  if (custom) {
+    if (typeof custom !== 'function') throwAsUtil(() => utilPromisify(original), 'util.promisify.custom', 'function', custom);
     Object.defineProperty(custom, kCustomPromisified, {value: custom, enumerable: false, writable: false, configurable: true});
     return custom;
   }
@@ -200,8 +246,9 @@ function promisify(original, options) {
               else resolve(value);
             },
       );
+      let result;
       try {
-        Reflect.apply(original, this, args);
+        result = Reflect.apply(original, this, args);
       } catch (error) {
         inside = false;
         // A throw after the callback would be lost: the promise has settled already.
@@ -214,6 +261,9 @@ function promisify(original, options) {
         return;
       }
       inside = false;
+      // One check of the returned value; a callback API returns undefined and stops at typeof.
+      // Outside the try, as in util: a warning that throws rejects this call's promise.
+      if (typeof result === 'object' && result !== null && isPromise(result)) warnReturnedPromise();
     });
   }
 
@@ -231,8 +281,30 @@ promisify.custom = kCustomPromisified;
 function onRejected(reason, callback) {
   reaction[REACTION_COUNTER]++;
   reaction[REACTION_FLAG] = 1;
-  callback(reason ? reason : falsyRejection(reason));
+  callback(reason);
   reaction[REACTION_FLAG] = 0;
+}
+
+// A falsy reason reaches the callback as Node's own ERR_FALSY_VALUE_REJECTION (with `.reason`;
+// its class, `String(error)` and stack header are util's), made by util itself: util.callbackify
+// of a thenable that rejects at once schedules its callback with process.nextTick, in the same
+// place as this module's own.
+const utilFalsyRejection = utilCallbackify(reason => ({then: (_, reject) => reject(reason)}));
+
+function rejectLater(reason, callback) {
+  if (reason) {
+    process.nextTick(onRejected, reason, callback);
+    return;
+  }
+  try {
+    utilFalsyRejection(reason, error => onRejected(error, callback));
+  } catch {
+    // A util that refuses the thenable: the same code, message and `.reason`, made here.
+    const error = new Error('Promise was rejected with falsy value');
+    error.code = 'ERR_FALSY_VALUE_REJECTION';
+    error.reason = reason;
+    process.nextTick(onRejected, error, callback);
+  }
 }
 
 function onFulfilled(callback, value) {
@@ -248,17 +320,17 @@ function onFulfilled(callback, value) {
  * an uncaught exception, as with util.callbackify, never a rejection.
  */
 function callbackify(original) {
-  if (typeof original !== 'function') throw invalidArgType('original', 'function', original);
+  if (typeof original !== 'function') throwAsUtil(() => utilCallbackify(original), 'original', 'function', original);
 
   function callbackified(...args) {
     const last = args.pop();
-    if (typeof last !== 'function') throw invalidArgType('last argument', 'function', last);
+    if (typeof last !== 'function') throwAsUtil(() => utilCallbackified(last), 'last argument', 'function', last);
     const callback = last.bind(this);
     let result;
     try {
       result = Reflect.apply(original, this, args);
     } catch (error) {
-      process.nextTick(onRejected, error, callback);
+      rejectLater(error, callback);
       return;
     }
     const pending = asPromise(result);
@@ -269,7 +341,7 @@ function callbackify(original) {
     // A native promise settles once, whatever a hand-made thenable does.
     pending.then(
       value => process.nextTick(onFulfilled, callback, value),
-      reason => process.nextTick(onRejected, reason, callback),
+      reason => rejectLater(reason, callback),
     );
   }
 
