@@ -41,6 +41,17 @@ function localImports(file) {
 }
 
 const sources = ['index.js', 'index.mjs', ...jsFiles('lib'), ...jsFiles('bin')];
+
+// The only requires whose target is computed: the loader's, of the addon binary itself.
+const COMPUTED_REQUIRES = new Map([['lib/internal/native.js', 2]]);
+
+test('every require and import names its module literally (so the checks below see every edge)', () => {
+  for (const file of sources) {
+    const source = fs.readFileSync(path.join(root, file), 'utf8');
+    const computed = [...source.matchAll(/\b(?:require|import)\s*\(\s*(?!['"])(?!\))/g)].length;
+    assert.equal(computed, COMPUTED_REQUIRES.get(file) ?? 0, `${file} has a require or import of a computed path`);
+  }
+});
 const graph = new Map(sources.map(file => [file, localImports(file).filter(f => f !== 'package.json')]));
 
 test('the JS modules have no import cycle (lazy requires count)', () => {
@@ -62,12 +73,14 @@ test('the JS modules have no import cycle (lazy requires count)', () => {
 });
 
 // Which layer may import which: a room depends on lib/internal and on the rooms below it only.
+// A lib/ file outside a room folder has no layer, and fails the test below.
 const layer = file => {
   if (file.startsWith('lib/internal/')) return 'internal';
   const m = /^lib\/([^/]+)\//.exec(file);
   if (m) return m[1];
   if (file.startsWith('bin/')) return 'cli';
-  return 'entry';
+  if (file === 'index.js' || file === 'index.mjs') return 'entry';
+  return undefined;
 };
 const allowed = {
   internal: ['internal'],
@@ -81,7 +94,8 @@ const allowed = {
 
 test('every lib/ file lives in a room, and rooms depend downward only', () => {
   for (const file of jsFiles('lib')) {
-    assert.ok(Object.hasOwn(allowed, layer(file)), `${file} is not in a room folder (${Object.keys(allowed).join(', ')})`);
+    const name = layer(file);
+    assert.ok(name !== undefined && name !== 'cli' && name !== 'entry' && Object.hasOwn(allowed, name), `${file} is not in a room folder (lib/${Object.keys(allowed).filter(n => n !== 'cli' && n !== 'entry').join('/, lib/')}/)`);
   }
   for (const [file, deps] of graph) {
     for (const dep of deps) {
@@ -109,7 +123,30 @@ test('each room has the same name in the core, the addon and the JS layer', () =
   }
 });
 
-test('the core crate cannot name napi: napi is not among its dependencies', () => {
+test('the core crate cannot name napi: no napi crate anywhere in its dependency tree (Cargo.lock)', () => {
+  // Cargo.lock names packages by their real names, so a dependency renamed in core/Cargo.toml
+  // (`node_api = {package = "napi"}`) is seen too.
+  const lock = fs.readFileSync(path.join(root, 'Cargo.lock'), 'utf8');
+  const packages = new Map();
+  for (const block of lock.split('[[package]]').slice(1)) {
+    const name = /^name = "([^"]+)"/m.exec(block)?.[1];
+    const deps = [...(/^dependencies = \[([^\]]*)\]/m.exec(block)?.[1] ?? '').matchAll(/"([^" ]+)/g)].map(m => m[1]);
+    if (name) packages.set(name, deps);
+  }
+  assert.ok(packages.has('async-shape-core'), 'Cargo.lock has no async-shape-core');
+  const seen = new Set();
+  const visit = name => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const dep of packages.get(name) ?? []) visit(dep);
+  };
+  visit('async-shape-core');
+  const napi = [...seen].filter(name => /napi/.test(name));
+  assert.deepEqual(napi, [], `async-shape-core depends on ${napi.join(', ')}`);
+  assert.ok(packages.get('async-shape')?.includes('async-shape-core'), 'the addon depends on the core');
+});
+
+test('core/Cargo.toml names no napi crate', () => {
   const manifest = fs.readFileSync(path.join(root, 'core', 'Cargo.toml'), 'utf8');
   const deps = [];
   let section = '';
@@ -136,5 +173,8 @@ test('only lib/internal/wire.js reads the wire protocol from the addon', () => {
     if (file === 'lib/internal/wire.js') continue;
     const source = fs.readFileSync(path.join(root, file), 'utf8');
     assert.doesNotMatch(source, /\bwire\s*\(\s*\)/, `${file} calls the addon's wire()`);
+    // Nor take `wire` from the addon's exports under another name or through a property access.
+    assert.doesNotMatch(source, /\{[^}]*\bwire\b[^}]*\}\s*=\s*require\((['"])[./]*(?:internal\/)?native\1\)/, `${file} destructures the addon's wire`);
+    assert.doesNotMatch(source, /\.\s*wire\b(?!\s*\))|\[\s*['"]wire['"]\s*\]/, `${file} reads the addon's wire export`);
   }
 });

@@ -1,6 +1,6 @@
 'use strict';
-// pLimit / limitFunction: p-limit 7.3's semantics, checklist by checklist
-// (../shared/reference/peers.md, section 4).
+// pLimit / limitFunction: p-limit 7.3.3's semantics, checklist by checklist (p-limit 7.3.3 is a
+// devDependency: its source in node_modules/p-limit is the reference; limit-diff.test.js compares traces).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

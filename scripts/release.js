@@ -83,7 +83,7 @@ function libnodeDir() {
   const dir = path.join(root, 'target', 'libnode');
   fs.mkdirSync(dir, {recursive: true});
   // An import library for node.exe with no symbols: napi's `dyn-symbols` resolves N-API from the
-  // host process at load time, and uv_host.rs uses GetProcAddress, so nothing is imported from it
+  // host process at load time, and src/event_loop/uv.rs uses GetProcAddress, so nothing is imported from it
   // (the release check below asserts that node.exe is not among the DLL's imports).
   const def = path.join(dir, 'node.def');
   fs.writeFileSync(def, 'LIBRARY node.exe\nEXPORTS\n');
