@@ -95,6 +95,17 @@ const {concurrency: pMapConcurrency, ...mapOptions} = pMapOptions;
 expectTypeOf(new Pool(pMapConcurrency === undefined ? {} : {concurrency: pMapConcurrency}).map([1], x => x, mapOptions)).toEqualTypeOf<
 	Promise<number[]>
 >();
+// A pMap-shaped adapter written against p-map's own types compiles, generic as p-map is.
+function pMapLike<Element, NewElement>(
+	input: AsyncIterable<Element | Promise<Element>> | Iterable<Element | Promise<Element>>,
+	mapper: pMapPackage.Mapper<Element, NewElement>,
+	{concurrency, ...options}: pMapPackage.Options = {},
+) {
+	return new Pool(concurrency === undefined ? {} : {concurrency}).map(input, mapper, options);
+}
+expectTypeOf(pMapLike([Promise.resolve(1), 2], x => String(x))).toEqualTypeOf<
+	Promise<Array<string | typeof pMapPackage.pMapSkip | typeof pMapPackage.pMapStop>>
+>();
 // pMapIterable's options are stream()'s, preserveOrder renamed ordered.
 declare const iterableOptions: pMapPackage.IterableOptions;
 const {preserveOrder, ...streamOptions} = iterableOptions;
