@@ -32,7 +32,9 @@ export type LimitFunction = {
 	/**
 	Process an iterable with limited concurrency: `Promise.all(Array.from(iterable, (item, index) => limit(mapperFunction, item, index)))`.
 
-	The iterable is read eagerly, as p-limit does. For lazy reading of large or async inputs, use `Pool#map`.
+	The iterable is read eagerly, as p-limit does, and its elements are passed as they are (a promise element is not awaited, as in p-limit). For lazy reading of large or async inputs, use `Pool#map`.
+
+	A mapper that returns (or resolves to) `pMapSkip` leaves its item out of the results. Only async-shape's own `pMapSkip` is recognized here (p-limit has no skip marker, so no p-limit program changes).
 
 	@example
 	```
@@ -42,8 +44,8 @@ export type LimitFunction = {
 	*/
 	map: <Input, ReturnType>(
 		iterable: Iterable<Input>,
-		mapperFunction: (input: Input, index: number) => PromiseLike<ReturnType> | ReturnType
-	) => Promise<ReturnType[]>;
+		mapperFunction: (input: Input, index: number) => PromiseLike<ReturnType | typeof pMapSkip> | ReturnType | typeof pMapSkip
+	) => Promise<Array<Exclude<Awaited<ReturnType>, typeof pMapSkip>>>;
 
 	/**
 	Run `fn(...arguments)` when a slot is free. `fn` is always called asynchronously, with `this` undefined, in the async context (AsyncLocalStorage) of this call.
@@ -74,9 +76,29 @@ export type AdaptiveConcurrency = {
 	readonly initial?: number;
 };
 
+/**
+p-limit 7.3's options, exactly: a fixed `concurrency`. For an adaptive limit, see `AdaptiveOptions`.
+*/
 export type Options = {
 	/**
-	Concurrency limit: an integer from 1 up, or `Infinity`; or `'adaptive'` / an `AdaptiveConcurrency`.
+	Concurrency limit: an integer from 1 up, or `Infinity`.
+	*/
+	readonly concurrency: number;
+
+	/**
+	Reject the waiting tasks' promises with an `AbortError` when `clearQueue()` is called.
+
+	@default false
+	*/
+	readonly rejectOnClear?: boolean;
+};
+
+/**
+`pLimit`'s and `limitFunction`'s options where the limit may be adaptive: `Options` with `concurrency` also `'adaptive'` or an `AdaptiveConcurrency`, and `onLimitChange`. (Earlier versions named this type `Options`.)
+*/
+export type AdaptiveOptions = {
+	/**
+	Concurrency limit: an integer from 1 up, or `Infinity`; or `'adaptive'` / an `AdaptiveConcurrency`, whose limit moves by itself.
 	*/
 	readonly concurrency: number | 'adaptive' | AdaptiveConcurrency;
 
@@ -107,7 +129,16 @@ const limit = pLimit(10);
 const pages = await Promise.all(urls.map(url => limit(() => fetch(url))));
 ```
 */
-export default function pLimit(concurrency: number | 'adaptive' | Options): LimitFunction;
+export default function pLimit(concurrency: number | Options): LimitFunction;
+/**
+Run promise-returning and async functions with a limit that may be adaptive: `'adaptive'`, an `AdaptiveConcurrency`, or `AdaptiveOptions` (see the README's "Adaptive concurrency").
+
+@example
+```
+const limit = pLimit({concurrency: 'adaptive', onLimitChange: limit => metrics.gauge('limit', limit)});
+```
+*/
+export default function pLimit(concurrency: number | 'adaptive' | AdaptiveConcurrency | AdaptiveOptions): LimitFunction;
 export {pLimit};
 
 /**
@@ -124,6 +155,13 @@ await Promise.all(urls.map(url => fetchLimited(url)));
 export function limitFunction<Arguments extends unknown[], ReturnType>(
 	function_: (...arguments_: Arguments) => PromiseLike<ReturnType>,
 	options: Options
+): ((...arguments_: Arguments) => Promise<ReturnType>) & Pick<LimitFunction, 'clearQueue'>;
+/**
+Returns a function that runs `function_` with a limit that may be adaptive (`AdaptiveOptions`).
+*/
+export function limitFunction<Arguments extends unknown[], ReturnType>(
+	function_: (...arguments_: Arguments) => PromiseLike<ReturnType>,
+	options: AdaptiveOptions
 ): ((...arguments_: Arguments) => Promise<ReturnType>) & Pick<LimitFunction, 'clearQueue'>;
 
 // ---------------------------------------------------------------------------------------------
@@ -146,7 +184,7 @@ export type PoolOptions = {
 	/**
 	A hard cap on waiting tasks. `run()` beyond it rejects at once with a `QueueFullError`. Use `onSizeLessThan()` to wait for room.
 
-	It bounds `run()` only: `map()` and `stream()` bound their own items (at most their concurrency read ahead) and never reject with a `QueueFullError`; their queued items count toward `run()`'s cap.
+	It bounds `run()` only: `map()` and `stream()` bound their own items (`map()` reads at most the pool's concurrency ahead, `stream()` its `backpressure`) and never reject with a `QueueFullError`; their queued items count toward `run()`'s cap.
 
 	@default Infinity
 	*/
@@ -186,9 +224,9 @@ export type RunOptions = {
 
 export type TaskContext = {
 	/**
-	Aborts when the task's `signal` aborts or its `timeout` passes. Undefined when the task was given neither.
+	Aborts when the task's `signal` aborts or its `timeout` passes. Always a signal: for a task given neither, it is made when the task first reads it (a task that never reads it costs none), and nothing aborts it. (p-queue passes `undefined` then.)
 	*/
-	readonly signal?: AbortSignal;
+	readonly signal: AbortSignal;
 
 	/**
 	Marks this task dropped (the downstream refused it, say with a 429): it counts in `stats().dropped`, and an adaptive pool takes it as congestion, not as a success. Works detached: `({drop}) => …`.
@@ -198,17 +236,29 @@ export type TaskContext = {
 
 export type MapOptions = {
 	/**
-	Aborting it rejects the map with `signal.reason`, stops reading the input and aborts the mappers' signal.
+	Aborting it rejects the map with `signal.reason`, stops reading the input and aborts the mappers' signal. `undefined` is no signal (as in p-map's options).
 	*/
-	readonly signal?: AbortSignal;
+	readonly signal?: AbortSignal | undefined;
 
 	/**
-	`true`: the first error rejects the map, stops reading and aborts the mappers' signal. `false`: every item runs, and errors reject as one `AggregateError` in input order.
+	`true`: the first error (a mapper's, or a rejected element's) rejects the map, stops reading and aborts the mappers' signal. `false`: every item runs, and the errors reject as one `AggregateError` with an empty message and the errors in input order, as p-map's.
 
 	@default true
 	*/
 	readonly stopOnError?: boolean;
 };
+
+/**
+Return it from a mapper of `Pool#map`, `stream()`, `Pool#stream` or `limit.map` (or resolve to it) to leave the item out of the results, as p-map's `pMapSkip` does. `Pool#map` and the streams also recognize p-map's own `pMapSkip` (an unregistered symbol described `'skip'`); `limit.map` only this one.
+
+@example
+```
+import {Pool, pMapSkip} from 'async-shape';
+
+const found = await new Pool({concurrency: 8}).map(ids, async id => (await lookup(id)) ?? pMapSkip);
+```
+*/
+export const pMapSkip: unique symbol;
 
 export type MapContext = {
 	/**
@@ -301,27 +351,31 @@ export class Pool {
 	run<ReturnType>(task: (context: TaskContext) => PromiseLike<ReturnType> | ReturnType, options?: RunOptions): Promise<ReturnType>;
 
 	/**
-	Map an iterable or async iterable through the pool, reading it lazily (at most `concurrency` items ahead). Results come in input order.
+	Map an iterable or async iterable through the pool, reading it lazily (at most `concurrency` items ahead). Each element is awaited before its mapper is called, as p-map does. Results come in input order; a mapper that returns `pMapSkip` leaves its item out.
 
 	@example
 	```
 	const sizes = await pool.map(readLines(file), async (line, index, {signal}) => lookup(line, {signal}));
 	```
 	*/
-	map<Input, ReturnType>(
-		input: Iterable<Input> | AsyncIterable<Input>,
-		mapper: (input: Input, index: number, context: MapContext) => PromiseLike<ReturnType> | ReturnType,
+	map<Element, ReturnType>(
+		input: Iterable<Element> | AsyncIterable<Element>,
+		mapper: (
+			input: Awaited<Element>,
+			index: number,
+			context: MapContext
+		) => PromiseLike<ReturnType | typeof pMapSkip> | ReturnType | typeof pMapSkip,
 		options?: MapOptions
-	): Promise<ReturnType[]>;
+	): Promise<Array<Exclude<Awaited<ReturnType>, typeof pMapSkip>>>;
 
 	/**
-	A bounded stream (see `stream`) whose mappers run on this pool.
+	A bounded stream (see `stream`) whose mappers run on this pool, at most the pool's `concurrency` at once.
 	*/
-	stream<Input, Output>(
-		input: Iterable<Input> | AsyncIterable<Input>,
-		mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
+	stream<Element, Output>(
+		input: Iterable<Element> | AsyncIterable<Element>,
+		mapper: (input: Awaited<Element>, index: number, context: MapContext) => PromiseLike<Output | typeof pMapSkip> | Output | typeof pMapSkip,
 		options?: PoolStreamOptions
-	): AsyncIterableIterator<Output>;
+	): StreamIterator<Exclude<Awaited<Output>, typeof pMapSkip>>;
 
 	/** Resolves when nothing runs and nothing waits. */
 	onIdle(): Promise<void>;
@@ -388,6 +442,18 @@ A task, `({signal}) => value | PromiseLike`, or a plain promise or value (those 
 */
 export type Task<T> = ((context: CancellableContext) => PromiseLike<T> | T) | PromiseLike<T> | T;
 
+/**
+What the tuple overloads of `all`, `allSettled`, `race` and `any` take: any array (a promise or a plain value is some `{} | null | undefined`), whose function elements are typed as tasks, so that a task written inline gets its context's type: `all([({signal}) => fetch(url, {signal})])`.
+*/
+type TaskList = readonly (((context: CancellableContext) => TaskListResult) | {} | null | undefined)[];
+
+// A task's result in a TaskList: any value (`{} | null | undefined`). The literal members change
+// nothing in what is accepted; they keep a synchronous task's literal result literal
+// (`all([() => 1])` is `Promise<[1]>`, as without a contextual type), since TypeScript widens a
+// literal return unless the contextual return type has a literal of the same primitive. (Not
+// `Task<…>`: its PromiseLike member would make `Promise.resolve('s')` in the list a `Promise<'s'>`.)
+type TaskListResult = {} | null | undefined | '' | 0 | 0n | false;
+
 /** The value a `Task<T>` produces. */
 export type TaskResult<T> = T extends (context: CancellableContext) => infer R ? Awaited<R> : Awaited<T>;
 
@@ -422,7 +488,7 @@ const [user, orders] = await all([
 ], {timeout: 5000});
 ```
 */
-export function all<const Tasks extends readonly unknown[]>(
+export function all<const Tasks extends TaskList>(
 	tasks: Tasks,
 	options?: GroupOptions
 ): Promise<{-readonly [K in keyof Tasks]: TaskResult<Tasks[K]>}>;
@@ -436,7 +502,7 @@ Every outcome, `{status, value | reason}`, in input order. With `timeout`, a tas
 const outcomes = await allSettled(urls.map(url => ({signal}) => fetch(url, {signal})), {concurrency: 8, timeout: 2000});
 ```
 */
-export function allSettled<const Tasks extends readonly unknown[]>(
+export function allSettled<const Tasks extends TaskList>(
 	tasks: Tasks,
 	options?: GroupOptions
 ): Promise<{-readonly [K in keyof Tasks]: PromiseSettledResult<TaskResult<Tasks[K]>>}>;
@@ -453,7 +519,7 @@ The first task to settle wins, and every loser's signal aborts, also when the wi
 const fastest = await race(mirrors.map(url => ({signal}) => fetch(url, {signal})));
 ```
 */
-export function race<const Tasks extends readonly unknown[]>(
+export function race<const Tasks extends TaskList>(
 	tasks: Tasks,
 	options?: RaceOptions
 ): Promise<TaskResult<Tasks[number]>>;
@@ -462,7 +528,7 @@ export function race<T>(tasks: Iterable<Task<T>>, options?: RaceOptions): Promis
 /**
 The first fulfilment wins and the other tasks are aborted. If every task rejects: an `AggregateError` with the errors in input order (also for an empty input, as `Promise.any` does).
 */
-export function any<const Tasks extends readonly unknown[]>(
+export function any<const Tasks extends TaskList>(
 	tasks: Tasks,
 	options?: RaceOptions
 ): Promise<TaskResult<Tasks[number]>>;
@@ -479,25 +545,64 @@ const body = await timeout(({signal}) => fetch(url, {signal}).then(r => r.text()
 export function timeout<T>(task: Task<T>, ms: number, options?: RaceOptions): Promise<TaskResult<Task<T>>>;
 
 export type StreamOptions = {
-	/** Mappers in flight plus results not yet taken, at most: the read-ahead bound. A finite integer from 1 up. */
-	readonly concurrency: number;
+	/**
+	The most mappers running at once: an integer from 1 up, or `Infinity`, as p-map's `pMapIterable`.
+
+	@default Infinity
+	*/
+	readonly concurrency?: number;
+	/**
+	The most items taken from `input` and not yet taken by the consumer: those being read, mapped, and the results waiting to be taken (a skipped one counts until the consumer steps over it). An integer from `concurrency` up, or `Infinity`, as p-map's `pMapIterable`. This is what bounds memory: give an endless source a finite `concurrency` or `backpressure`.
+
+	@default concurrency
+	*/
+	readonly backpressure?: number;
 	/**
 	`true`: yield in input order. `false`: yield as results land.
 
 	@default true
 	*/
 	readonly ordered?: boolean;
-	/** Aborting it ends the stream with `signal.reason`, aborts the mappers and closes the source. */
-	readonly signal?: AbortSignal;
+	/** Aborting it ends the stream with `signal.reason`, aborts the mappers and closes the source. `undefined` is no signal. */
+	readonly signal?: AbortSignal | undefined;
 };
 
-export type PoolStreamOptions = Omit<StreamOptions, 'concurrency'> & {
-	/** Defaults to the pool's concurrency, which must then be finite. */
-	readonly concurrency?: number;
+/** `Pool#stream`'s options: the pool's `concurrency` runs the mappers. */
+export type PoolStreamOptions = {
+	/**
+	The most items taken from `input` and not yet taken by the consumer (see `StreamOptions.backpressure`). An integer from the pool's concurrency up, or `Infinity`.
+
+	@default the pool's concurrency
+	*/
+	readonly backpressure?: number;
+	/**
+	`true`: yield in input order. `false`: yield as results land.
+
+	@default true
+	*/
+	readonly ordered?: boolean;
+	/** Aborting it ends the stream with `signal.reason`, aborts the mappers and closes the source. `undefined` is no signal. */
+	readonly signal?: AbortSignal | undefined;
 };
 
 /**
-An async iterable of `mapper(item, index, {signal})` over `input`, with at most `concurrency` mappers in flight and a read-ahead bounded by `concurrency`, so memory is O(concurrency) however long the input. The source is closed on `break`, on error and on abort. A mapper's error ends the stream (in input order when `ordered`).
+What `stream()` and `Pool#stream()` return: an async iterator that is its own async iterable (use it once). Every method is typed precisely on any TypeScript version (unlike `AsyncIterableIterator<T>`, whose done `value` is `any` from TypeScript 5.6): a done result's `value` is `undefined`, or the value given to `return(value)`.
+*/
+export interface StreamIterator<T> extends AsyncIterable<T> {
+	/** The next result, in input order when `ordered`; `{value: undefined, done: true}` once the stream has ended or was closed. */
+	next(): Promise<IteratorResult<T, undefined>>;
+	/** Closes the stream (the source's `return()` is called, the mappers' signal aborts); resolves `{value, done: true}`. A `next()` still pending settles first, as done. */
+	return(): Promise<IteratorReturnResult<undefined>>;
+	return<R>(value: R): Promise<IteratorReturnResult<R>>;
+	/** Closes the stream as `return()` does, and rejects with `error` (it never fulfils; typed as `next()` is, which `for await` requires). */
+	throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
+	[Symbol.asyncIterator](): StreamIterator<T>;
+}
+
+/**
+An async iterable of `mapper(item, index, {signal})` over `input`, as p-map's `pMapIterable`: at most `concurrency` mappers in flight, and at most `backpressure` items read ahead of the consumer. Each element is awaited before its mapper is called; a mapper that returns `pMapSkip` leaves its item out. The source is closed on `break`, on error and on abort. A mapper's error ends the stream (in input order when `ordered`).
+
+With the defaults (`concurrency: Infinity`, so `backpressure: Infinity`), nothing bounds how far `input` is read ahead: give an endless or large source a finite `concurrency` (or `backpressure`), and memory stays O(backpressure) however long the input.
 
 @example
 ```
@@ -508,11 +613,11 @@ for await (const row of stream(readLines('big.csv'), (line, i, {signal}) => enri
 }
 ```
 */
-export function stream<Input, Output>(
-	input: Iterable<Input> | AsyncIterable<Input>,
-	mapper: (input: Input, index: number, context: MapContext) => PromiseLike<Output> | Output,
-	options: StreamOptions
-): AsyncIterableIterator<Output>;
+export function stream<Element, Output>(
+	input: Iterable<Element> | AsyncIterable<Element>,
+	mapper: (input: Awaited<Element>, index: number, context: MapContext) => PromiseLike<Output | typeof pMapSkip> | Output | typeof pMapSkip,
+	options?: StreamOptions
+): StreamIterator<Exclude<Awaited<Output>, typeof pMapSkip>>;
 
 // ---------------------------------------------------------------------------------------------
 // The always-async callback bridge
@@ -537,7 +642,7 @@ export type MisuseEvent = {
 };
 
 export type PromisifyOptions = {
-	/** Resolve with every success argument, as an array. @default false */
+	/** Resolve with every success argument, as an array (typed as the tuple of the callback's value parameters). @default false */
 	readonly multiArgs?: boolean;
 	/** Receives every misuse instead of the default process warnings (which back off: occurrences 1–10, then 16, 32, …). */
 	readonly onMisuse?: (event: MisuseEvent) => void;
@@ -547,9 +652,17 @@ export type PromisifyOptions = {
 
 /** A Node-style callback. */
 type Callback<T> = (error: unknown, value?: T) => void;
+/** A Node-style callback with any number of values. */
+type MultiCallback<Values extends unknown[]> = (error: unknown, ...values: Values) => void;
+/** Options that resolve the first value (`multiArgs` absent or false). */
+type SingleValueOptions = PromisifyOptions & {readonly multiArgs?: false};
+/** Options that resolve every value as an array. */
+type MultiArgsOptions = PromisifyOptions & {readonly multiArgs: true};
 
 /**
-A drop-in for `util.promisify` that also settles once, turns a synchronous throw into a rejection, counts callbacks fired inside the call, and reports a second callback (with the value or error it carried) instead of dropping it. `util.promisify.custom` is honoured.
+A drop-in for `util.promisify` that also settles once, turns a synchronous throw into a rejection, counts callbacks fired inside the call, and reports a second callback (with the value or error it carried) instead of dropping it. `util.promisify.custom` is honoured. Where the running Node's `util.promisify` warns that the original returned a promise (DEP0174), so does this.
+
+With `{multiArgs: true}` the promise resolves with every success value as an array, typed as the tuple of the callback's value parameters.
 
 @example
 ```
@@ -558,26 +671,64 @@ import {promisify} from 'async-shape';
 
 const read = promisify(readFile);
 const text = await read('config.json', 'utf8');
+
+const both = promisify((callback: (error: Error | null, status: number, body: string) => void) => get(callback), {multiArgs: true});
+const [status, body] = await both(); // [status: number, body: string]
 ```
 */
 export function promisify<TCustom extends (...args: never[]) => unknown>(
 	original: {[promisify.custom]: TCustom},
 	options?: PromisifyOptions
 ): TCustom;
-export function promisify<T>(original: (callback: Callback<T>) => void, options?: PromisifyOptions): () => Promise<T>;
-export function promisify<T, A1>(original: (a1: A1, callback: Callback<T>) => void, options?: PromisifyOptions): (a1: A1) => Promise<T>;
+export function promisify<Values extends unknown[]>(
+	original: (callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): () => Promise<Values>;
+export function promisify<Values extends unknown[], A1>(
+	original: (a1: A1, callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): (a1: A1) => Promise<Values>;
+export function promisify<Values extends unknown[], A1, A2>(
+	original: (a1: A1, a2: A2, callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): (a1: A1, a2: A2) => Promise<Values>;
+export function promisify<Values extends unknown[], A1, A2, A3>(
+	original: (a1: A1, a2: A2, a3: A3, callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): (a1: A1, a2: A2, a3: A3) => Promise<Values>;
+export function promisify<Values extends unknown[], A1, A2, A3, A4>(
+	original: (a1: A1, a2: A2, a3: A3, a4: A4, callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): (a1: A1, a2: A2, a3: A3, a4: A4) => Promise<Values>;
+export function promisify<Values extends unknown[], A1, A2, A3, A4, A5>(
+	original: (a1: A1, a2: A2, a3: A3, a4: A4, a5: A5, callback: MultiCallback<Values>) => void,
+	options: MultiArgsOptions
+): (a1: A1, a2: A2, a3: A3, a4: A4, a5: A5) => Promise<Values>;
+export function promisify(original: (...args: never[]) => void, options: MultiArgsOptions): (...args: unknown[]) => Promise<unknown[]>;
+/** A function with a `__promisify__` declaration (Node's own callback APIs in @types/node): its promisified form, as `util.promisify`'s types read it. */
+export function promisify<TCustom extends (...args: never[]) => unknown>(
+	original: {__promisify__: TCustom},
+	options?: SingleValueOptions
+): TCustom;
+export function promisify<T>(original: (callback: Callback<T>) => void, options?: SingleValueOptions): () => Promise<T>;
+export function promisify<T, A1>(original: (a1: A1, callback: Callback<T>) => void, options?: SingleValueOptions): (a1: A1) => Promise<T>;
 export function promisify<T, A1, A2>(
 	original: (a1: A1, a2: A2, callback: Callback<T>) => void,
-	options?: PromisifyOptions
+	options?: SingleValueOptions
 ): (a1: A1, a2: A2) => Promise<T>;
 export function promisify<T, A1, A2, A3>(
 	original: (a1: A1, a2: A2, a3: A3, callback: Callback<T>) => void,
-	options?: PromisifyOptions
+	options?: SingleValueOptions
 ): (a1: A1, a2: A2, a3: A3) => Promise<T>;
 export function promisify<T, A1, A2, A3, A4>(
 	original: (a1: A1, a2: A2, a3: A3, a4: A4, callback: Callback<T>) => void,
-	options?: PromisifyOptions
+	options?: SingleValueOptions
 ): (a1: A1, a2: A2, a3: A3, a4: A4) => Promise<T>;
+export function promisify<T, A1, A2, A3, A4, A5>(
+	original: (a1: A1, a2: A2, a3: A3, a4: A4, a5: A5, callback: Callback<T>) => void,
+	options?: SingleValueOptions
+): (a1: A1, a2: A2, a3: A3, a4: A4, a5: A5) => Promise<T>;
+/** Any other function, or options whose `multiArgs` is not known to be `true` or `false`: the value is `unknown`. */
 export function promisify(original: (...args: never[]) => void, options?: PromisifyOptions): (...args: unknown[]) => Promise<unknown>;
 export namespace promisify {
 	/** The same symbol as `util.promisify.custom`. */

@@ -1,6 +1,6 @@
 // Type tests for adaptive concurrency and drop() (exact, with expect-type).
-import pLimit, {Pool, DroppedError} from 'async-shape';
-import type {AdaptiveConcurrency, AdaptiveStats, PoolOptions, TaskContext} from 'async-shape';
+import pLimit, {limitFunction, Pool, DroppedError} from 'async-shape';
+import type {AdaptiveConcurrency, AdaptiveOptions, AdaptiveStats, Options, PoolOptions, TaskContext} from 'async-shape';
 import {expectTypeOf} from 'expect-type';
 
 expectTypeOf<AdaptiveConcurrency>().toEqualTypeOf<{
@@ -28,18 +28,26 @@ const bounds: AdaptiveConcurrency = {adaptive: 'aimd', max: 10};
 new Pool({concurrency: bounds});
 pLimit('adaptive');
 pLimit({concurrency: {adaptive: 'vegas'}, onLimitChange: limit => expectTypeOf(limit).toEqualTypeOf<number>()});
+pLimit({adaptive: 'gradient', max: 32});
+const adaptiveOptions: AdaptiveOptions = {concurrency: 'adaptive', onLimitChange: () => {}, rejectOnClear: true};
+pLimit(adaptiveOptions);
+limitFunction(async () => 1, adaptiveOptions);
+limitFunction(async () => 1, {concurrency: {adaptive: 'aimd'}, onLimitChange: limit => expectTypeOf(limit).toEqualTypeOf<number>()});
+// @ts-expect-error: p-limit's Options has no adaptive concurrency (use AdaptiveOptions)
+const fixedOnly: Options = {concurrency: 'adaptive'};
+void fixedOnly;
 expectTypeOf<PoolOptions['onLimitChange']>().toEqualTypeOf<((limit: number) => void) | undefined>();
 
 // drop() and DroppedError.
 expectTypeOf(
 	pool.run(async ({signal, drop}: TaskContext) => {
 		expectTypeOf(drop).toEqualTypeOf<() => void>();
-		if (signal?.aborted) drop();
+		if (signal.aborted) drop();
 		throw new DroppedError('429', {cause: 'rate limited'});
 	}),
 ).toEqualTypeOf<Promise<never>>();
-// The signal is optional today (issue #14 may change TaskContext.signal).
-void pool.run(({signal}) => expectTypeOf(signal).toEqualTypeOf<AbortSignal | undefined>());
+// The task always gets a signal (issue #14).
+void pool.run(({signal}) => expectTypeOf(signal).toEqualTypeOf<AbortSignal>());
 
 // An adaptive pool's stats.
 const stats = pool.stats();

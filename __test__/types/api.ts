@@ -1,9 +1,10 @@
 // Type tests (CommonJS view: index.d.ts) for pLimit, limitFunction, Pool and the pool's errors.
 // Exact: `toEqualTypeOf` fails on any difference (a wider type, `any`, a lost `readonly`), and a
 // `// @ts-expect-error` line is a program that must not compile. Checked by `npm run test:types`.
-import pLimit, {limitFunction, Pool, QueueFullError, DeadlockError, DroppedError} from 'async-shape';
+import pLimit, {limitFunction, Pool, QueueFullError, DeadlockError, DroppedError, pMapSkip} from 'async-shape';
 import type {
 	AdaptiveConcurrency,
+	AdaptiveOptions,
 	AdaptiveStats,
 	LimitFunction,
 	MapContext,
@@ -13,17 +14,43 @@ import type {
 	PoolStats,
 	PoolStreamOptions,
 	RunOptions,
+	StreamIterator,
 	TaskContext,
 } from 'async-shape';
 import {expectTypeOf} from 'expect-type';
 
-// --- pLimit: p-limit 7.3's contract (esm.mts checks LimitFunction against p-limit's own) ---
-expectTypeOf(pLimit).toEqualTypeOf<(concurrency: number | 'adaptive' | Options) => LimitFunction>();
-expectTypeOf<Options>().toEqualTypeOf<{
+// --- pLimit: p-limit 7.3's contract (esm.mts checks Options, LimitFunction and limitFunction
+// against p-limit's own) and an overload for an adaptive limit ---
+expectTypeOf(pLimit).toEqualTypeOf<{
+	(concurrency: number | Options): LimitFunction;
+	(concurrency: number | 'adaptive' | AdaptiveConcurrency | AdaptiveOptions): LimitFunction;
+}>();
+// Options is p-limit's, exactly: a fixed concurrency (issue #14: it was widened with the adaptive
+// forms, so p-limit code reading `options.concurrency` as a number no longer compiled).
+expectTypeOf<Options>().toEqualTypeOf<{readonly concurrency: number; readonly rejectOnClear?: boolean}>();
+const double = (options: Options) => options.concurrency * 2;
+expectTypeOf(double).returns.toEqualTypeOf<number>();
+expectTypeOf(pLimit({concurrency: double({concurrency: 2})})).toEqualTypeOf<LimitFunction>();
+// AdaptiveOptions: Options where the limit may also be adaptive (what Options was before #14).
+expectTypeOf<AdaptiveOptions>().toEqualTypeOf<{
 	readonly concurrency: number | 'adaptive' | AdaptiveConcurrency;
 	readonly onLimitChange?: (limit: number) => void;
 	readonly rejectOnClear?: boolean;
 }>();
+expectTypeOf<Options>().toExtend<AdaptiveOptions>();
+// Code written against the old, wider Options still compiles once it names AdaptiveOptions, and
+// a limit chosen at run time (fixed or adaptive, with a change listener) is one call.
+declare const adaptiveOrFixed: number | 'adaptive';
+expectTypeOf(pLimit(adaptiveOrFixed)).toEqualTypeOf<LimitFunction>();
+expectTypeOf(pLimit({concurrency: adaptiveOrFixed, onLimitChange: limit => expectTypeOf(limit).toEqualTypeOf<number>()})).toEqualTypeOf<LimitFunction>();
+expectTypeOf(pLimit({concurrency: 2, onLimitChange: () => {}, rejectOnClear: true})).toEqualTypeOf<LimitFunction>();
+const oldOptions: AdaptiveOptions = {concurrency: {adaptive: 'aimd', max: 8}, rejectOnClear: true};
+expectTypeOf(pLimit(oldOptions)).toEqualTypeOf<LimitFunction>();
+// @ts-expect-error: an adaptive concurrency is not p-limit's Options
+const notOptions: Options = {concurrency: 'adaptive'};
+// @ts-expect-error: nor is onLimitChange
+const notOptions2: Options = {concurrency: 2, onLimitChange: () => {}};
+void [notOptions, notOptions2];
 
 const limit = pLimit(1);
 expectTypeOf(limit).toEqualTypeOf<LimitFunction>();
@@ -65,6 +92,22 @@ void limit.map([1n], (item, index) => {
 });
 const {map: detachedMap} = limit;
 expectTypeOf(detachedMap([1], x => x)).toEqualTypeOf<Promise<number[]>>();
+// limit.map does not await a promise element (p-limit passes it through): the mapper gets it.
+void limit.map([Promise.resolve(1)], item => expectTypeOf(item).toEqualTypeOf<Promise<number>>());
+// pMapSkip (issue #14): a mapper may return it, and the results leave it out.
+expectTypeOf(pMapSkip).toEqualTypeOf<typeof pMapSkip>();
+expectTypeOf(pMapSkip).toExtend<symbol>();
+expectTypeOf(limit.map([1, 2], x => (x > 1 ? x : pMapSkip))).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(limit.map([1, 2], async x => (x > 1 ? String(x) : pMapSkip))).toEqualTypeOf<Promise<string[]>>();
+expectTypeOf(
+	limit.map(['a'], async x => {
+		if (x === 'b') return pMapSkip;
+		return x.length;
+	}),
+).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(limit.map([1], () => pMapSkip)).toEqualTypeOf<Promise<never[]>>();
+// A symbol that is not pMapSkip stays in the results.
+expectTypeOf(limit.map([1], () => Symbol('other'))).toEqualTypeOf<Promise<symbol[]>>();
 
 // @ts-expect-error: activeCount is read-only
 limit.activeCount = 1;
@@ -88,6 +131,8 @@ pLimit({concurrency: 1, rejectOnClear: 'yes'});
 pLimit({});
 // @ts-expect-error: concurrency is a number, 'adaptive' or an AdaptiveConcurrency
 pLimit('2');
+// @ts-expect-error: onLimitChange is a function
+pLimit({concurrency: 'adaptive', onLimitChange: 1});
 // @ts-expect-error: unknown option
 pLimit({concurrency: 1, maxQueue: 2});
 
@@ -101,7 +146,11 @@ expectTypeOf(limitFunction(async () => true, {concurrency: 1, rejectOnClear: tru
 expectTypeOf(limitFunction(async (_a: number, _b?: string) => 1, {concurrency: 'adaptive'})).parameters.toEqualTypeOf<
 	[_a: number, _b?: string]
 >();
-expectTypeOf(limitFunction).parameter(1).toEqualTypeOf<Options>();
+// p-limit's overload (Options), then the adaptive one (AdaptiveOptions).
+expectTypeOf(limitFunction).parameter(1).toEqualTypeOf<Options | AdaptiveOptions>();
+expectTypeOf(limitFunction(async () => 1, {concurrency: adaptiveOrFixed, onLimitChange: () => {}})).toEqualTypeOf<
+	(() => Promise<number>) & Pick<LimitFunction, 'clearQueue'>
+>();
 
 // @ts-expect-error: limitFunction wants a promise-returning function (as p-limit's types do)
 limitFunction((_a: string) => 'x', {concurrency: 1});
@@ -133,9 +182,18 @@ expectTypeOf<Pick<Pool, 'activeCount' | 'pendingCount' | 'concurrency'>>().toEqu
 pool.concurrency = 8;
 
 // run: the task's result, awaited; the task gets a TaskContext.
-expectTypeOf<TaskContext>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly drop: () => void}>();
+// The task's signal is always an AbortSignal (issue #14; it was `AbortSignal | undefined` for a
+// task given neither a signal nor a timeout), as MapContext's is.
+expectTypeOf<TaskContext>().toEqualTypeOf<{readonly signal: AbortSignal; readonly drop: () => void}>();
+expectTypeOf<TaskContext['signal']>().toEqualTypeOf<MapContext['signal']>();
+declare function fetchLike(url: string, init: {readonly signal: AbortSignal}): Promise<string>;
+expectTypeOf(pool.run(({signal}) => fetchLike('/a', {signal}))).toEqualTypeOf<Promise<string>>();
+void pool.run(({signal}) => {
+	expectTypeOf(signal).toEqualTypeOf<AbortSignal>();
+	signal.throwIfAborted();
+});
 expectTypeOf<RunOptions>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly priority?: number; readonly timeout?: number}>();
-expectTypeOf(pool.run(async ({signal}) => (signal?.aborted ? 'aborted' : 'ok'))).toEqualTypeOf<Promise<'aborted' | 'ok'>>();
+expectTypeOf(pool.run(async ({signal}) => (signal.aborted ? 'aborted' : 'ok'))).toEqualTypeOf<Promise<'aborted' | 'ok'>>();
 expectTypeOf(pool.run(() => 1, {priority: 2, timeout: 50, signal: AbortSignal.timeout(10)})).toEqualTypeOf<Promise<number>>();
 expectTypeOf(pool.run(async () => {})).toEqualTypeOf<Promise<void>>();
 expectTypeOf(pool.run(async () => Promise.resolve([1]))).toEqualTypeOf<Promise<number[]>>();
@@ -144,7 +202,11 @@ expectTypeOf(pool.run).parameter(1).toEqualTypeOf<RunOptions | undefined>();
 
 // map: lazy over (async) iterables; the mapper gets (item, index, MapContext).
 expectTypeOf<MapContext>().toEqualTypeOf<{readonly signal: AbortSignal}>();
-expectTypeOf<MapOptions>().toEqualTypeOf<{readonly signal?: AbortSignal; readonly stopOnError?: boolean}>();
+// `signal: undefined` is accepted, as p-map's options declare it (so p-map options pass through
+// under exactOptionalPropertyTypes).
+expectTypeOf<MapOptions>().toEqualTypeOf<{readonly signal?: AbortSignal | undefined; readonly stopOnError?: boolean}>();
+declare const maybeSignal: AbortSignal | undefined;
+expectTypeOf(pool.map([1], n => n, {signal: maybeSignal, stopOnError: false})).toEqualTypeOf<Promise<number[]>>();
 expectTypeOf(pool.map([1, 2, 3], async (value, index, {signal}) => `${value}:${index}:${signal.aborted}`, {stopOnError: false})).toEqualTypeOf<
 	Promise<string[]>
 >();
@@ -158,18 +220,56 @@ void pool.map(['a'], (item, index, context) => {
 	expectTypeOf(context).toEqualTypeOf<MapContext>();
 });
 expectTypeOf(pool.map).parameter(2).toEqualTypeOf<MapOptions | undefined>();
+// Elements are awaited before the mapper is called (issue #14), as p-map does: a promise element
+// reaches the mapper as its value, in sync and async iterables.
+expectTypeOf(pool.map([Promise.resolve(1), 2], x => x * 2)).toEqualTypeOf<Promise<number[]>>();
+void pool.map([Promise.resolve('a'), 1n], item => expectTypeOf(item).toEqualTypeOf<string | bigint>());
+async function* promises() {
+	yield Promise.resolve(true);
+}
+void pool.map(promises(), item => expectTypeOf(item).toEqualTypeOf<boolean>());
+declare const thenables: Iterable<PromiseLike<Date>>;
+void pool.map(thenables, item => expectTypeOf(item).toEqualTypeOf<Date>());
+// pMapSkip: a mapper may return it (sync or async), and the results leave it out.
+expectTypeOf(pool.map([1, 2], x => (x > 1 ? x : pMapSkip))).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(pool.map(numbers(), async (x, _index, {signal}) => (signal.aborted ? pMapSkip : `${x}`))).toEqualTypeOf<Promise<string[]>>();
+expectTypeOf(pool.map([1], () => Promise.resolve(pMapSkip))).toEqualTypeOf<Promise<never[]>>();
+expectTypeOf(pool.map([1], x => (x > 0 ? Promise.resolve(x) : Promise.resolve(pMapSkip)))).toEqualTypeOf<Promise<number[]>>();
+// (An async mapper whose only result is pMapSkip has it widened to `symbol` by TypeScript, as
+// with p-map's types; mixed with another result, as above, it is kept and left out.)
+expectTypeOf(pool.map([1], async () => pMapSkip)).toEqualTypeOf<Promise<symbol[]>>();
+// The README's example: an async mapper that skips what it does not find.
+type User = {readonly id: string};
+declare function findUser(id: string): Promise<User | undefined>;
+expectTypeOf(pool.map(['1', '2'], async id => (await findUser(id)) ?? pMapSkip)).toEqualTypeOf<Promise<User[]>>();
+// A generic caller's mapper fits: Awaited<T> is accepted where T is.
+function mapAll<T>(items: readonly T[], mapper: (item: T) => number) {
+	return pool.map(items, mapper);
+}
+expectTypeOf(mapAll(['a'], item => item.length)).toEqualTypeOf<Promise<number[]>>();
+expectTypeOf(pool.map([1], async () => (Math.random() > 0.5 ? pMapSkip : undefined))).toEqualTypeOf<Promise<undefined[]>>();
 
-// stream: a bounded async iterable on this pool (the combinators' `stream` is in combinators.ts).
-expectTypeOf(pool.stream([1], n => String(n))).toEqualTypeOf<AsyncIterableIterator<string>>();
+// stream: a bounded async iterable on this pool (the combinators' `stream` is in combinators.ts;
+// StreamIterator's methods are tested there).
+expectTypeOf(pool.stream([1], n => String(n))).toEqualTypeOf<StreamIterator<string>>();
 expectTypeOf(pool.stream(numbers(), async (n, index, context) => [n, index, context] as const, {ordered: false})).toEqualTypeOf<
-	AsyncIterableIterator<readonly [number, number, MapContext]>
+	StreamIterator<readonly [number, number, MapContext]>
 >();
 expectTypeOf(pool.stream).parameter(2).toEqualTypeOf<PoolStreamOptions | undefined>();
-expectTypeOf<PoolStreamOptions>().branded.toEqualTypeOf<{
-	readonly concurrency?: number;
+// The pool's concurrency runs the mappers; `backpressure` bounds the read-ahead (issue #14: it
+// replaces the stream's own `concurrency`).
+expectTypeOf<PoolStreamOptions>().toEqualTypeOf<{
+	readonly backpressure?: number;
 	readonly ordered?: boolean;
-	readonly signal?: AbortSignal;
+	readonly signal?: AbortSignal | undefined;
 }>();
+expectTypeOf(pool.stream([Promise.resolve(1)], n => (n > 0 ? n : pMapSkip), {backpressure: 64, signal: maybeSignal})).toEqualTypeOf<
+	StreamIterator<number>
+>();
+// @ts-expect-error: Pool#stream runs on the pool's concurrency
+pool.stream([1], n => n, {concurrency: 2});
+// @ts-expect-error: backpressure is a number
+pool.stream([1], n => n, {backpressure: '8'});
 
 // The waits, clear and stats.
 expectTypeOf(pool.onIdle).toEqualTypeOf<() => Promise<void>>();
