@@ -34,7 +34,7 @@ export type LimitFunction = {
 
 	The iterable is read eagerly, as p-limit does, and its elements are passed as they are (a promise element is not awaited, as in p-limit). For lazy reading of large or async inputs, use `Pool#map`.
 
-	A mapper that returns (or resolves to) `pMapSkip` leaves its item out of the results. Only async-shape's own `pMapSkip` is recognized here (p-limit has no skip marker, so no p-limit program changes).
+	There is no skip marker here: p-limit's `map` is `Promise.all` over `limit` calls, so `pMapSkip` is a result like any other. Use `Pool#map` or `stream` to leave items out.
 
 	@example
 	```
@@ -44,8 +44,8 @@ export type LimitFunction = {
 	*/
 	map: <Input, ReturnType>(
 		iterable: Iterable<Input>,
-		mapperFunction: (input: Input, index: number) => PromiseLike<ReturnType | typeof pMapSkip> | ReturnType | typeof pMapSkip
-	) => Promise<Array<Exclude<Awaited<ReturnType>, typeof pMapSkip>>>;
+		mapperFunction: (input: Input, index: number) => PromiseLike<ReturnType> | ReturnType
+	) => Promise<ReturnType[]>;
 
 	/**
 	Run `fn(...arguments)` when a slot is free. `fn` is always called asynchronously, with `this` undefined, in the async context (AsyncLocalStorage) of this call.
