@@ -3,6 +3,7 @@
 // objects for ESM, and __test__/exports.test.mjs checks that it, index.d.ts and index.d.mts agree.
 const {pLimit, limitFunction} = require('./lib/pool/limit');
 const {Pool, QueueFullError, DeadlockError, DroppedError} = require('./lib/pool/pool');
+const {pMapSkip} = require('./lib/pool/skip');
 const {all, allSettled, race, any, timeout} = require('./lib/combinators/group');
 const {stream} = require('./lib/combinators/stream');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge/bridge');
@@ -15,6 +16,7 @@ module.exports = {
   QueueFullError,
   DeadlockError,
   DroppedError,
+  pMapSkip,
   all,
   allSettled,
   race,

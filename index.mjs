@@ -10,6 +10,7 @@ export const {
   QueueFullError,
   DeadlockError,
   DroppedError,
+  pMapSkip,
   all,
   allSettled,
   race,

@@ -115,13 +115,16 @@ const LIMIT_OK = ['1', '2**32', '2**32+1', '2**53', 'Number.MAX_VALUE', 'Infinit
 // The same for Pool and the groups (null is not "absent").
 const CONCURRENCY_BAD = ['0', '-0', '-1', '0.5', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER];
 const CONCURRENCY_OK = ['1', '2**32', '2**32+1', '2**53', 'Infinity'];
-// A stream's bound must be finite.
-const BOUND_BAD = ['0', '-1', '1.5', 'NaN', 'Infinity', '-Infinity', ...NOT_A_NUMBER];
-const BOUND_OK = ['1', '2**32', '2**53'];
+// A stream's concurrency (issue 14: as p-map's pMapIterable, Infinity is allowed, and is stream()'s default).
+const BOUND_BAD = ['0', '-1', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER];
+const BOUND_OK = ['1', '2**32', '2**53', 'Infinity'];
 // Milliseconds: any number >= 0 (above 2**31-1, or Infinity, means no timer).
 const MS_TYPE_BAD = ['NaN', "'10'", 'true', 'null', '{}', 'Symbol()', '2n'];
 const MS_RANGE_BAD = ['-1', '-0.5', '-Infinity'];
 const MS_OK = ['0', '-0', '0.5', '2**31-1', '2**32', '2**53', 'Number.MAX_VALUE', 'Infinity'];
+// A Pool's task timeout (issue 14: 0 is a TypeError, as p-queue 10 refuses it).
+const POOL_MS_TYPE_BAD = [...MS_TYPE_BAD, '0', '-0'];
+const POOL_MS_OK = MS_OK.filter(label => label !== '0' && label !== '-0');
 // Adaptive bounds: integers from 1 up, finite.
 const BOUNDS_BAD = ['0', '-1', '1.5', 'NaN', 'Infinity', '-Infinity', "'2'", 'true', 'null', '{}', 'Symbol()', '2n'];
 
@@ -634,13 +637,13 @@ for (const [g, make] of [
     ok(g, `new Pool({maxQueue: ${label}}) is accepted`, () => new Pool({concurrency: 1, maxQueue: value}).run(() => 'ran'), got => assert.equal(got, 'ran'));
   }
 
-  for (const [label, value] of pick(...MS_TYPE_BAD)) {
+  for (const [label, value] of pick(...POOL_MS_TYPE_BAD)) {
     bad(g, `new Pool({timeout: ${label}})`, () => new Pool({timeout: value}), /`timeout`/, {classes: [TypeError], how: 'threw'});
   }
   for (const [label, value] of pick(...MS_RANGE_BAD)) {
     bad(g, `new Pool({timeout: ${label}})`, () => new Pool({timeout: value}), /`timeout`/, {classes: [RangeError], how: 'threw'});
   }
-  for (const [label, value] of pick(...MS_OK)) {
+  for (const [label, value] of pick(...POOL_MS_OK)) {
     ok(g, `new Pool({timeout: ${label}}) is accepted`, () => new Pool({timeout: value}).run(() => 'ran'), got => assert.equal(got, 'ran'));
   }
 
@@ -680,13 +683,13 @@ for (const [g, make] of [
   for (const [label, value] of pick('0', '-0', '1', '-1', '2**31-1', '-(2**31)')) {
     ok(g, `pool.run(fn, {priority: ${label}}) is accepted`, () => run(() => 'ran', {priority: value}), got => assert.equal(got, 'ran'));
   }
-  for (const [label, value] of pick(...MS_TYPE_BAD)) {
+  for (const [label, value] of pick(...POOL_MS_TYPE_BAD)) {
     bad(g, `pool.run(fn, {timeout: ${label}})`, () => run(() => 1, {timeout: value}), /`timeout`/, {classes: [TypeError], how: 'rejected'});
   }
   for (const [label, value] of pick(...MS_RANGE_BAD)) {
     bad(g, `pool.run(fn, {timeout: ${label}})`, () => run(() => 1, {timeout: value}), /`timeout`/, {classes: [RangeError], how: 'rejected'});
   }
-  for (const [label, value] of pick(...MS_OK)) {
+  for (const [label, value] of pick(...POOL_MS_OK)) {
     ok(g, `pool.run(fn, {timeout: ${label}}) is accepted`, () => run(() => 'ran', {timeout: value}), got => assert.equal(got, 'ran'));
   }
   for (const key of ['signal', 'priority', 'timeout']) {
@@ -789,14 +792,33 @@ for (const [g, makeStream] of [
   }
   propagates(g, `${name}([1], fn, a Proxy whose traps throw)`, () => makeStream([1], x => x, throwingProxy()), /options|concurrency/, {how: 'threw'});
 }
-bad('stream(input, mapper, options)', 'stream([1], fn) (no options: concurrency is required)', () => stream([1], x => x), /`concurrency`/, {
-  classes: [TypeError],
-  how: 'threw',
-});
-bad('pool.stream(input, mapper, options)', 'pool.stream([1], fn) on a pool of unbounded concurrency', () => new Pool().stream([1], x => x), /`concurrency`/, {
-  classes: [TypeError],
-  how: 'threw',
-});
+// Issue 14: as pMapIterable, concurrency defaults to Infinity (and backpressure to concurrency).
+ok('stream(input, mapper, options)', 'stream([1, 2], fn) (no options: unbounded, as pMapIterable)', () => collect(stream([1, 2], x => x)), got =>
+  assert.deepEqual(got, [1, 2]),
+);
+ok('pool.stream(input, mapper, options)', 'pool.stream([1, 2], fn) on a pool of unbounded concurrency', () => collect(new Pool().stream([1, 2], x => x)), got =>
+  assert.deepEqual(got, [1, 2]),
+);
+for (const [g, makeStream] of [
+  ['stream(input, mapper, options)', (input, mapper, options) => stream(input, mapper, options)],
+  ['pool.stream(input, mapper, options)', (input, mapper, options) => new Pool({concurrency: 4}).stream(input, mapper, options)],
+]) {
+  const name = g.split('(')[0];
+  for (const [label, value] of pick('0', '1', '-1', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER)) {
+    bad(g, `${name}([1], fn, {concurrency: 2, backpressure: ${label}})`, () => makeStream([1], x => x, {concurrency: 2, backpressure: value}), /`backpressure`/, {
+      classes: [TypeError],
+      how: 'threw',
+    });
+  }
+  for (const [label, value] of pick('5', '2**32', 'Infinity')) {
+    ok(g, `${name}([1, 2, 3], fn, {concurrency: 2, backpressure: ${label}}) is accepted`, () => collect(makeStream([1, 2, 3], x => x * 2, {concurrency: 2, backpressure: value})), got =>
+      assert.deepEqual(got, [2, 4, 6]),
+    );
+  }
+  propagates(g, `${name}([1], fn, {get backpressure() { throw }})`, () => makeStream([1], x => x, withThrowingGetter({concurrency: 2}, 'backpressure')), /backpressure/, {
+    how: 'threw',
+  });
+}
 ok('pool.stream(input, mapper, options)', 'pool.stream([1, 2], fn) takes a finite pool’s concurrency', () => collect(new Pool({concurrency: 2}).stream([1, 2], x => x)), got =>
   assert.deepEqual(got, [1, 2]),
 );

@@ -201,7 +201,8 @@ test('bad input: clear errors naming the argument', async () => {
   await assert.rejects(any(null), {message: /`tasks`/});
   await assert.rejects(timeout(42, 10), {message: /`task` to be a function/});
   await assert.rejects(timeout(() => 1, 'soon'), {message: /`ms`/});
-  assert.throws(() => stream([1], x => x, {concurrency: Infinity}), {message: /read-ahead must be bounded/});
+  // Issue 14: Infinity is pMapIterable's default; a backpressure below concurrency is refused.
+  assert.throws(() => stream([1], x => x, {concurrency: 2, backpressure: 1}), {name: 'TypeError', message: /`backpressure`/});
   assert.throws(() => stream(5, x => x, {concurrency: 1}), {message: /`input` to be an Iterable or AsyncIterable/});
   assert.throws(() => stream([1], 'f', {concurrency: 1}), {message: /`mapper` to be a function/});
   assert.throws(() => stream([1], x => x, {concurrency: 1, ordered: 'yes'}), {message: /`ordered`/});
@@ -332,7 +333,10 @@ test('stream: async sources, and pool.stream shares the pool', async () => {
   for await (const v of pool.stream(source(), async x => x + 1)) out.push(v);
   assert.deepEqual(out, [1, 2, 3, 4, 5]);
   assert.equal(pool.stats().completed, 5);
-  assert.throws(() => new Pool().stream([1], x => x), {message: /read-ahead must be bounded/});
+  // Issue 14: a pool of unbounded concurrency streams with unbounded read-ahead, as stream()'s default.
+  const unbounded = [];
+  for await (const v of new Pool().stream([1, 2], async x => x + 1)) unbounded.push(v);
+  assert.deepEqual(unbounded, [2, 3]);
 });
 
 test('stream over 1,000,000 items at concurrency 16: heap stays flat', {timeout: 240_000}, async () => {
@@ -574,7 +578,8 @@ test('stream: bad input is a TypeError naming the argument', () => {
     [() => stream([1], x => x, {concurrency: 1, ordered: 'yes'}), /`ordered`/],
     [() => stream([1], x => x, {concurrency: 1, signal: {}}), /`signal`/],
   ];
-  for (const concurrency of [undefined, null, Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY, '2', Symbol('c'), 2n]) {
+  // Issue 14: undefined and Infinity are valid (pMapIterable's default is Infinity).
+  for (const concurrency of [null, Number.NaN, 0, -1, 1.5, Number.NEGATIVE_INFINITY, '2', Symbol('c'), 2n]) {
     cases.push([() => stream([1], x => x, {concurrency}), /`concurrency`/]);
   }
   for (const [call, message] of cases) assert.throws(call, error => error instanceof TypeError && message.test(error.message));

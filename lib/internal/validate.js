@@ -56,14 +56,21 @@ function validateSignal(value, name = 'signal') {
   }
 }
 
-/** A finite or infinite number of milliseconds >= 0; `undefined` means none. */
-function validateTimeout(value, name = 'timeout') {
+/**
+ * A finite or infinite number of milliseconds >= 0; `undefined` means none. With `positive` (a
+ * Pool's task timeout), 0 is refused with a TypeError, as p-queue 10 refuses it: a task cannot
+ * run in no time (omit the option for no timeout).
+ */
+function validateTimeout(value, name = 'timeout', positive = false) {
   if (value === undefined) return;
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`);
   }
   if (value < 0) {
     throw new RangeError(`Expected \`${name}\` to be 0 or more milliseconds, got ${describe(value)}`);
+  }
+  if (positive && value === 0) {
+    throw new TypeError(`Expected \`${name}\` to be a positive number of milliseconds (omit it for no timeout), got ${describe(value)}`);
   }
 }
 

@@ -23,9 +23,10 @@ const {
 const {asPromise} = require('../internal/outcome');
 const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('../internal/deadline-timer');
-const {createStream, readStreamOptions, validateBound} = require('./stream');
+const {createStream, readStreamOptions, readStreamBounds} = require('./stream');
 const {Puller} = require('../internal/pull');
 const {DroppedError, isDropped} = require('./dropped');
+const {pMapSkip, isSkip, awaitElement} = require('./skip');
 const {onAbort} = require('../internal/signals');
 const {
   describe,
@@ -77,12 +78,22 @@ const slotOf = token => Math.floor(token / TOKEN_SLOT_UNIT);
 /**
  * What `pool.run`'s task receives: its `signal`, and `drop()` to mark itself dropped. `drop` works
  * detached (`({signal, drop}) => …`); the function is made only when a task asks for it.
+ *
+ * `signal` is always an AbortSignal: the run's own (it aborts with the run's `signal`), or the
+ * task's controller's (it aborts at the timeout, or with the run's `signal`). A task with neither
+ * gets, when it reads `signal`, one of its own that never aborts: made then, so a task that does
+ * not read it pays nothing.
  */
 class RunContext {
   #record;
+  #signal;
   constructor(record, signal) {
     this.#record = record;
-    this.signal = signal;
+    this.#signal = signal;
+  }
+
+  get signal() {
+    return (this.#signal ??= new AbortController().signal);
   }
 
   /** Marks this task dropped (refused by the downstream): congestion, not a success. */
@@ -180,7 +191,7 @@ class Pool {
     const {limit, adaptive} = parseConcurrency(concurrency, value => validateConcurrency(value));
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
     validateCount(maxQueue, 'maxQueue');
-    validateTimeout(timeout);
+    validateTimeout(timeout, 'timeout', true);
     if (typeof detectDeadlock !== 'boolean') {
       throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
     }
@@ -248,7 +259,7 @@ class Pool {
         }
         const requestedTimeout = options.timeout;
         if (requestedTimeout !== undefined) {
-          validateTimeout(requestedTimeout);
+          validateTimeout(requestedTimeout, 'timeout', true);
           timeout = requestedTimeout;
         }
       }
@@ -422,10 +433,12 @@ class Pool {
 
   /**
    * Maps `input` (an iterable or async iterable) through `mapper(item, index, {signal})` with this
-   * pool's concurrency, pulling items lazily: at most `concurrency` are read ahead. Resolves with
-   * the results in input order. With `stopOnError` (default) the first error rejects the map,
-   * stops reading, and aborts the signal given to its mappers; otherwise every item runs and the
-   * errors reject as one `AggregateError`, in input order.
+   * pool's concurrency, pulling items lazily: at most `concurrency` are read ahead. Each element
+   * is awaited before its mapper runs, as p-map does. Resolves with the results in input order,
+   * leaving out the items whose mapper returned `pMapSkip`. With `stopOnError` (default) the first
+   * error (a mapper's, or a rejected element's) rejects the map, stops reading, and aborts the
+   * signal given to its mappers; otherwise every item runs and the errors reject as one
+   * `AggregateError` (no message, as p-map's), in input order.
    */
   map(input, mapper, options = {}) {
     let signal;
@@ -465,7 +478,11 @@ class Pool {
       const errors = [];
       // The direct path's items in flight, linked, so that a failing map frees their slots.
       let head;
+      // Items read and not yet done: awaiting their element, waiting for a slot, or mapping.
       let inFlight = 0;
+      // Elements being awaited (or deferred behind one, to keep p-map's order of mapper calls).
+      let awaiting = 0;
+      let skipped = 0;
       let index = 0;
       let finished = false;
       let unlisten;
@@ -507,7 +524,7 @@ class Pool {
         finished = true;
         unlisten?.();
         if (ok) {
-          resolve(value);
+          resolve(skipped === 0 ? value : value.filter(v => v !== pMapSkip));
           return;
         }
         // Items still waiting for or holding a slot give it up now, as an aborted run() does.
@@ -536,8 +553,22 @@ class Pool {
           finish(true, results);
           return;
         }
+        // As p-map: the errors in input order, and no message.
         errors.sort((a, b) => a.index - b.index);
-        finish(false, new AggregateError(errors.map(e => e.error), `${errors.length} of ${index} mappers failed`));
+        finish(false, new AggregateError(errors.map(e => e.error)));
+      };
+
+      // An item that failed before it had a record: its element rejected.
+      const elementFailed = (i, error) => {
+        if (finished) return;
+        inFlight--;
+        if (stopOnError) {
+          finish(false, error);
+          return;
+        }
+        errors.push({index: i, error});
+        source.pump();
+        maybeDone();
       };
 
       const itemDone = (item, ok, value) => {
@@ -551,6 +582,10 @@ class Pool {
         if (finished) return;
         inFlight--;
         if (ok) {
+          if (isSkip(value)) {
+            skipped++;
+            value = pMapSkip;
+          }
           results[item.index] = value;
         } else if (stopOnError) {
           finish(false, value);
@@ -587,12 +622,37 @@ class Pool {
 
       const owner = {start: startItem, cleared: (item, reason) => itemDone(item, false, reason)};
 
+      // An element read: its mapper runs once it is awaited, as p-map's `await element`. A value
+      // that is not a thenable costs nothing more (no promise), unless an earlier element is still
+      // awaited: then it waits one microtask (as `await` would) behind it, so that mappers are
+      // called in p-map's order (input order among elements that are ready).
+      const elementSettled = (i, ok, value) => {
+        awaiting--;
+        if (ok) submit(i, value);
+        else elementFailed(i, value);
+      };
+
       const launch = value => {
         // Belt and braces: the puller reads nothing once the map is finished.
         if (finished) return;
         inFlight++;
+        const i = index++;
+        if (awaitElement(value, elementSettled, i)) {
+          awaiting++;
+          return;
+        }
+        if (awaiting > 0) {
+          awaiting++;
+          queueMicrotask(() => elementSettled(i, true, value));
+          return;
+        }
+        submit(i, value);
+      };
+
+      const submit = (i, value) => {
+        if (finished) return;
         if (!direct) {
-          const item = new MapItem(owner, index++, undefined);
+          const item = new MapItem(owner, i, undefined);
           item.state = FREE;
           // The task's own signal follows the map's and also aborts at the item's timeout. Not
           // capped by maxQueue: the map bounds its own items.
@@ -602,7 +662,7 @@ class Pool {
           );
           return;
         }
-        const item = new MapItem(owner, index++, value);
+        const item = new MapItem(owner, i, value);
         item.next = head;
         if (head !== undefined) head.prev = item;
         head = item;
@@ -635,16 +695,16 @@ class Pool {
   }
 
   /**
-   * An async iterable of `mapper(item, index, {signal})` over `input`, run on this pool: at most
-   * `concurrency` (default: the pool's) mapped items in flight or waiting to be taken. `ordered`
+   * An async iterable of `mapper(item, index, {signal})` over `input`, run on this pool, as p-map's
+   * `pMapIterable`: `concurrency` (default: the pool's now, or `backpressure` when that is lower)
+   * bounds this stream's mappers running and its elements read ahead of them; `backpressure`
+   * (default: `concurrency`) bounds everything in flight plus the results not yet taken. `ordered`
    * (default true) yields in input order, otherwise as results land.
    */
   stream(input, mapper, options) {
     const {ordered, signal} = readStreamOptions(input, mapper, options);
-    const requested = options?.concurrency;
-    const bound = requested === undefined ? this.concurrency : requested;
-    validateBound(bound, 'pool.stream()');
-    return createStream(this.#uncapped, input, mapper, bound, ordered, signal);
+    const {concurrency, backpressure} = readStreamBounds(options, this.concurrency);
+    return createStream(this.#uncapped, input, mapper, concurrency, backpressure, ordered, signal);
   }
 
   // What stream() runs its mappers on: run() without the maxQueue cap (the stream bounds its own

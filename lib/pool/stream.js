@@ -1,19 +1,26 @@
 'use strict';
-// The stream engine: an async iterable of mapped results with backpressure and O(concurrency)
-// memory, its mappers run on a pool. `Pool#stream` (./pool.js) runs it on its pool; the public
-// `stream()` (lib/combinators/stream.js) on a private Pool. It does not require ./pool.js.
+// The stream engine: an async iterable of mapped results with backpressure, its mappers run on a
+// pool, with p-map's `pMapIterable` knobs. `Pool#stream` (./pool.js) runs it on its pool; the
+// public `stream()` (lib/combinators/stream.js) on a private Pool. It does not require ./pool.js.
 //
-// Items are read from the source only while (mappers in flight + results not yet taken) is below
-// `concurrency`: a consumer that stops pulling stops the reading after at most `concurrency`
-// results. `ordered` yields in input order, otherwise as results land. The source is closed
-// (`return()`) on `break`, on error and on abort, and the mappers' signal aborts. Mappers run
-// through the pool's `run`, so slots, counts and statistics stay in the Rust core.
+// As in pMapIterable: `concurrency` bounds this stream's mappers running, and, apart, its
+// elements read but not yet mapped (awaiting their element or a mapper slot); `backpressure`
+// bounds everything read and not yet taken by the consumer (in flight plus buffered), so memory is
+// O(backpressure) when it is finite, and a consumer that stops pulling stops the reading. Each
+// element is awaited before its mapper runs; a mapper that returns `pMapSkip` yields nothing.
+// `ordered` yields in input order, otherwise as results land. The source is closed (`return()`)
+// on `break`, on error and on abort, and the mappers' signal aborts. Mappers run through the
+// pool's `run`, so slots, counts and statistics stay in the Rust core.
 
 const {describe, validateFunction, validateSignal, validateOptionsObject} = require('../internal/validate');
 const {onAbort} = require('../internal/signals');
 const {Puller} = require('../internal/pull');
+const {isSkip, awaitElement} = require('./skip');
 
 const closedReason = () => new DOMException('The stream was closed', 'AbortError');
+
+// An ordered stream's place for an item whose mapper returned a skip marker: stepped over.
+const SKIPPED = Object.freeze({ok: true, value: undefined});
 
 function validateInput(input) {
   const ok =
@@ -26,9 +33,11 @@ function validateInput(input) {
 /**
  * @param {{run(task: Function, options?: object): Promise<unknown>}} pool runs the mappers (a Pool, or
  *   what Pool#stream hands in)
- * @param {number} concurrency mappers in flight plus results waiting, at most
+ * @param {number} concurrency this stream's mappers running at most, and its elements read ahead
+ *   of them at most (an integer from 1, or Infinity)
+ * @param {number} backpressure items read and not yet taken, at most (from `concurrency`, or Infinity)
  */
-function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
+function createStream(pool, input, mapper, concurrency, backpressure, ordered, outerSignal) {
   let source;
   const controller = new AbortController();
   const context = {signal: controller.signal};
@@ -38,7 +47,18 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
   let landedHead = 0;
   let index = 0;
   let nextToYield = 0;
+  // Items read and not landed: awaiting their element, waiting for a mapper slot, or mapping.
   let inFlight = 0;
+  // Of those, the ones whose mapper has not started.
+  let waiting = 0;
+  // Elements being awaited (or deferred behind one, to keep p-map's order of mapper calls).
+  let awaiting = 0;
+  // Handed to the pool and not landed: this stream's mapper slots taken.
+  let submitted = 0;
+  // Elements ready while every slot is taken, in the order they became ready: index, value, ….
+  let held = [];
+  let heldHead = 0;
+  let pumpQueued = false;
   let ended = false;
   let failure;
   let failed = false;
@@ -57,15 +77,19 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
     ready.clear();
     landed.length = 0;
     landedHead = 0;
+    held = [];
+    heldHead = 0;
   };
 
   const take = () => {
     if (ordered) {
-      const result = ready.get(nextToYield);
-      if (result === undefined) return undefined;
-      ready.delete(nextToYield);
-      nextToYield++;
-      return result;
+      for (;;) {
+        const result = ready.get(nextToYield);
+        if (result === undefined) return undefined;
+        ready.delete(nextToYield);
+        nextToYield++;
+        if (result !== SKIPPED) return result;
+      }
     }
     if (landedHead === landed.length) return undefined;
     const result = landed[landedHead];
@@ -129,26 +153,103 @@ function createStream(pool, input, mapper, concurrency, ordered, outerSignal) {
   const landedResult = (i, ok, value) => {
     inFlight--;
     if (ended) return;
-    const result = {ok, value};
-    if (ordered) ready.set(i, result);
-    else landed.push(result);
+    if (ok && isSkip(value)) {
+      if (ordered) ready.set(i, SKIPPED);
+    } else {
+      const result = {ok, value};
+      if (ordered) ready.set(i, result);
+      else landed.push(result);
+    }
     deliver();
     source.pump();
   };
 
+  // Reading was held back by `concurrency` (elements read and not mapped): a mapper started, so
+  // read on, out of the pool's start.
+  const pumpLater = () => {
+    pumpQueued = false;
+    if (!ended) source.pump();
+  };
+
+  const submit = (i, value) => {
+    submitted++;
+    let started = false;
+    pool
+      .run(({signal}) => {
+        started = true;
+        if (waiting-- === concurrency && !pumpQueued) {
+          pumpQueued = true;
+          queueMicrotask(pumpLater);
+        }
+        return mapper(value, i, {signal});
+      }, context)
+      .then(
+        v => mapperDone(i, started, true, v),
+        e => mapperDone(i, started, false, e),
+      );
+  };
+
+  const mapperDone = (i, started, ok, value) => {
+    submitted--;
+    if (!started) waiting--;
+    if (!ended && heldHead < held.length) {
+      const k = held[heldHead];
+      const v = held[heldHead + 1];
+      held[heldHead] = undefined;
+      held[heldHead + 1] = undefined;
+      heldHead += 2;
+      if (heldHead === held.length) {
+        held.length = 0;
+        heldHead = 0;
+      }
+      submit(k, v);
+    }
+    landedResult(i, ok, value);
+  };
+
+  // An element is ready: it maps now if this stream has a slot, else it waits for one.
+  const elementReady = (i, value) => {
+    if (ended) return;
+    if (submitted < concurrency) {
+      submit(i, value);
+      return;
+    }
+    held.push(i, value);
+  };
+
+  const elementSettled = (i, ok, value) => {
+    awaiting--;
+    if (ok) {
+      elementReady(i, value);
+      return;
+    }
+    waiting--;
+    landedResult(i, false, value);
+  };
+
+  // An element read: its mapper runs once it is awaited, as pMapIterable's `await value`. A value
+  // that is not a thenable costs no promise, unless an earlier element is still awaited: then it
+  // waits one microtask (as `await` would) behind it, so that mappers are called in p-map's order.
   const launch = value => {
     const i = index++;
     inFlight++;
-    pool.run(({signal}) => mapper(value, i, {signal}), context).then(
-      v => landedResult(i, true, v),
-      e => landedResult(i, false, e),
-    );
+    waiting++;
+    if (awaitElement(value, elementSettled, i)) {
+      awaiting++;
+      return;
+    }
+    if (awaiting > 0) {
+      awaiting++;
+      queueMicrotask(() => elementSettled(i, true, value));
+      return;
+    }
+    elementReady(i, value);
   };
 
   const begin = () => {
     if (source !== undefined) return;
     source = new Puller(input, {
-      canPull: () => !ended && inFlight + buffered() < concurrency,
+      canPull: () => !ended && waiting < concurrency && inFlight + buffered() < backpressure,
       take: launch,
       after: deliver,
       failed: error => {
@@ -231,13 +332,46 @@ function readStreamOptions(input, mapper, options) {
   return {ordered, signal};
 }
 
-/** Checks a stream's bound: an integer from 1 up (streams read ahead at most this much). */
-function validateBound(concurrency, where) {
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
+// p-map's `isLimit`, with Number.isInteger (as every async-shape concurrency): an integer from
+// `minimum` up, or Infinity.
+const isLimit = (value, minimum) => (Number.isInteger(value) || value === Number.POSITIVE_INFINITY) && value >= minimum;
+
+// A value as p-map's messages show it: `${value}` (typeof), without throwing for a symbol.
+const shown = value => {
+  let text;
+  try {
+    text = String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return `\`${text}\` (${typeof value})`;
+};
+
+/**
+ * Reads `concurrency` and `backpressure` as p-map's `pMapIterable` does: `concurrency` an integer
+ * from 1 up or Infinity (default Infinity), `backpressure` an integer from `concurrency` up or
+ * Infinity (default `concurrency`); TypeErrors with p-map's wording. For Pool#stream
+ * (`poolConcurrency` given), `concurrency` defaults to the pool's, or to `backpressure` when that
+ * is lower.
+ */
+function readStreamBounds(options, poolConcurrency) {
+  const {concurrency: requested, backpressure: requestedBackpressure} = options ?? {};
+  let concurrency = requested;
+  if (concurrency === undefined) {
+    concurrency = poolConcurrency ?? Number.POSITIVE_INFINITY;
+    if (poolConcurrency !== undefined && requestedBackpressure !== undefined && isLimit(requestedBackpressure, 1)) {
+      concurrency = Math.min(concurrency, requestedBackpressure);
+    }
+  } else if (!isLimit(concurrency, 1)) {
+    throw new TypeError(`Expected \`concurrency\` to be an integer from 1 and up or \`Infinity\`, got ${shown(concurrency)}`);
+  }
+  const backpressure = requestedBackpressure === undefined ? concurrency : requestedBackpressure;
+  if (!isLimit(backpressure, concurrency)) {
     throw new TypeError(
-      `Expected \`concurrency\` to be an integer from 1 up for ${where} (a stream's read-ahead must be bounded), got ${describe(concurrency)}`,
+      `Expected \`backpressure\` to be an integer from \`concurrency\` (${concurrency}) and up or \`Infinity\`, got ${shown(backpressure)}`,
     );
   }
+  return {concurrency, backpressure};
 }
 
-module.exports = {createStream, readStreamOptions, validateBound};
+module.exports = {createStream, readStreamOptions, readStreamBounds};

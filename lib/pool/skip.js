@@ -1,0 +1,54 @@
+'use strict';
+// The skip marker, and how an element is awaited before its mapper runs (Pool#map and the
+// stream engine), both as p-map 7 does them.
+//
+// `pMapSkip`: a mapper that returns it leaves its item out of the results (Pool#map, stream(),
+// Pool#stream; `limit.map` honours this symbol only, by identity). p-map's own `pMapSkip` is
+// accepted too, without depending on p-map: it is an unregistered symbol described 'skip'.
+
+const pMapSkip = Symbol('skip');
+
+/** Whether a mapper's result is a skip marker: ours, or one like p-map's. */
+const isSkip = value =>
+  value === pMapSkip || (typeof value === 'symbol' && value.description === 'skip' && Symbol.keyFor(value) === undefined);
+
+const PromiseThen = Promise.prototype.then;
+
+/**
+ * What `await value` does before it resumes, for an element that may be a thenable. Returns false
+ * when `value` is not a thenable (nothing to wait for: the caller goes on at once, and no promise
+ * is made). Else returns true and calls `settled(key, ok, result)` with what `await value` gives,
+ * as many microtasks later as `await` takes (one for a native promise, more for another
+ * thenable). `then` is read once, as `await` reads it; a getter that throws is a rejection.
+ */
+function awaitElement(value, settled, key) {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  let then;
+  try {
+    then = value.then;
+  } catch (error) {
+    // `await` rejects with it, a microtask later.
+    queueMicrotask(() => settled(key, false, error));
+    return true;
+  }
+  if (typeof then !== 'function') return false;
+  const ok = result => settled(key, true, result);
+  const fail = error => settled(key, false, error);
+  if (then === PromiseThen && value instanceof Promise) {
+    Reflect.apply(PromiseThen, value, [ok, fail]);
+    return true;
+  }
+  // Another thenable: `await` calls its `then` in a job and resumes once it resolves.
+  new Promise((resolve, reject) => {
+    queueMicrotask(() => {
+      try {
+        Reflect.apply(then, value, [resolve, reject]);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }).then(ok, fail);
+  return true;
+}
+
+module.exports = {pMapSkip, isSkip, awaitElement};
