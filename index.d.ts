@@ -567,12 +567,18 @@ export type StreamOptions = {
 	readonly signal?: AbortSignal | undefined;
 };
 
-/** `Pool#stream`'s options: the pool's `concurrency` runs the mappers. */
+/** `Pool#stream`'s options: the mappers run on the pool, within its `concurrency`. */
 export type PoolStreamOptions = {
 	/**
-	The most items taken from `input` and not yet taken by the consumer (see `StreamOptions.backpressure`). An integer from the pool's concurrency up, or `Infinity`.
+	The most of this stream's mappers running, and elements read ahead of them. An integer from 1 up, or `Infinity`; the pool's own `concurrency` bounds the mappers too.
 
-	@default the pool's concurrency
+	@default the pool's concurrency when the stream starts, or `backpressure` if that is lower
+	*/
+	readonly concurrency?: number;
+	/**
+	The most items taken from `input` and not yet taken by the consumer (see `StreamOptions.backpressure`). An integer from this stream's `concurrency` up, or `Infinity`.
+
+	@default this stream's `concurrency`
 	*/
 	readonly backpressure?: number;
 	/**

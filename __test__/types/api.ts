@@ -248,9 +248,10 @@ expectTypeOf(pool.stream(numbers(), async (n, index, context) => [n, index, cont
 	StreamIterator<readonly [number, number, MapContext]>
 >();
 expectTypeOf(pool.stream).parameter(2).toEqualTypeOf<PoolStreamOptions | undefined>();
-// The pool's concurrency runs the mappers; `backpressure` bounds the read-ahead (issue #14: it
-// replaces the stream's own `concurrency`).
+// The mappers run within the pool's concurrency and this stream's; `backpressure` bounds the
+// read-ahead (issue #14).
 expectTypeOf<PoolStreamOptions>().toEqualTypeOf<{
+	readonly concurrency?: number;
 	readonly backpressure?: number;
 	readonly ordered?: boolean;
 	readonly signal?: AbortSignal | undefined;
@@ -258,8 +259,7 @@ expectTypeOf<PoolStreamOptions>().toEqualTypeOf<{
 expectTypeOf(pool.stream([Promise.resolve(1)], n => (n > 0 ? n : pMapSkip), {backpressure: 64, signal: maybeSignal})).toEqualTypeOf<
 	StreamIterator<number>
 >();
-// @ts-expect-error: Pool#stream runs on the pool's concurrency
-pool.stream([1], n => n, {concurrency: 2});
+expectTypeOf(pool.stream([1], n => n, {concurrency: 2, backpressure: 8})).toEqualTypeOf<StreamIterator<number>>();
 // @ts-expect-error: backpressure is a number
 pool.stream([1], n => n, {backpressure: '8'});
 

@@ -33,7 +33,6 @@ const {createPool} = require('../internal/native');
 const {FULFILLED, REJECTED, DROPPED, LIMIT_CHANGED, LEFT_PENDING, UNNAMED} = require('../internal/wire').room('pool');
 const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {isDropped} = require('./dropped');
-const {pMapSkip} = require('./skip');
 const {describe, parseConcurrency, validateLimitConcurrency} = require('../internal/validate');
 
 const RESOLVED = Promise.resolve();
@@ -406,7 +405,6 @@ function pLimit(concurrency) {
     }
     if (values[index] === STARTED) {
       values[index] = value;
-      if (value === pMapSkip) this.skipped = true;
       releaseItem(this, index, FULFILLED);
       if (--this.remaining === 0 && !this.failed) RESOLVED.then(() => this.resolve(values));
       return undefined;
@@ -437,7 +435,6 @@ function pLimit(concurrency) {
     }
     if (pending !== undefined) return pending;
     values[index] = result;
-    if (result === pMapSkip) this.skipped = true;
     return SYNC_OK;
   }
 
@@ -510,9 +507,6 @@ function pLimit(concurrency) {
       onItemRejected: undefined,
       resource: undefined,
       run: undefined,
-      // A mapper returned async-shape's `pMapSkip` (only that symbol: p-limit has no skip marker,
-      // so no p-limit program changes): its item is left out of the results.
-      skipped: false,
     };
     batch.onReject = error => {
       if (batch.failed) return;
@@ -521,7 +515,7 @@ function pLimit(concurrency) {
     };
     batch.onItemRejected = itemRejected.bind(batch, -1);
     const all = new Promise((resolve, reject) => {
-      batch.resolve = values => resolve(batch.skipped ? values.filter(value => value !== pMapSkip) : values);
+      batch.resolve = resolve;
       batch.reject = reject;
     });
     const add = value => {
