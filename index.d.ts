@@ -224,9 +224,9 @@ export type RunOptions = {
 
 export type TaskContext = {
 	/**
-	Aborts when the task's `signal` aborts or its `timeout` passes. Always a signal: for a task given neither, it is made when the task first reads it (a task that never reads it costs none), and nothing aborts it. (p-queue passes `undefined` then.)
+	The run's `signal`, or with a `timeout` a signal that also aborts when the timeout passes. `undefined` for a task given neither, as p-queue passes it: nothing could abort such a task, and making a signal per task would cost every task that destructures `({signal})` an `AbortController`. (`MapContext.signal` is always a signal: a map makes one for all its items.)
 	*/
-	readonly signal: AbortSignal;
+	readonly signal: AbortSignal | undefined;
 
 	/**
 	Marks this task dropped (the downstream refused it, say with a 429): it counts in `stats().dropped`, and an adaptive pool takes it as congestion, not as a success. Works detached: `({drop}) => …`.
@@ -259,6 +259,11 @@ const found = await new Pool({concurrency: 8}).map(ids, async id => (await looku
 ```
 */
 export const pMapSkip: unique symbol;
+
+/**
+What a mapper's result type becomes in the results: without skip markers. That is async-shape's `pMapSkip` and any other unique symbol, so a mapper typed with p-map's `Mapper` (whose result includes p-map's `pMapSkip` and `pMapStop`) gives the same result types as under p-map. A plain `symbol` stays. (p-map's `pMapStop` is not implemented: a mapper that returns it gets it in the results.)
+*/
+type Unskipped<T> = T extends symbol ? (symbol extends T ? T : never) : T;
 
 export type MapContext = {
 	/**
@@ -366,7 +371,7 @@ export class Pool {
 			context: MapContext
 		) => PromiseLike<ReturnType | typeof pMapSkip> | ReturnType | typeof pMapSkip,
 		options?: MapOptions
-	): Promise<Array<Exclude<Awaited<ReturnType>, typeof pMapSkip>>>;
+	): Promise<Array<Unskipped<Awaited<ReturnType>>>>;
 
 	/**
 	A bounded stream (see `stream`) whose mappers run on this pool, at most the pool's `concurrency` at once.
@@ -375,7 +380,7 @@ export class Pool {
 		input: Iterable<Element> | AsyncIterable<Element>,
 		mapper: (input: Awaited<Element>, index: number, context: MapContext) => PromiseLike<Output | typeof pMapSkip> | Output | typeof pMapSkip,
 		options?: PoolStreamOptions
-	): StreamIterator<Exclude<Awaited<Output>, typeof pMapSkip>>;
+	): StreamIterator<Unskipped<Awaited<Output>>>;
 
 	/** Resolves when nothing runs and nothing waits. */
 	onIdle(): Promise<void>;
@@ -623,7 +628,7 @@ export function stream<Element, Output>(
 	input: Iterable<Element> | AsyncIterable<Element>,
 	mapper: (input: Awaited<Element>, index: number, context: MapContext) => PromiseLike<Output | typeof pMapSkip> | Output | typeof pMapSkip,
 	options?: StreamOptions
-): StreamIterator<Exclude<Awaited<Output>, typeof pMapSkip>>;
+): StreamIterator<Unskipped<Awaited<Output>>>;
 
 // ---------------------------------------------------------------------------------------------
 // The always-async callback bridge

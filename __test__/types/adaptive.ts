@@ -42,12 +42,12 @@ expectTypeOf<PoolOptions['onLimitChange']>().toEqualTypeOf<((limit: number) => v
 expectTypeOf(
 	pool.run(async ({signal, drop}: TaskContext) => {
 		expectTypeOf(drop).toEqualTypeOf<() => void>();
-		if (signal.aborted) drop();
+		if (signal?.aborted) drop();
 		throw new DroppedError('429', {cause: 'rate limited'});
 	}),
 ).toEqualTypeOf<Promise<never>>();
-// The task always gets a signal (issue #14).
-void pool.run(({signal}) => expectTypeOf(signal).toEqualTypeOf<AbortSignal>());
+// A task given neither a signal nor a timeout gets `signal: undefined`, as with p-queue (#14).
+void pool.run(({signal}) => expectTypeOf(signal).toEqualTypeOf<AbortSignal | undefined>());
 
 // An adaptive pool's stats.
 const stats = pool.stats();
