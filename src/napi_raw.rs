@@ -271,27 +271,8 @@ fn data_property(name: *const c_char, value: sys::napi_value) -> sys::napi_prope
 /// # Safety
 /// See the module's safety note.
 pub(crate) unsafe fn array(env: sys::napi_env, values: &[sys::napi_value]) -> JsResult<sys::napi_value> {
-  let mut arr = ptr::null_mut();
-  // SAFETY: the module's contract; `arr` is a valid place for the result.
-  check(unsafe { sys::napi_create_array_with_length(env, values.len(), &mut arr) }, "napi_create_array_with_length");
-  if values.is_empty() {
-    return Ok(arr);
-  }
-  // The index names, NUL-terminated, in one buffer (filled before any pointer into it is taken).
-  let mut names = Vec::with_capacity(values.len() * 8);
-  let mut starts = Vec::with_capacity(values.len());
-  for i in 0..values.len() {
-    starts.push(names.len());
-    std::io::Write::write_fmt(&mut names, format_args!("{i}\0")).expect("writing to a Vec");
-  }
-  let descriptors: Vec<_> =
-    starts.iter().zip(values).map(|(&at, &value)| data_property(names[at..].as_ptr().cast(), value)).collect();
-  // SAFETY: the module's contract; each descriptor names a NUL-terminated string in `names`,
-  // alive until the end of this function, and a value of this scope.
-  let status = unsafe { sys::napi_define_properties(env, arr, descriptors.len(), descriptors.as_ptr()) };
   // SAFETY: the module's contract.
-  unsafe { js_check(env, status, "napi_define_properties") }?;
-  Ok(arr)
+  unsafe { array_of(env, values.len(), values.iter().copied()) }
 }
 
 /// A JS array of numbers (see [`array`]: no setter runs).
@@ -303,9 +284,64 @@ pub(crate) unsafe fn numbers(
   items: impl ExactSizeIterator<Item = f64>,
 ) -> JsResult<sys::napi_value> {
   // SAFETY: the module's contract.
-  let values: Vec<_> = items.map(|v| unsafe { num(env, v) }).collect();
-  // SAFETY: the module's contract; `values` are values of this scope.
-  unsafe { array(env, &values) }
+  unsafe { array_of(env, items.len(), items.map(|v| num(env, v))) }
+}
+
+/// The NUL-terminated decimal names of the indices below `INDEX_NAMES`, end to end, and where each
+/// starts: made once, so that an array's names cost no formatting.
+const INDEX_NAMES: usize = 1024;
+
+fn index_names() -> &'static (Vec<u8>, Vec<usize>) {
+  static NAMES: std::sync::OnceLock<(Vec<u8>, Vec<usize>)> = std::sync::OnceLock::new();
+  NAMES.get_or_init(|| {
+    let mut names = Vec::new();
+    let mut starts = Vec::with_capacity(INDEX_NAMES);
+    for i in 0..INDEX_NAMES {
+      starts.push(names.len());
+      names.extend_from_slice(format!("{i}\0").as_bytes());
+    }
+    (names, starts)
+  })
+}
+
+/// [`array`] of the `len` values `values` yields.
+///
+/// # Safety
+/// See the module's safety note; `values` yields `len` values of this scope.
+unsafe fn array_of(
+  env: sys::napi_env,
+  len: usize,
+  values: impl Iterator<Item = sys::napi_value>,
+) -> JsResult<sys::napi_value> {
+  let mut arr = ptr::null_mut();
+  // SAFETY: the module's contract; `arr` is a valid place for the result.
+  check(unsafe { sys::napi_create_array_with_length(env, len, &mut arr) }, "napi_create_array_with_length");
+  if len == 0 {
+    return Ok(arr);
+  }
+  let (names, starts) = index_names();
+  // The names of the indices from `INDEX_NAMES` up, in one buffer filled before any pointer into
+  // it is taken.
+  let mut more = Vec::new();
+  let mut more_starts = Vec::new();
+  for i in INDEX_NAMES..len {
+    more_starts.push(more.len());
+    std::io::Write::write_fmt(&mut more, format_args!("{i}\0")).expect("writing to a Vec");
+  }
+  let name = |i: usize| -> *const c_char {
+    if i < INDEX_NAMES {
+      names[starts[i]..].as_ptr().cast()
+    } else {
+      more[more_starts[i - INDEX_NAMES]..].as_ptr().cast()
+    }
+  };
+  let descriptors: Vec<_> = values.take(len).enumerate().map(|(i, value)| data_property(name(i), value)).collect();
+  // SAFETY: the module's contract; each descriptor names a NUL-terminated string (in the static
+  // table or in `more`, alive until the end of this function) and a value of this scope.
+  let status = unsafe { sys::napi_define_properties(env, arr, descriptors.len(), descriptors.as_ptr()) };
+  // SAFETY: the module's contract.
+  unsafe { js_check(env, status, "napi_define_properties") }?;
+  Ok(arr)
 }
 
 /// The arguments and callback data of one call of a raw function.
