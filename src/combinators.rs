@@ -7,11 +7,13 @@
 //! code of the room's wire protocol (`async_shape_core::combinators::wire`): `WAIT`, a verdict
 //! (`FULFIL`, `REJECT_WITH_THIS`, `REJECT_ALL`), or `IGNORED` (the task was no longer running).
 //!
-//! No slab borrow is held while JS runs: every body borrows, computes, releases, and only then
-//! makes its answer (N-API value creation runs no JS).
+//! No JS runs inside these functions: they read numbers, make numbers and arrays of own data
+//! properties (`napi_raw::numbers`, which no `Array.prototype` setter intercepts), and call no
+//! function and settle no promise. Every body still borrows the slab, computes, releases it, and
+//! only then makes its answer.
 
 use crate::napi_raw::{method_table, num, numbers, numbers_of, raw_entries, throw_range_error, Callback};
-use async_shape_core::combinators::wire::{NO_DEADLINE, NO_LIMIT};
+use async_shape_core::combinators::wire::{ABORT_DECIDED, ABORT_UNDECIDED, NO_DEADLINE, NO_LIMIT};
 use async_shape_core::combinators::{Group, Policy, Step};
 use async_shape_core::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
@@ -120,7 +122,8 @@ unsafe fn settle_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys:
   unsafe { num(env, step.code()) }
 }
 
-/// `abort(h)` → 1 when this decided the group (the outer signal aborted first), else 0.
+/// `abort(h)` → `ABORT_DECIDED` when this decided the group (the outer signal aborted first), else
+/// `ABORT_UNDECIDED`.
 ///
 /// # Safety
 /// `env` and `info` are those of the call being run, on its JS thread.
@@ -129,7 +132,7 @@ unsafe fn abort_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::
   let [h] = unsafe { args::<1>(env, info) };
   let decided = with_group(h, |g| g.abort()).unwrap_or(false);
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
-  unsafe { num(env, if decided { 1.0 } else { 0.0 }) }
+  unsafe { num(env, f64::from(if decided { ABORT_DECIDED } else { ABORT_UNDECIDED })) }
 }
 
 /// `running(h)` → indices still running (after the verdict: the ones to abort).
@@ -141,7 +144,8 @@ unsafe fn running_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys
   let [h] = unsafe { args::<1>(env, info) };
   let running = with_group(h, |g| g.running()).unwrap_or_default();
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
-  unsafe { numbers(env, running.into_iter().map(f64::from)) }
+  // (`Err` only when JS cannot run: null is then the answer.)
+  unsafe { numbers(env, running.into_iter().map(f64::from)) }.unwrap_or(ptr::null_mut())
 }
 
 /// `armDeadline(h, i, ms)` → ms until the earliest deadline when this one became it, else
@@ -156,7 +160,7 @@ unsafe fn arm_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) -
   let at = now_ns().saturating_add((ms.max(0.0) * 1e6) as u64);
   let earliest = with_group(index(h), |g| g.arm_deadline(index(i), at)).unwrap_or(false);
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
-  unsafe { num(env, if earliest { ms } else { f64::from(NO_DEADLINE) }) }
+  unsafe { num(env, if earliest { ms } else { NO_DEADLINE }) }
 }
 
 /// `expire(h)` → indices of running tasks past their deadline.
@@ -168,7 +172,8 @@ unsafe fn expire_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys:
   let [h] = unsafe { args::<1>(env, info) };
   let expired = with_group(h, |g| g.expire(now_ns())).unwrap_or_default();
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
-  unsafe { numbers(env, expired.into_iter().map(f64::from)) }
+  // (`Err` only when JS cannot run: null is then the answer.)
+  unsafe { numbers(env, expired.into_iter().map(f64::from)) }.unwrap_or(ptr::null_mut())
 }
 
 /// `nextDeadline(h)` → ms until the earliest live deadline, or `NO_DEADLINE`.
@@ -179,7 +184,7 @@ unsafe fn next_deadline_body(env: sys::napi_env, info: sys::napi_callback_info) 
   // SAFETY: `env` and `info` are this call's (this body's contract).
   let [h] = unsafe { args::<1>(env, info) };
   let next = with_group(h, |g| g.next_deadline()).flatten();
-  let ms = next.map_or(f64::from(NO_DEADLINE), |at| at.saturating_sub(now_ns()) as f64 / 1e6);
+  let ms = next.map_or(NO_DEADLINE, |at| at.saturating_sub(now_ns()) as f64 / 1e6);
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
   unsafe { num(env, ms) }
 }
@@ -229,7 +234,7 @@ raw_entries! {
 
 /// The combinators' native functions, made once per module instance. They carry no data: the
 /// groups live in the thread-local slab.
-#[napi(js_name = "groupApi")]
+#[napi(js_name = "groupApi", catch_unwind)]
 pub fn group_api(env: &Env) -> Result<Unknown<'_>> {
   let methods: [(&CStr, Callback); 10] = [
     (c"create", create),

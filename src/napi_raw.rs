@@ -3,11 +3,24 @@
 //! N-API through these (one or two N-API calls each, no allocation), never through napi-rs's
 //! per-call machinery.
 //!
-//! Statuses: an N-API call that fails on a user value (a JS value the caller passed) must become
-//! a thrown JS error naming it; the JS layer validates first, so at this level a failure is a bug
-//! in async-shape, and [`check`] turns it into a panic, which [`guarded`] turns into a thrown
-//! `Error` ("async-shape: internal error: ...") instead of a wrong result. Nothing here ignores a
-//! status.
+//! Statuses come in two kinds:
+//! - An N-API call that no user value or user JS can make fail (reading a number the JS layer
+//!   validated, making a number): a failure is a bug in async-shape, and [`check`] turns it into
+//!   a panic, which [`guarded`] turns into a thrown `Error` ("async-shape: internal error: ...")
+//!   instead of a wrong result.
+//! - An N-API call that may run user JS: calling a function, settling or making a promise
+//!   (async_hooks and `v8.promiseHooks` hooks run synchronously inside them), or a property set
+//!   that can reach a setter. Its failure is the user's exception (or JS no longer running, as
+//!   while a worker terminates): [`js_check`] returns `Err(Thrown)`, the caller leaves its state
+//!   consistent and returns null, and the exception propagates to the JS caller. Such failures
+//!   must never panic: the panic hook would print to the user's stderr. A loop that must run to
+//!   its end whatever JS does (settling every gate it took) holds the first exception in a
+//!   [`FirstThrow`] and throws it at the end.
+//!
+//! Result objects and arrays are made of own data properties ([`array`], [`numbers`],
+//! [`define`]: `napi_define_properties`), which no setter on a prototype can intercept.
+//!
+//! Nothing here ignores a status.
 //!
 //! # Safety (for every `unsafe fn` here)
 //! `env` is the env of the N-API call or callback being run, on its JS thread, and every
@@ -15,17 +28,117 @@
 
 use async_shape_core::panic_message;
 use napi::sys;
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 
 /// A raw N-API function callback.
 pub(crate) type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// Panics (a thrown Error under [`guarded`]) unless `status` is `napi_ok`. For N-API calls that
-/// fail only on a bug: a wrong handle or type that no user value can cause.
+/// Panics (a thrown Error under [`guarded`]) unless `status` is `napi_ok`. Only for N-API calls
+/// whose failure no user value and no user JS (a setter, an async_hooks or promise hook, a
+/// called function) can cause: a wrong handle or type, a bug. Anything that may run user JS goes
+/// through [`js_check`].
 #[track_caller]
 pub(crate) fn check(status: sys::napi_status, what: &str) {
   assert!(status == sys::Status::napi_ok, "{what} failed with N-API status {status}");
+}
+
+/// A JS exception is pending (user JS threw inside an N-API call), or JS can no longer run (the
+/// env is terminating): the raw entry returns null, and the exception, if any, propagates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Thrown;
+
+/// The result of a step that may run user JS.
+pub(crate) type JsResult<T> = Result<T, Thrown>;
+
+/// Whether a JS exception is pending.
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn exception_pending(env: sys::napi_env) -> bool {
+  let mut pending = false;
+  // SAFETY: the module's contract; `pending` is a valid place for the result.
+  let status = unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+  status == sys::Status::napi_ok && pending
+}
+
+/// The status of an N-API call that may run user JS (or fail because an exception is pending):
+/// `Err(Thrown)` when the call failed because JS threw or cannot run; a panic (a bug, as
+/// [`check`]) for any other failure.
+///
+/// # Safety
+/// See the module's safety note.
+#[track_caller]
+pub(crate) unsafe fn js_check(env: sys::napi_env, status: sys::napi_status, what: &str) -> JsResult<()> {
+  if status == sys::Status::napi_ok {
+    return Ok(());
+  }
+  // Node reports "JS cannot run" (a terminating env) as `napi_pending_exception` before N-API 10
+  // and as `napi_cannot_run_js` from it; a throw may also come back as `napi_generic_failure`
+  // with the exception pending (a settled promise whose hook threw).
+  let js_stopped = status == sys::Status::napi_pending_exception || status == sys::Status::napi_cannot_run_js;
+  // SAFETY: the module's contract.
+  if js_stopped || unsafe { exception_pending(env) } {
+    return Err(Thrown);
+  }
+  check(status, what);
+  Ok(())
+}
+
+/// The first exception of a loop that must run to its end whatever JS throws (every gate it took
+/// must be settled): each failed step's exception is taken (so that the next N-API call runs) and
+/// the first one is thrown again by [`FirstThrow::finish`].
+pub(crate) struct FirstThrow {
+  first: Option<sys::napi_value>,
+  failed: bool,
+}
+
+impl FirstThrow {
+  pub(crate) fn new() -> Self {
+    FirstThrow { first: None, failed: false }
+  }
+
+  /// Records one step's outcome: on `Err`, takes the pending exception (the first is kept).
+  ///
+  /// # Safety
+  /// See the module's safety note.
+  pub(crate) unsafe fn step<T>(&mut self, env: sys::napi_env, result: JsResult<T>) -> Option<T> {
+    match result {
+      Ok(v) => Some(v),
+      Err(Thrown) => {
+        self.failed = true;
+        // SAFETY: the module's contract.
+        if unsafe { exception_pending(env) } {
+          let mut exception = ptr::null_mut();
+          // SAFETY: the module's contract; `exception` is a valid place for the result. It
+          // cannot fail with an exception pending (it takes no JS).
+          check(
+            unsafe { sys::napi_get_and_clear_last_exception(env, &mut exception) },
+            "napi_get_and_clear_last_exception",
+          );
+          self.first.get_or_insert(exception);
+        }
+        None
+      }
+    }
+  }
+
+  /// Throws the first exception again: `Err(Thrown)` if any step failed.
+  ///
+  /// # Safety
+  /// See the module's safety note; `self` was filled in this call.
+  pub(crate) unsafe fn finish(self, env: sys::napi_env) -> JsResult<()> {
+    if let Some(exception) = self.first {
+      // SAFETY: the module's contract; `exception` is a value of this call's scope. It fails only
+      // when JS can no longer run: nobody is left to tell, and the entry returns null anyway.
+      let _ = unsafe { sys::napi_throw(env, exception) };
+    }
+    if self.failed {
+      Err(Thrown)
+    } else {
+      Ok(())
+    }
+  }
 }
 
 /// The number in `v` (the JS layer passes numbers only).
@@ -116,30 +229,119 @@ pub(crate) unsafe fn object(env: sys::napi_env) -> sys::napi_value {
   out
 }
 
-/// Sets `obj[name] = value`.
+/// Defines `obj[name] = value` for each pair, as own enumerable, writable, configurable data
+/// properties (`napi_define_properties`, as an object literal does): no setter on the prototype
+/// chain runs, so on a fresh object this runs no JS. Fails only when an exception is pending or JS
+/// cannot run (`Err(Thrown)`), or on a bug (a panic).
 ///
 /// # Safety
-/// See the module's safety note; `obj` is an object (not a proxy or a value with setters that
-/// could fail).
-pub(crate) unsafe fn set_named(env: sys::napi_env, obj: sys::napi_value, name: &CStr, value: sys::napi_value) {
-  // SAFETY: the module's contract; `name` is NUL-terminated and outlives the call.
-  check(unsafe { sys::napi_set_named_property(env, obj, name.as_ptr(), value) }, "napi_set_named_property");
+/// See the module's safety note; `obj` is an object.
+pub(crate) unsafe fn define(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  fields: &[(&CStr, sys::napi_value)],
+) -> JsResult<()> {
+  let descriptors: Vec<_> = fields.iter().map(|&(name, value)| data_property(name.as_ptr(), value)).collect();
+  // SAFETY: the module's contract; each descriptor names a NUL-terminated string that outlives
+  // the call and a value of this scope.
+  let status = unsafe { sys::napi_define_properties(env, obj, descriptors.len(), descriptors.as_ptr()) };
+  // SAFETY: the module's contract.
+  unsafe { js_check(env, status, "napi_define_properties") }
 }
 
-/// A JS array of numbers.
+/// An own enumerable, writable, configurable data property (what `CreateDataProperty` makes).
+fn data_property(name: *const c_char, value: sys::napi_value) -> sys::napi_property_descriptor {
+  use sys::PropertyAttributes::{configurable, enumerable, writable};
+  sys::napi_property_descriptor {
+    utf8name: name,
+    name: ptr::null_mut(),
+    method: None,
+    getter: None,
+    setter: None,
+    value,
+    attributes: writable | enumerable | configurable,
+    data: ptr::null_mut(),
+  }
+}
+
+/// A JS array of `values`, made of own data properties (`napi_define_properties` with the index
+/// names): unlike `napi_set_element`, no setter on `Array.prototype` can intercept it, so it runs
+/// no JS. Fails as [`define`].
 ///
 /// # Safety
 /// See the module's safety note.
-pub(crate) unsafe fn numbers(env: sys::napi_env, items: impl ExactSizeIterator<Item = f64>) -> sys::napi_value {
+pub(crate) unsafe fn array(env: sys::napi_env, values: &[sys::napi_value]) -> JsResult<sys::napi_value> {
+  // SAFETY: the module's contract.
+  unsafe { array_of(env, values.len(), values.iter().copied()) }
+}
+
+/// A JS array of numbers (see [`array`]: no setter runs).
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn numbers(
+  env: sys::napi_env,
+  items: impl ExactSizeIterator<Item = f64>,
+) -> JsResult<sys::napi_value> {
+  // SAFETY: the module's contract.
+  unsafe { array_of(env, items.len(), items.map(|v| num(env, v))) }
+}
+
+/// The NUL-terminated decimal names of the indices below `INDEX_NAMES`, end to end, and where each
+/// starts: made once, so that an array's names cost no formatting.
+const INDEX_NAMES: usize = 1024;
+
+fn index_names() -> &'static (Vec<u8>, Vec<usize>) {
+  static NAMES: std::sync::OnceLock<(Vec<u8>, Vec<usize>)> = std::sync::OnceLock::new();
+  NAMES.get_or_init(|| {
+    let mut names = Vec::new();
+    let mut starts = Vec::with_capacity(INDEX_NAMES);
+    for i in 0..INDEX_NAMES {
+      starts.push(names.len());
+      names.extend_from_slice(format!("{i}\0").as_bytes());
+    }
+    (names, starts)
+  })
+}
+
+/// [`array`] of the `len` values `values` yields.
+///
+/// # Safety
+/// See the module's safety note; `values` yields `len` values of this scope.
+unsafe fn array_of(
+  env: sys::napi_env,
+  len: usize,
+  values: impl Iterator<Item = sys::napi_value>,
+) -> JsResult<sys::napi_value> {
   let mut arr = ptr::null_mut();
   // SAFETY: the module's contract; `arr` is a valid place for the result.
-  check(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut arr) }, "napi_create_array_with_length");
-  for (i, v) in items.enumerate() {
-    let index = u32::try_from(i).expect("an array of more than 2^32 - 1 numbers");
-    // SAFETY: the module's contract; `arr` is the array just made in this scope.
-    check(unsafe { sys::napi_set_element(env, arr, index, num(env, v)) }, "napi_set_element");
+  check(unsafe { sys::napi_create_array_with_length(env, len, &mut arr) }, "napi_create_array_with_length");
+  if len == 0 {
+    return Ok(arr);
   }
-  arr
+  let (names, starts) = index_names();
+  // The names of the indices from `INDEX_NAMES` up, in one buffer filled before any pointer into
+  // it is taken.
+  let mut more = Vec::new();
+  let mut more_starts = Vec::new();
+  for i in INDEX_NAMES..len {
+    more_starts.push(more.len());
+    std::io::Write::write_fmt(&mut more, format_args!("{i}\0")).expect("writing to a Vec");
+  }
+  let name = |i: usize| -> *const c_char {
+    if i < INDEX_NAMES {
+      names[starts[i]..].as_ptr().cast()
+    } else {
+      more[more_starts[i - INDEX_NAMES]..].as_ptr().cast()
+    }
+  };
+  let descriptors: Vec<_> = values.take(len).enumerate().map(|(i, value)| data_property(name(i), value)).collect();
+  // SAFETY: the module's contract; each descriptor names a NUL-terminated string (in the static
+  // table or in `more`, alive until the end of this function) and a value of this scope.
+  let status = unsafe { sys::napi_define_properties(env, arr, descriptors.len(), descriptors.as_ptr()) };
+  // SAFETY: the module's contract.
+  unsafe { js_check(env, status, "napi_define_properties") }?;
+  Ok(arr)
 }
 
 /// The arguments and callback data of one call of a raw function.
@@ -224,6 +426,9 @@ pub(crate) unsafe fn throw_error(env: sys::napi_env, message: &CStr) -> sys::nap
 
 /// Runs the body of a raw `extern "C"` napi callback: a panic (a bug: the JS layer validates
 /// first) becomes a thrown JS Error instead of unwinding into Node, which would abort the process.
+/// The default panic hook still prints the panic on stderr (a process-wide hook is not this
+/// library's to replace), so nothing a user can cause may panic: user JS that throws inside an
+/// N-API call is a [`Thrown`], not a panic (see the module's note on statuses).
 ///
 /// # Safety
 /// See the module's safety note.
@@ -324,8 +529,9 @@ pub(crate) unsafe fn method_table(
         return Err("attach a function's finalizer");
       }
     }
-    // SAFETY: the module's contract; `obj` is the plain object made above.
-    if unsafe { sys::napi_set_named_property(env, obj, name.as_ptr(), f) } != sys::Status::napi_ok {
+    // SAFETY: the module's contract; `obj` is the plain object made above. An own data property:
+    // no setter on `Object.prototype` runs.
+    if unsafe { define(env, obj, &[(name, f)]) }.is_err() {
       return Err("set a method");
     }
   }

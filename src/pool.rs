@@ -21,10 +21,17 @@
 //! that become tokens or durations are still range-checked here, so no input can panic. The codes
 //! and layouts are `async_shape_core::pool::wire`'s.
 //!
+//! Each function is for one kind of pool or both: `submitBatch`, `release` and `releaseTimed`
+//! (and `submitPlain(name)` with a name) for an untracked pool (`pLimit`); `submit`, `lastId`,
+//! `finish`, `remove`, `deadlocked`, `armDeadline`, `expire` and `nextDeadline` for a tracked one
+//! (`Pool`). A call on the wrong kind throws an Error (a misuse of this internal API) and changes
+//! nothing.
+//!
 //! A tracked pool's task is named by its token (`slot · wire::TOKEN_SLOT_UNIT + generation`, see
 //! `core/src/pool/scheduler.rs`): the gate resolves with it, and `finish`, `remove`, `armDeadline`
 //! and `submit`'s parent take it. A stale token (its task already finished, removed or cleared, its
-//! slot maybe reused) acts on nothing.
+//! slot maybe reused) acts on nothing, and so does a number that is no token at all (not an
+//! integer in 0..2^53): it never reads as `NO_ID`, the core's "an untracked task".
 //!
 //! # Safety
 //! Every `unsafe fn` here takes the env of the N-API call being run, on its JS thread, and
@@ -33,23 +40,31 @@
 //! [`create_pool`] (see [`with_pool`]).
 //!
 //! Re-entrancy: JS may run inside some of the N-API calls made here, and may call the pool back:
-//! `napi_call_function` (`onBatch`), `napi_create_promise` (an async_hooks `init` hook),
-//! `napi_resolve_deferred` and `napi_reject_deferred` (an async_hooks `promiseResolve` hook; the
-//! gates' reactions themselves run later, as microtasks), and any property set on a fresh object
-//! or array (a setter on `Object.prototype` or `Array.prototype`). No borrow of the core is held
-//! across any of them: each step borrows it, copies out what it needs and releases it before it
-//! touches JS, so a call back finds the pool consistent. (A borrow that fails anyway would be a
-//! thrown Error, "pool re-entered", never a panic or an aliased `&mut`.)
+//! `napi_call_function` (`onBatch`), `napi_create_promise` (async_hooks `init` and
+//! `v8.promiseHooks` init hooks), `napi_resolve_deferred` and `napi_reject_deferred` (an async_hooks
+//! `promiseResolve` hook, promise hooks; the gates' reactions themselves run later, as
+//! microtasks). No borrow of the core is held across any of them: each step borrows it, copies
+//! out what it needs and releases it before it touches JS, so a call back finds the pool
+//! consistent. (A borrow that fails anyway would be a thrown Error, "pool re-entered", never a
+//! panic or an aliased `&mut`.) Answers are built after the core is consistent and every gate
+//! taken off the queue is settled, and of own data properties (`napi_raw::define`, `array`), which
+//! no prototype setter intercepts.
+//!
+//! JS that throws inside one of those calls is never a panic (`napi_raw::js_check`): a loop that
+//! settles gates or starts batch items runs to its end, holding the first exception
+//! (`napi_raw::FirstThrow`), which it throws at the end to this call's JS caller.
 
 use crate::napi_raw::{
-  boolean, call_info, check, f64_of, i32_of, is_undefined, method_table, num, numbers, object, raw_entries, set_named,
-  throw_error, throw_type_error, u32_of, undefined, Callback, FunctionData,
+  array, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table, num,
+  numbers, object, raw_entries, throw_error, throw_type_error, u32_of, undefined, Callback, FirstThrow, FunctionData,
+  JsResult, Thrown,
 };
 use async_shape_core::now_ns;
 use async_shape_core::pool::adaptive::{Algorithm, Bounds, Controller};
 use async_shape_core::pool::scheduler::{Outcome, PoolCore, Token, NO_ID};
 use async_shape_core::pool::wire::{
-  FREED, HISTORY_LIMIT, HISTORY_PAIR_LEN, HISTORY_TIME, LEFT_PENDING, LIMIT_CHANGED, NOT_RUNNING, NO_DEADLINE, UNNAMED,
+  cleared_name, FREED, HISTORY_LIMIT, HISTORY_PAIR_LEN, HISTORY_TIME, LEFT_PENDING, LIMIT_CHANGED, NOT_RUNNING,
+  NO_DEADLINE, UNNAMED,
 };
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
@@ -75,6 +90,8 @@ enum Waiter {
 
 struct PoolCell {
   core: RefCell<PoolCore<Waiter>>,
+  /// The core's `is_tracked()`, copied: the kind checks borrow nothing.
+  tracked: bool,
   /// Weak reference to the JS `onBatch(id)` callback, or null. Deleted with the last `Rc`.
   on_batch: sys::napi_ref,
 }
@@ -92,7 +109,7 @@ type Shared = Rc<PoolCell>;
 unsafe fn with_pool<const N: usize>(
   env: sys::napi_env,
   info: sys::napi_callback_info,
-  f: impl FnOnce([sys::napi_value; N], &PoolCell) -> sys::napi_value,
+  f: impl FnOnce([sys::napi_value; N], &PoolCell) -> JsResult<sys::napi_value>,
 ) -> sys::napi_value {
   // SAFETY: this call's env and info, on the JS thread (the caller's contract).
   let call = unsafe { call_info::<N>(env, info) };
@@ -103,59 +120,77 @@ unsafe fn with_pool<const N: usize>(
   // collected: never while the function is being called. So the box is valid for this whole call,
   // and only shared references are ever made from it.
   let shared: &Shared = unsafe { &*data };
-  f(call.argv, shared)
+  // `Err`: an exception is pending (or JS cannot run); null propagates it.
+  f(call.argv, shared).unwrap_or(ptr::null_mut())
+}
+
+/// `Err` (a thrown Error, "internal API misuse") unless the pool is tracked (`tracked`) or
+/// untracked (`!tracked`), as `function` requires.
+///
+/// # Safety
+/// The module's contract.
+unsafe fn expect_kind(env: sys::napi_env, cell: &PoolCell, tracked: bool, function: &CStr) -> JsResult<()> {
+  if cell.tracked == tracked {
+    return Ok(());
+  }
+  let kind = if tracked { "a tracked pool (Pool)" } else { "an untracked pool (pLimit)" };
+  let message = format!("async-shape: {} is for {kind} only (internal API misuse)", function.to_string_lossy());
+  let message = std::ffi::CString::new(message).expect("no NUL in the message");
+  // SAFETY: the module's contract.
+  unsafe { throw_error(env, &message) };
+  Err(Thrown)
 }
 
 /// The pool's core, borrowed for one step that runs no JS, or, if it is borrowed already (see the
-/// module's note on re-entrancy), `Err` with the value of a call that threw.
+/// module's note on re-entrancy), `Err` with an Error thrown.
 ///
 /// # Safety
 /// The module's contract.
-unsafe fn borrow_core(
-  env: sys::napi_env,
-  cell: &PoolCell,
-) -> std::result::Result<RefMut<'_, PoolCore<Waiter>>, sys::napi_value> {
+unsafe fn borrow_core(env: sys::napi_env, cell: &PoolCell) -> JsResult<RefMut<'_, PoolCore<Waiter>>> {
   cell.core.try_borrow_mut().map_err(|_| {
     // SAFETY: the module's contract.
-    unsafe { throw_error(env, c"async-shape: pool re-entered") }
+    unsafe { throw_error(env, c"async-shape: pool re-entered") };
+    Thrown
   })
 }
 
-/// Borrows the core (`borrow_core`), or returns from the enclosing function (or closure) with the
-/// thrown error. Use inside an `unsafe` block under the module's contract.
-macro_rules! core_mut {
-  ($env:expr, $cell:expr) => {
-    match borrow_core($env, $cell) {
-      Ok(core) => core,
-      Err(thrown) => return thrown,
-    }
-  };
-}
-
-/// Creates a gate promise; the deferred goes into the queue.
+/// Creates a gate promise; the deferred goes into the queue. `Err` when a promise hook threw
+/// (V8 both reports it as uncaught and leaves it pending): then no gate is made.
 ///
 /// # Safety
-/// The module's contract. May run JS (an async_hooks `init` hook): call with the core unborrowed.
-unsafe fn new_gate(env: sys::napi_env) -> (Gate, sys::napi_value) {
+/// The module's contract. May run JS (async_hooks and promise `init` hooks): call with the core
+/// unborrowed.
+unsafe fn new_gate(env: sys::napi_env) -> JsResult<(Gate, sys::napi_value)> {
   let mut deferred = ptr::null_mut();
   let mut promise = ptr::null_mut();
   // SAFETY: the module's contract; both are valid places for the results.
-  check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) }, "napi_create_promise");
-  (deferred, promise)
+  let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
+  // SAFETY: the module's contract.
+  let made = unsafe { js_check(env, status, "napi_create_promise") };
+  if made.is_err() && !deferred.is_null() {
+    // The promise was made before the hook's exception was seen: settle it (nobody holds it, and
+    // nothing reacts to it), so that its deferred is freed, and throw the exception again.
+    let mut first = FirstThrow::new();
+    // SAFETY: the module's contract; the deferred was just made and is settled once, here.
+    unsafe {
+      first.step(env, made);
+      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
+      first.step(env, resolved);
+      first.finish(env)?;
+    }
+  }
+  made.map(|()| (deferred, promise))
 }
 
-/// A token from JS: `NO_ID` for anything that is not an integer in 0..2^53 (it matches no task).
+/// A token from JS: `None` for anything that is not an integer in 0..2^53 (it names no task;
+/// never `NO_ID`, which the core reads as "an untracked task").
 ///
 /// # Safety
 /// The module's contract.
-unsafe fn token_of(env: sys::napi_env, v: sys::napi_value) -> Token {
+unsafe fn token_of(env: sys::napi_env, v: sys::napi_value) -> Option<Token> {
   // SAFETY: the module's contract.
   let t = unsafe { f64_of(env, v) };
-  if (0.0..9_007_199_254_740_992.0).contains(&t) && t.fract() == 0.0 {
-    t as Token
-  } else {
-    NO_ID
-  }
+  ((0.0..9_007_199_254_740_992.0).contains(&t) && t.fract() == 0.0).then_some(t as Token)
 }
 
 /// A started task as JS sees it: its token when tracked, `undefined` when untracked (`NO_ID`).
@@ -174,24 +209,25 @@ unsafe fn token_value(env: sys::napi_env, id: Token) -> sys::napi_value {
 }
 
 /// Starts what left the queue: gates resolve (with `token_value`, or with the task's name); batch
-/// items call `onBatch(id)`. If `onBatch` throws, the rest still start, and the first exception is
-/// thrown again at the end, to this call's JS caller.
+/// items call `onBatch(id)`. Whatever JS throws meanwhile (`onBatch`, or a hook while a gate
+/// resolves), every one starts; `first` holds the first exception, for the caller to throw at its
+/// end ([`FirstThrow::finish`]).
 ///
 /// # Safety
 /// The module's contract. Runs JS: call with the core unborrowed.
-unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(Token, Waiter)]) {
-  let mut thrown = None;
+unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(Token, Waiter)], first: &mut FirstThrow) {
   for &(id, waiter) in started {
     // SAFETY: the module's contract. Each deferred is settled once: it left the queue just now,
     // exactly once. `cell.on_batch` is live: it is deleted only with the pool's last `Rc`, and the
-    // running function holds one.
-    unsafe {
+    // running function holds one. `first.step` took any exception of the previous step, so these
+    // calls run.
+    let step = unsafe {
       match waiter {
         Waiter::Gate(gate) => {
-          check(sys::napi_resolve_deferred(env, gate, token_value(env, id)), "napi_resolve_deferred");
+          js_check(env, sys::napi_resolve_deferred(env, gate, token_value(env, id)), "napi_resolve_deferred")
         }
         Waiter::Plain(gate, name) => {
-          check(sys::napi_resolve_deferred(env, gate, num(env, f64::from(name))), "napi_resolve_deferred");
+          js_check(env, sys::napi_resolve_deferred(env, gate, num(env, f64::from(name))), "napi_resolve_deferred")
         }
         Waiter::Batch(batch) => {
           if cell.on_batch.is_null() {
@@ -206,40 +242,37 @@ unsafe fn open(env: sys::napi_env, cell: &PoolCell, started: &[(Token, Waiter)])
           let args = [num(env, f64::from(batch))];
           let mut ignored = ptr::null_mut();
           let status = sys::napi_call_function(env, undefined(env), callback, 1, args.as_ptr(), &mut ignored);
-          if status == sys::Status::napi_pending_exception {
-            // N-API calls that may run JS fail while an exception is pending: hold it.
-            let mut exception = ptr::null_mut();
-            check(sys::napi_get_and_clear_last_exception(env, &mut exception), "napi_get_and_clear_last_exception");
-            thrown.get_or_insert(exception);
-          } else {
-            check(status, "napi_call_function");
-          }
+          js_check(env, status, "napi_call_function")
         }
       }
-    }
-  }
-  if let Some(exception) = thrown {
-    // SAFETY: the module's contract; `exception` is a value of this call's scope.
-    check(unsafe { sys::napi_throw(env, exception) }, "napi_throw");
+    };
+    // SAFETY: the module's contract.
+    unsafe { first.step(env, step) };
   }
 }
 
 /// Rejects gates that will never start: with `reason`, or with `LEFT_PENDING` ("leave the task
-/// pending").
+/// pending"). Every one is rejected whatever a hook throws; `first` holds the first exception.
 ///
 /// # Safety
 /// The module's contract. Runs JS: call with the core unborrowed.
-unsafe fn shut(env: sys::napi_env, waiters: impl IntoIterator<Item = Waiter>, reason: Option<sys::napi_value>) {
+unsafe fn shut(
+  env: sys::napi_env,
+  waiters: impl IntoIterator<Item = Waiter>,
+  reason: Option<sys::napi_value>,
+  first: &mut FirstThrow,
+) {
   for waiter in waiters {
     if let Waiter::Gate(gate) | Waiter::Plain(gate, _) = waiter {
       // SAFETY: the module's contract; the deferred left the queue just now, so this settles it
-      // once.
+      // once; `first.step` took any exception of the previous step, so the call runs.
       unsafe {
         let reason = match reason {
           Some(reason) => reason,
           None => num(env, f64::from(LEFT_PENDING)),
         };
-        check(sys::napi_reject_deferred(env, gate, reason), "napi_reject_deferred");
+        let step = js_check(env, sys::napi_reject_deferred(env, gate, reason), "napi_reject_deferred");
+        first.step(env, step);
       }
     }
   }
@@ -259,53 +292,45 @@ fn start_all(core: &mut PoolCore<Waiter>, now: u64) -> Vec<(Token, Waiter)> {
 ///
 /// # Safety
 /// The module's contract.
-unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent: Token) -> sys::napi_value {
+unsafe fn submit_task(env: sys::napi_env, cell: &PoolCell, priority: i32, parent: Token) -> JsResult<sys::napi_value> {
+  // `Waiter::Gate` for a task without a name: tracked pools name it by its token.
+  // SAFETY: the module's contract.
+  unsafe { submit_waiting(env, cell, priority, parent, Waiter::Gate) }
+}
+
+/// `submit_task` for a task whose gate makes its waiter (`Waiter::Gate`, or `Waiter::Plain` with
+/// a name).
+///
+/// # Safety
+/// The module's contract.
+unsafe fn submit_waiting(
+  env: sys::napi_env,
+  cell: &PoolCell,
+  priority: i32,
+  parent: Token,
+  waiter: impl FnOnce(Gate) -> Waiter,
+) -> JsResult<sys::napi_value> {
   let now = now_ns();
   // SAFETY: the module's contract. The core is borrowed for the bookkeeping only: making the gate
   // and opening what started may run JS.
   unsafe {
-    let started_now = core_mut!(env, cell).try_start_now(now, parent);
+    let started_now = borrow_core(env, cell)?.try_start_now(now, parent);
     if let Some(id) = started_now {
-      return token_value(env, id);
+      return Ok(token_value(env, id));
     }
-    let (gate, promise) = new_gate(env);
+    let (gate, promise) = new_gate(env)?;
     let started = {
-      let mut core = core_mut!(env, cell);
-      core.enqueue(priority, Waiter::Gate(gate), now, parent);
+      let mut core = borrow_core(env, cell)?;
+      core.enqueue(priority, waiter(gate), now, parent);
       // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
       core.start_next(now)
     };
+    let mut first = FirstThrow::new();
     if let Some(s) = started {
-      open(env, cell, &[s]);
+      open(env, cell, &[s], &mut first);
     }
-    promise
-  }
-}
-
-/// `submit_task` for an untracked pool's task named `name`.
-///
-/// # Safety
-/// The module's contract.
-unsafe fn submit_named(env: sys::napi_env, cell: &PoolCell, name: u32) -> sys::napi_value {
-  let now = now_ns();
-  // SAFETY: the module's contract. The core is borrowed for the bookkeeping only, as in
-  // `submit_task`.
-  unsafe {
-    let started_now = core_mut!(env, cell).try_start_now(now, NO_ID);
-    if started_now.is_some() {
-      return undefined(env);
-    }
-    let (gate, promise) = new_gate(env);
-    let started = {
-      let mut core = core_mut!(env, cell);
-      core.enqueue(0, Waiter::Plain(gate, name), now, NO_ID);
-      // p-limit starts the queue's head at once when a slot is free (after a concurrency change).
-      core.start_next(now)
-    };
-    if let Some(s) = started {
-      open(env, cell, &[s]);
-    }
-    promise
+    first.finish(env)?;
+    Ok(promise)
   }
 }
 
@@ -336,9 +361,9 @@ raw_entries! {
 // The bodies. Each one's `# Safety` is `with_pool`'s, and its one `unsafe` block passes only this
 // call's env and values to the module's `unsafe fn`s and to N-API.
 
-/// `submit(priority, parent)`: undefined (untracked) or the task's token (tracked) when the task
-/// starts now; otherwise its gate promise (the token is then `lastId()`). `parent` is the token of
-/// the running task that submits it, or undefined.
+/// `submit(priority, parent)`, tracked pools: the task's token when the task starts now;
+/// otherwise its gate promise (the token is then `lastId()`). `parent` is the token of the
+/// running task that submits it, or undefined (a number that is no token is no parent either).
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -346,13 +371,14 @@ unsafe fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<2>(env, info, |[priority, parent], cell| {
-      let parent = if is_undefined(env, parent) { NO_ID } else { token_of(env, parent) };
+      expect_kind(env, cell, true, c"submit")?;
+      let parent = if is_undefined(env, parent) { NO_ID } else { token_of(env, parent).unwrap_or(NO_ID) };
       submit_task(env, cell, i32_of(env, priority), parent)
     })
   }
 }
 
-/// `submitBatch(batchId, count)`: untracked pools. Starts as many of `count` items as slots allow
+/// `submitBatch(batchId, count)`, untracked pools. Starts as many of `count` items as slots allow
 /// and returns that number (JS runs them); the rest wait as one queue entry, each started later
 /// through `onBatch(batchId)`.
 ///
@@ -362,21 +388,23 @@ unsafe fn submit_batch(env: sys::napi_env, info: sys::napi_callback_info) -> sys
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<2>(env, info, |[batch, count], cell| {
+      expect_kind(env, cell, false, c"submitBatch")?;
       let (batch, count) = (u32_of(env, batch), u32_of(env, count));
       let started = {
-        let mut core = core_mut!(env, cell);
+        let mut core = borrow_core(env, cell)?;
         let started = core.try_start_many(count);
         core.enqueue_run(Waiter::Batch(batch), count - started);
         started
       };
-      num(env, f64::from(started))
+      Ok(num(env, f64::from(started)))
     })
   }
 }
 
 /// `submitPlain()`: `submit` at priority 0 without a parent (the common case: every p-limit task,
-/// Pool#map items). `submitPlain(name)`, untracked pools: the same, but a queued task's gate
-/// resolves with `name` (a u32 above `UNNAMED`), and `clear` reports it as `-name - 1`.
+/// Pool#map items), on either kind of pool. `submitPlain(name)`, untracked pools only: the same,
+/// but a queued task's gate resolves with `name` (a u32 above `UNNAMED`), and `clear` reports it
+/// as `cleared_name(name)`.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -384,16 +412,17 @@ unsafe fn submit_plain(env: sys::napi_env, info: sys::napi_callback_info) -> sys
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<1>(env, info, |[name], cell| {
-      if is_undefined(env, name) || core_mut!(env, cell).is_tracked() {
-        submit_task(env, cell, 0, NO_ID)
-      } else {
-        submit_named(env, cell, u32_of(env, name))
+      if is_undefined(env, name) {
+        return submit_task(env, cell, 0, NO_ID);
       }
+      expect_kind(env, cell, false, c"submitPlain(name)")?;
+      let name = u32_of(env, name);
+      submit_waiting(env, cell, 0, NO_ID, |gate| Waiter::Plain(gate, name))
     })
   }
 }
 
-/// `lastId()`: the token that the last queued `submit` got (tracked pools).
+/// `lastId()`, tracked pools: the token that the last queued `submit` got.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -401,15 +430,16 @@ unsafe fn last_id(env: sys::napi_env, info: sys::napi_callback_info) -> sys::nap
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let id = core_mut!(env, cell).last_id();
-      num(env, id as f64)
+      expect_kind(env, cell, true, c"lastId")?;
+      let id = borrow_core(env, cell)?.last_id();
+      Ok(num(env, id as f64))
     })
   }
 }
 
-/// `releaseTimed(ms, outcome)`: an untracked task of an adaptive pool settled after `ms` (outcome
-/// `FULFILLED`, `REJECTED` or `DROPPED`). Starts what the (maybe changed) limit allows. Returns
-/// `LIMIT_CHANGED` when the limit changed, else `FREED`.
+/// `releaseTimed(ms, outcome)`, untracked pools: a task of an adaptive pool settled after `ms`
+/// (outcome `FULFILLED`, `REJECTED` or `DROPPED`). Starts what the (maybe changed) limit allows.
+/// Returns `LIMIT_CHANGED` when the limit changed, else `FREED`.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -417,22 +447,25 @@ unsafe fn release_timed(env: sys::napi_env, info: sys::napi_callback_info) -> sy
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<2>(env, info, |[ms, outcome], cell| {
+      expect_kind(env, cell, false, c"releaseTimed")?;
       let now = now_ns();
       let (ms, outcome) = (f64_of(env, ms), Outcome::from_code(u32_of(env, outcome)));
       let (changed, started) = {
-        let mut core = core_mut!(env, cell);
+        let mut core = borrow_core(env, cell)?;
         let inflight = core.active();
         core.finish(NO_ID, outcome, now);
         let changed = core.observe((ms.max(0.0) * 1e6) as u64, inflight, outcome, now);
         (changed, start_all(&mut core, now))
       };
-      open(env, cell, &started);
-      num(env, f64::from(if changed { LIMIT_CHANGED } else { FREED }))
+      let mut first = FirstThrow::new();
+      open(env, cell, &started, &mut first);
+      first.finish(env)?;
+      Ok(num(env, f64::from(if changed { LIMIT_CHANGED } else { FREED })))
     })
   }
 }
 
-/// `release()`: an untracked task settled; starts the next one. When that is an item of a
+/// `release()`, untracked pools: a task settled; starts the next one. When that is an item of a
 /// `limit.map` run, returns the run's id for the caller to start it (rather than calling
 /// `onBatch` from here); otherwise undefined.
 ///
@@ -442,28 +475,31 @@ unsafe fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::nap
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
+      expect_kind(env, cell, false, c"release")?;
       let now = now_ns();
       let next = {
-        let mut core = core_mut!(env, cell);
+        let mut core = borrow_core(env, cell)?;
         core.finish(NO_ID, Outcome::Fulfilled, now);
         core.start_next(now)
       };
       match next {
-        Some((_, Waiter::Batch(batch))) => num(env, f64::from(batch)),
+        Some((_, Waiter::Batch(batch))) => Ok(num(env, f64::from(batch))),
         Some(s) => {
-          open(env, cell, &[s]);
-          ptr::null_mut()
+          let mut first = FirstThrow::new();
+          open(env, cell, &[s], &mut first);
+          first.finish(env)?;
+          Ok(ptr::null_mut())
         }
-        None => ptr::null_mut(),
+        None => Ok(ptr::null_mut()),
       }
     })
   }
 }
 
-/// `finish(token, outcome)`: a tracked task settled or was abandoned (outcome `FULFILLED`,
+/// `finish(token, outcome)`, tracked pools: a task settled or was abandoned (outcome `FULFILLED`,
 /// `REJECTED` or `DROPPED`). Starts what the freed slot (or a raised adaptive limit) allows.
-/// Returns `NOT_RUNNING` if it had already finished (or the token is stale), `FREED` if finished,
-/// `LIMIT_CHANGED` if finished and the limit changed.
+/// Returns `NOT_RUNNING` if it had already finished (or the token is stale, or no token at all),
+/// `FREED` if finished, `LIMIT_CHANGED` if finished and the limit changed.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -471,10 +507,14 @@ unsafe fn finish(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<2>(env, info, |[token, outcome], cell| {
+      expect_kind(env, cell, true, c"finish")?;
       let now = now_ns();
       let (id, outcome) = (token_of(env, token), Outcome::from_code(u32_of(env, outcome)));
+      let Some(id) = id else {
+        return Ok(num(env, f64::from(NOT_RUNNING)));
+      };
       let code = {
-        let mut core = core_mut!(env, cell);
+        let mut core = borrow_core(env, cell)?;
         if !core.finish(id, outcome, now) {
           NOT_RUNNING
         } else if core.take_limit_change() {
@@ -486,15 +526,17 @@ unsafe fn finish(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
       if code != NOT_RUNNING {
         // An iterative drain, one gate at a time (no Vec per call), the core unborrowed while a
         // gate opens.
+        let mut first = FirstThrow::new();
         loop {
-          let next = core_mut!(env, cell).start_next(now);
+          let next = borrow_core(env, cell)?.start_next(now);
           match next {
-            Some(s) => open(env, cell, &[s]),
+            Some(s) => open(env, cell, &[s], &mut first),
             None => break,
           }
         }
+        first.finish(env)?;
       }
-      num(env, f64::from(code))
+      Ok(num(env, f64::from(code)))
     })
   }
 }
@@ -507,8 +549,8 @@ unsafe fn active(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let active = core_mut!(env, cell).active();
-      num(env, f64::from(active))
+      let active = borrow_core(env, cell)?.active();
+      Ok(num(env, f64::from(active)))
     })
   }
 }
@@ -521,8 +563,8 @@ unsafe fn pending(env: sys::napi_env, info: sys::napi_callback_info) -> sys::nap
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let pending = core_mut!(env, cell).pending();
-      num(env, f64::from(pending))
+      let pending = borrow_core(env, cell)?.pending();
+      Ok(num(env, f64::from(pending)))
     })
   }
 }
@@ -535,8 +577,8 @@ unsafe fn concurrency(env: sys::napi_env, info: sys::napi_callback_info) -> sys:
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let concurrency = core_mut!(env, cell).concurrency();
-      num(env, concurrency)
+      let concurrency = borrow_core(env, cell)?.concurrency();
+      Ok(num(env, concurrency))
     })
   }
 }
@@ -550,8 +592,8 @@ unsafe fn set_concurrency(env: sys::napi_env, info: sys::napi_callback_info) -> 
   unsafe {
     with_pool::<1>(env, info, |[c], cell| {
       let c = f64_of(env, c);
-      core_mut!(env, cell).set_concurrency(c);
-      ptr::null_mut()
+      borrow_core(env, cell)?.set_concurrency(c);
+      Ok(ptr::null_mut())
     })
   }
 }
@@ -564,17 +606,20 @@ unsafe fn drain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let started = start_all(&mut *core_mut!(env, cell), now_ns());
-      open(env, cell, &started);
-      ptr::null_mut()
+      let started = start_all(&mut *borrow_core(env, cell)?, now_ns());
+      let mut first = FirstThrow::new();
+      open(env, cell, &started, &mut first);
+      first.finish(env)?;
+      Ok(ptr::null_mut())
     })
   }
 }
 
-/// `clear(reason?)`: empties the queue. Gates are rejected with `reason`, or left to never start.
-/// Returns, in start order, the cleared task tokens (tracked pools reject their promises), or for an
-/// untracked pool one element per queue entry: the batch id for a batch, `-name - 1` for a task
-/// named by `submitPlain(name)` (so -1 for a task without one, named `UNNAMED`).
+/// `clear(reason?)`: empties the queue. Gates are rejected with `reason`, or left to never start,
+/// all of them before the answer is made. Returns, in start order, the cleared task tokens
+/// (tracked pools reject their promises), or for an untracked pool one element per queue entry:
+/// the batch id for a batch (never negative), `cleared_name(name)` for a task named by
+/// `submitPlain(name)` (`cleared_name(UNNAMED)` for a task without one).
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -582,26 +627,27 @@ unsafe fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<1>(env, info, |[reason], cell| {
-      let cleared = core_mut!(env, cell).clear();
       let reason = if is_undefined(env, reason) { None } else { Some(reason) };
-      let named = |name: u32| -f64::from(name) - 1.0;
-      let ids = numbers(
+      let cleared = borrow_core(env, cell)?.clear();
+      // Every gate is settled first: nothing below can leave one waiting.
+      let mut first = FirstThrow::new();
+      shut(env, cleared.iter().map(|&(_, waiter)| waiter), reason, &mut first);
+      first.finish(env)?;
+      numbers(
         env,
         cleared.iter().map(|&(id, waiter)| match waiter {
           Waiter::Batch(batch) => f64::from(batch),
-          Waiter::Gate(_) if id == NO_ID => named(UNNAMED),
-          Waiter::Plain(_, name) => named(name),
+          Waiter::Gate(_) if id == NO_ID => cleared_name(UNNAMED),
+          Waiter::Plain(_, name) => cleared_name(name),
           Waiter::Gate(_) => id as f64,
         }),
-      );
-      shut(env, cleared.into_iter().map(|(_, waiter)| waiter), reason);
-      ids
+      )
     })
   }
 }
 
-/// `remove(token)`: takes a queued task out (its signal aborted); false if it is not queued (its
-/// gate opened, or the token is stale).
+/// `remove(token)`, tracked pools: takes a queued task out (its signal aborted); false if it is
+/// not queued (its gate opened, or the token is stale or no token at all).
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -609,16 +655,21 @@ unsafe fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<1>(env, info, |[token], cell| {
-      let id = token_of(env, token);
-      let waiter = core_mut!(env, cell).remove(id);
+      expect_kind(env, cell, true, c"remove")?;
+      let waiter = match token_of(env, token) {
+        Some(id) => borrow_core(env, cell)?.remove(id),
+        None => None,
+      };
       let removed = waiter.is_some();
-      shut(env, waiter, None);
-      boolean(env, removed)
+      let mut first = FirstThrow::new();
+      shut(env, waiter, None, &mut first);
+      first.finish(env)?;
+      Ok(boolean(env, removed))
     })
   }
 }
 
-/// `deadlocked()`: whether every running task waits on a task queued in this pool.
+/// `deadlocked()`, tracked pools: whether every running task waits on a task queued in this pool.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -626,14 +677,16 @@ unsafe fn deadlocked(env: sys::napi_env, info: sys::napi_callback_info) -> sys::
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let deadlocked = core_mut!(env, cell).deadlocked();
-      boolean(env, deadlocked)
+      expect_kind(env, cell, true, c"deadlocked")?;
+      let deadlocked = borrow_core(env, cell)?.deadlocked();
+      Ok(boolean(env, deadlocked))
     })
   }
 }
 
-/// `armDeadline(token, ms)`: ms until the earliest deadline when this one became it, else
-/// `NO_DEADLINE`. `ms` is clamped to 0..=2^31-1 (NaN is 0), the most a JS timer takes.
+/// `armDeadline(token, ms)`, tracked pools: ms until the earliest deadline when this one became
+/// it, else `NO_DEADLINE` (also for a stale token or no token at all). `ms` is clamped to
+/// 0..=2^31-1 (NaN is 0), the most a JS timer takes.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -641,16 +694,20 @@ unsafe fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<2>(env, info, |[token, ms], cell| {
+      expect_kind(env, cell, true, c"armDeadline")?;
       let (id, ms) = (token_of(env, token), f64_of(env, ms));
       let ms = if ms.is_nan() { 0.0 } else { ms.clamp(0.0, 2_147_483_647.0) };
       let now = now_ns();
-      let earliest = core_mut!(env, cell).arm_deadline(id, (ms * 1e6) as u64, now);
-      num(env, if earliest { ms } else { NO_DEADLINE })
+      let earliest = match id {
+        Some(id) => borrow_core(env, cell)?.arm_deadline(id, (ms * 1e6) as u64, now),
+        None => false,
+      };
+      Ok(num(env, if earliest { ms } else { NO_DEADLINE }))
     })
   }
 }
 
-/// `expire()`: tokens of running tasks past their deadline.
+/// `expire()`, tracked pools: tokens of running tasks past their deadline.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -658,13 +715,14 @@ unsafe fn expire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let due = core_mut!(env, cell).expire(now_ns());
+      expect_kind(env, cell, true, c"expire")?;
+      let due = borrow_core(env, cell)?.expire(now_ns());
       numbers(env, due.into_iter().map(|id| id as f64))
     })
   }
 }
 
-/// `nextDeadline()`: ms until the earliest live deadline, or `NO_DEADLINE`.
+/// `nextDeadline()`, tracked pools: ms until the earliest live deadline, or `NO_DEADLINE`.
 ///
 /// # Safety
 /// [`with_pool`]'s.
@@ -672,8 +730,9 @@ unsafe fn next_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sy
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      let next = core_mut!(env, cell).next_deadline_in(now_ns());
-      num(env, next.map_or(NO_DEADLINE, |ns| ns as f64 / 1e6))
+      expect_kind(env, cell, true, c"nextDeadline")?;
+      let next = borrow_core(env, cell)?.next_deadline_in(now_ns());
+      Ok(num(env, next.map_or(NO_DEADLINE, |ns| ns as f64 / 1e6)))
     })
   }
 }
@@ -688,18 +747,18 @@ unsafe fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_
     with_pool::<1>(env, info, |[reset], cell| {
       let mut flag = false;
       if sys::napi_get_value_bool(env, reset, &mut flag) != sys::Status::napi_ok {
-        return throw_type_error(env, c"Expected `reset` to be a boolean");
+        throw_type_error(env, c"Expected `reset` to be a boolean");
+        return Err(Thrown);
       }
       let now = now_ns();
       let s = {
-        let mut core = core_mut!(env, cell);
+        let mut core = borrow_core(env, cell)?;
         let s = core.stats(now);
         if flag {
           core.reset_stats(now);
         }
         s
       };
-      let obj = object(env);
       let fields: [(&CStr, f64); 14] = [
         (c"completed", s.completed as f64),
         (c"failed", s.failed as f64),
@@ -716,10 +775,9 @@ unsafe fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_
         (c"meanInFlight", s.mean_in_flight),
         (c"littleConcurrency", s.little_concurrency),
       ];
-      for (name, v) in fields {
-        set_named(env, obj, name, num(env, v));
-      }
-      obj
+      let obj = object(env);
+      define(env, obj, &fields.map(|(name, v)| (name, num(env, v))))?;
+      Ok(obj)
     })
   }
 }
@@ -734,17 +792,15 @@ unsafe fn adaptive_info(env: sys::napi_env, info: sys::napi_callback_info) -> sy
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<0>(env, info, |[], cell| {
-      // Copied out: setting properties below may run JS (a setter on a prototype).
       let state = {
-        let core = core_mut!(env, cell);
+        let core = borrow_core(env, cell)?;
         core.estimate().map(|(algorithm, estimate)| {
           (algorithm, estimate, core.concurrency(), core.limit_history().copied().collect::<Vec<_>>())
         })
       };
       let Some((algorithm, estimate, limit, history)) = state else {
-        return undefined(env);
+        return Ok(undefined(env));
       };
-      let obj = object(env);
       let name: &CStr = match algorithm {
         Algorithm::Vegas => c"vegas",
         Algorithm::Gradient => c"gradient",
@@ -752,42 +808,46 @@ unsafe fn adaptive_info(env: sys::napi_env, info: sys::napi_callback_info) -> sy
       };
       let mut name_value = ptr::null_mut();
       check(sys::napi_create_string_utf8(env, name.as_ptr(), -1, &mut name_value), "napi_create_string_utf8");
-      set_named(env, obj, c"algorithm", name_value);
-      for (key, v) in [
-        (c"limit", limit),
-        (c"minRtt", estimate.min_rtt / 1e6),
-        (c"rtt", estimate.rtt / 1e6),
-        (c"signal", estimate.signal),
-      ] {
-        set_named(env, obj, key, num(env, v));
-      }
-      let mut arr = ptr::null_mut();
-      check(sys::napi_create_array_with_length(env, history.len(), &mut arr), "napi_create_array_with_length");
-      for (i, (t, limit)) in history.into_iter().enumerate() {
+      let mut pairs = Vec::with_capacity(history.len());
+      for (t, limit) in history {
         let mut pair = [0.0; HISTORY_PAIR_LEN];
         pair[HISTORY_TIME] = t as f64 / 1e6;
         pair[HISTORY_LIMIT] = limit;
-        let index = u32::try_from(i).expect("a limit history of more than 2^32 - 1 entries");
-        check(sys::napi_set_element(env, arr, index, numbers(env, pair.into_iter())), "napi_set_element");
+        pairs.push(numbers(env, pair.into_iter())?);
       }
-      set_named(env, obj, c"history", arr);
-      obj
+      let obj = object(env);
+      define(
+        env,
+        obj,
+        &[
+          (c"algorithm", name_value),
+          (c"limit", num(env, limit)),
+          (c"minRtt", num(env, estimate.min_rtt / 1e6)),
+          (c"rtt", num(env, estimate.rtt / 1e6)),
+          (c"signal", num(env, estimate.signal)),
+          (c"history", array(env, &pairs)?),
+        ],
+      )?;
+      Ok(obj)
     })
   }
 }
 
 /// The finalizer of each pool function: drops the function's `Rc` of the pool; the last one also
-/// deletes the weak reference to `onBatch`.
+/// deletes the weak reference to `onBatch`. Runs under `contained`: a panic must not unwind into
+/// Node (nothing can be thrown from a finalizer).
 ///
 /// # Safety
 /// N-API calls it once per function made by [`create_pool`], on the JS thread, with the data that
 /// function was made with, once the function can no longer run.
 unsafe extern "C" fn drop_shared(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: `data` is the `Box<Shared>` that `create_pool` leaked for this function; nothing else
-  // frees it (`free_shared` frees only data no function got).
-  let shared = unsafe { Box::from_raw(data.cast::<Shared>()) };
-  // SAFETY: the pool's env, on its JS thread.
-  unsafe { release_on_batch(env, &shared) };
+  contained("a pool function's finalizer", || {
+    // SAFETY: `data` is the `Box<Shared>` that `create_pool` leaked for this function; nothing
+    // else frees it (`free_shared` frees only data no function got).
+    let shared = unsafe { Box::from_raw(data.cast::<Shared>()) };
+    // SAFETY: the pool's env, on its JS thread.
+    unsafe { release_on_batch(env, &shared) };
+  });
 }
 
 /// Frees the data made for a pool function that `method_table` could not make. The caller still
@@ -809,8 +869,9 @@ unsafe fn release_on_batch(env: sys::napi_env, shared: &Shared) {
     // SAFETY: the contract; `on_batch` is the pool's reference, not deleted yet (this is the last
     // `Rc`, dropped once).
     let status = unsafe { sys::napi_delete_reference(env, shared.on_batch) };
-    // In a finalizer nothing can be thrown; a failure (the env shutting down) leaks one reference
-    // that the env frees with itself anyway.
+    // In a finalizer nothing can be thrown (a failed assertion is `contained` by `drop_shared`);
+    // it fails only on a bug (a wrong env or reference), and ignoring it leaks one reference that
+    // the env frees with itself anyway.
     debug_assert_eq!(status, sys::Status::napi_ok, "napi_delete_reference");
   }
 }
@@ -856,6 +917,7 @@ pub struct AdaptiveOptions {
 /// pools, starts one item of batch `id`. `adaptive` makes the limit adaptive.
 #[napi(
   js_name = "createPool",
+  catch_unwind,
   ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: {algorithm: number, min: number, max: number, initial: number}"
 )]
 pub fn create_pool<'env>(
@@ -888,7 +950,7 @@ pub fn create_pool<'env>(
   if let Some(controller) = controller {
     core.set_controller(controller, now_ns());
   }
-  let shared: Shared = Rc::new(PoolCell { core: RefCell::new(core), on_batch: on_batch_ref });
+  let shared: Shared = Rc::new(PoolCell { core: RefCell::new(core), tracked, on_batch: on_batch_ref });
   // SAFETY: `raw` is this call's env, on its JS thread. Each function gets its own leaked
   // `Box<Shared>` as data, freed once: by its finalizer `drop_shared` after the function is
   // collected, or by `free_shared` if the function was not made; the entries reach it only through

@@ -7,10 +7,10 @@ use napi::bindgen_prelude::{Env, Object, Result};
 use napi_derive::napi;
 
 #[napi(js_name = "wire", catch_unwind)]
-pub fn wire(env: Env) -> Result<Object<'static>> {
-  let mut rooms = Object::new(&env)?;
+pub fn wire(env: &Env) -> Result<Object<'_>> {
+  let mut rooms = Object::new(env)?;
   for (room, table) in ROOMS {
-    let mut constants = Object::new(&env)?;
+    let mut constants = Object::new(env)?;
     for (name, value) in *table {
       constants.set(*name, *value)?;
     }

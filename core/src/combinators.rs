@@ -30,8 +30,13 @@ pub mod wire {
     REJECT_ALL: i32 = -4;
     /// `settle`: ignored; the task was no longer running (timed out, or aborted after the verdict).
     IGNORED: i32 = -5;
-    /// `armDeadline`, `nextDeadline`: no deadline to arm a timer for.
-    NO_DEADLINE: i32 = -1;
+    /// `armDeadline`, `nextDeadline`: no deadline to arm a timer for (the pool's, one
+    /// definition: `lib/internal/deadline-timer.js` reads it for both rooms).
+    NO_DEADLINE: f64 = crate::pool::wire::NO_DEADLINE;
+    /// `abort(h)`: the outer signal's abort decided the group (it was not decided yet).
+    ABORT_DECIDED: u32 = 1;
+    /// `abort(h)`: the group was decided already (or is gone); nothing changed.
+    ABORT_UNDECIDED: u32 = 0;
   }
 }
 

@@ -11,15 +11,18 @@
 // two typed-array stores, nothing else. For code outside the library, `trackPromises` adds
 // `v8.promiseHooks` (opt-in: about +70 ns a reaction).
 //
-// An explicit ArrayBuffer, so that the backing store is off the V8 heap and never moves while the
-// watchdog holds its address; it is never transferred or detached. The counter wraps (Int32
-// stores are modulo 2^32).
+// A SharedArrayBuffer, because the addon keeps the buffer's address (the check callback on this
+// thread and the watchdog thread read it): its backing store never moves, and it can be neither
+// transferred nor detached (`structuredClone(buffer, {transfer})` and `postMessage` throw or share
+// it), so no JS can free it under a reader; shared memory also defines the watchdog's concurrent
+// reads. `loopCreate` refuses any other buffer. Plain stores cost what they cost on an
+// ArrayBuffer. The counter wraps (Int32 stores are modulo 2^32).
 
 const {room} = require('./wire');
 
 const {REACTION_FLAG, REACTION_COUNTER, REACTION_SLOTS} = room('eventLoop');
 
-const state = new Int32Array(new ArrayBuffer(REACTION_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+const state = new Int32Array(new SharedArrayBuffer(REACTION_SLOTS * Int32Array.BYTES_PER_ELEMENT));
 
 let stopHooks;
 let users = 0;

@@ -92,8 +92,9 @@ struct Hub {
   last: Cell<(u64, u64)>,
   last_ms: Cell<u64>,
   last_reactions: Cell<u32>,
-  /// The JS thread's reaction buffer (`REACTION_SLOTS` Int32s) and the reference keeping its
-  /// typed array (so its ArrayBuffer, whose backing store never moves) alive until `on_closed`.
+  /// The JS thread's reaction buffer (`REACTION_SLOTS` Int32s of a SharedArrayBuffer, which can be
+  /// neither detached nor transferred, and whose backing store never moves) and the reference
+  /// keeping its typed array, so the buffer, alive until `on_closed`.
   reactions: *const AtomicI32,
   reactions_ref: sys::napi_ref,
   cleanup: Cell<sys::napi_async_cleanup_hook_handle>,
@@ -150,15 +151,22 @@ impl Hub {
   /// The reaction counter (this thread writes it too: a plain read would do, but the watchdog
   /// reads it concurrently, so every Rust access is atomic).
   fn counter(&self) -> u32 {
-    // SAFETY: the buffer has `REACTION_SLOTS` slots (checked in `create_hub`) and stays alive while
-    // the hub does (`reactions_ref`, deleted in `on_closed`).
+    // SAFETY: the buffer has `REACTION_SLOTS` aligned slots (checked by `reaction_buffer`) of a
+    // SharedArrayBuffer, which no JS can detach, and stays alive while the hub does
+    // (`reactions_ref`, deleted in `on_closed`).
     unsafe { &*self.reactions.add(REACTION_COUNTER) }.load(Ordering::Relaxed) as u32
   }
 
-  /// Clears the in-reaction flag.
-  fn clear_flag(&self) {
+  /// The in-reaction flag.
+  fn flag(&self) -> i32 {
     // SAFETY: as in `counter`.
-    unsafe { &*self.reactions.add(REACTION_FLAG) }.store(0, Ordering::Relaxed);
+    unsafe { &*self.reactions.add(REACTION_FLAG) }.load(Ordering::Relaxed)
+  }
+
+  /// Sets the in-reaction flag.
+  fn set_flag(&self, value: i32) {
+    // SAFETY: as in `counter`.
+    unsafe { &*self.reactions.add(REACTION_FLAG) }.store(value, Ordering::Relaxed);
   }
 
   /// libuv's cached loop time, in ms.
@@ -319,8 +327,10 @@ fn sample(hub: &Hub, ms: u64) -> Option<StallCall> {
   hub.shared.exact_next.store(false, Ordering::Relaxed);
   let (now, idle) = hub.now_and_idle();
   let counter = hub.counter();
-  // No JS runs in the check or timer phase: a set flag was left by a reaction that threw.
-  hub.clear_flag();
+  // libuv runs the check and timer callbacks with no JS on the stack, so no reaction is running:
+  // a set flag was left by a reaction that threw before its end. (`loopSampleCost` calls the
+  // check callback from JS, maybe from inside a reaction: it restores the flag afterwards.)
+  hub.set_flag(0);
   let (previous, _) = hub.last.get();
   let reactions = counter.wrapping_sub(hub.last_reactions.get()) as u64;
   hub.last.set((now, idle));
@@ -466,7 +476,8 @@ unsafe fn on_closed_body(handle: *mut Handle) {
   // SAFETY: `hub_ptr` is `create_hub`'s `Box::into_raw`; both handles are closed, HUB, the index
   // and the watchdog dropped it in the cleanup hook: this is its last use, and its only owner.
   let hub = unsafe { Box::from_raw(hub_ptr) };
-  // SAFETY: null detaches the buffer, before its reference is deleted below.
+  // SAFETY: null is always allowed. (Not needed for soundness: the cleanup hook unregistered the
+  // loop, so nothing reads the buffer any more; tidy before its reference is deleted below.)
   unsafe { hub.shared.set_reactions(ptr::null()) };
   // The env is valid until the cleanup hook is removed (the hook handle holds it), so its
   // references are deleted first. Each fails only on a bug (a wrong env or reference); there is
@@ -487,11 +498,64 @@ unsafe fn on_closed_body(handle: *mut Handle) {
   debug_assert_eq!(status, sys::Status::napi_ok, "napi_remove_async_cleanup_hook");
 }
 
+/// A pending-exception error for napi-rs to return: the TypeError `message` is thrown now, and
+/// napi-rs leaves a pending exception in place when the error says so.
+///
+/// # Safety
+/// `env` is the env of the N-API call being run, on its JS thread.
+unsafe fn type_error(env: sys::napi_env, message: &str) -> Error {
+  let c = std::ffi::CString::new(message).expect("no NUL in the message");
+  // SAFETY: the function's contract; `c` is NUL-terminated and outlives the call.
+  let thrown = unsafe { sys::napi_throw_type_error(env, ptr::null(), c.as_ptr()) };
+  if thrown == sys::Status::napi_ok {
+    Error::new(Status::PendingException, message)
+  } else {
+    Error::from_reason(message)
+  }
+}
+
+/// The first of the reaction buffer's Int32s: a TypeError unless `state` is an Int32Array of at
+/// least `REACTION_SLOTS` over a SharedArrayBuffer. A plain ArrayBuffer can be detached or
+/// transferred (`structuredClone(buffer, {transfer})`, `postMessage`), which frees or moves its
+/// backing store under the watchdog thread; a SharedArrayBuffer can be neither.
+///
+/// # Safety
+/// `env` is the env of the N-API call being run, on its JS thread, and `state` a value of that
+/// call.
+unsafe fn reaction_buffer(env: sys::napi_env, state: sys::napi_value) -> Result<*const AtomicI32> {
+  let message =
+    format!("async-shape: the reaction buffer must be an Int32Array of {REACTION_SLOTS} over a SharedArrayBuffer");
+  let mut is_typed = false;
+  // SAFETY: the function's contract; `is_typed` is a valid out place.
+  status(unsafe { sys::napi_is_typedarray(env, state, &mut is_typed) }, "napi_is_typedarray")?;
+  if !is_typed {
+    // SAFETY: the function's contract.
+    return Err(unsafe { type_error(env, &message) });
+  }
+  let (mut kind, mut length, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+  // SAFETY: the function's contract; `state` is a typed array and the out places are valid.
+  let info =
+    unsafe { sys::napi_get_typedarray_info(env, state, &mut kind, &mut length, &mut data, &mut buffer, &mut offset) };
+  status(info, "napi_get_typedarray_info")?;
+  // A typed array's buffer is an ArrayBuffer or a SharedArrayBuffer, and `napi_is_arraybuffer`
+  // is false for a SharedArrayBuffer (V8's `IsArrayBuffer`); Node 20 has no
+  // `node_api_is_sharedarraybuffer`.
+  let mut plain = true;
+  // SAFETY: the function's contract; `buffer` is the typed array's buffer, a value of this call.
+  status(unsafe { sys::napi_is_arraybuffer(env, buffer, &mut plain) }, "napi_is_arraybuffer")?;
+  let aligned = (data as *const AtomicI32).is_aligned();
+  if kind != sys::TypedarrayType::int32_array || length < REACTION_SLOTS || plain || data.is_null() || !aligned {
+    // SAFETY: the function's contract.
+    return Err(unsafe { type_error(env, &message) });
+  }
+  Ok(data as *const AtomicI32)
+}
+
 /// Creates this thread's hub, unless it has one.
 ///
 /// # Safety
 /// `env` is the env of the N-API call being run, on its JS thread, and `state` a value of that
-/// call (the thread's reaction buffer, an Int32Array of `REACTION_SLOTS`).
+/// call (the thread's reaction buffer, checked by [`reaction_buffer`]).
 unsafe fn create_hub(env: sys::napi_env, state: sys::napi_value, label: &str) -> Result<()> {
   if !HUB.with(Cell::get).is_null() {
     return Ok(());
@@ -501,26 +565,19 @@ unsafe fn create_hub(env: sys::napi_env, state: sys::napi_value, label: &str) ->
   // SAFETY: the function's contract; `loop_ptr` is a valid out place.
   status(unsafe { sys::napi_get_uv_event_loop(env, &mut loop_ptr) }, "napi_get_uv_event_loop")?;
   let loop_ptr = loop_ptr as *mut uv::Loop;
-  let (mut kind, mut length, mut data, mut buffer, mut offset) = (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
-  // SAFETY: the function's contract; the out places are valid.
-  let info =
-    unsafe { sys::napi_get_typedarray_info(env, state, &mut kind, &mut length, &mut data, &mut buffer, &mut offset) };
-  status(info, "reading the reaction buffer")?;
-  if kind != sys::TypedarrayType::int32_array || length < REACTION_SLOTS {
-    return Err(Error::new(Status::InvalidArg, "async-shape: the reaction buffer must be an Int32Array of 2"));
-  }
+  // SAFETY: the function's contract.
+  let reactions = unsafe { reaction_buffer(env, state)? };
   let mut reactions_ref = ptr::null_mut();
   // SAFETY: the function's contract; `state` is a typed array of this call.
   status(unsafe { sys::napi_create_reference(env, state, 1, &mut reactions_ref) }, "napi_create_reference")?;
   // SAFETY: `uv_metrics_idle_time` is thread-safe (it takes the loop's metrics lock), and this
   // thread's loop outlives the env cleanup hook, which unregisters the loop first.
   let shared = unsafe { LoopShared::new(loop_ptr, uv.metrics_idle_time, uv::hrtime, label.to_string()) };
-  let reactions = data as *const AtomicI32;
-  // SAFETY: `data` is the typed array's first of at least `REACTION_SLOTS` Int32s (4-aligned, as
-  // every Int32Array). `reactions_ref` keeps the typed array, so its ArrayBuffer, alive until
-  // `on_closed` detaches the pointer and then deletes the reference; an ArrayBuffer's backing
-  // store never moves (lib/internal/reactions.js never transfers or detaches it), and JS writes
-  // whole Int32s.
+  // SAFETY: `reactions` is the first of at least `REACTION_SLOTS` 4-aligned Int32s of a
+  // SharedArrayBuffer (`reaction_buffer`), whose backing store can be neither detached nor
+  // transferred and never moves. `reactions_ref` keeps the typed array, so the buffer, alive until
+  // `on_closed`, which runs after the env cleanup hook unregistered the loop (`set_reactions`
+  // asks for "alive until `unregister` returns"). JS writes whole Int32s.
   unsafe { shared.set_reactions(reactions) };
   let shared = Arc::new(shared);
   let hub = Box::into_raw(Box::new(Hub {
@@ -602,7 +659,10 @@ pub fn loop_create(
   log_blocked: bool,
   label: String,
 ) -> Result<u32> {
-  // SAFETY: `env` and `state` are this call's, on its JS thread.
+  // SAFETY: `env` and `state` are this call's, on its JS thread. Checked on every call, though
+  // only the thread's first monitor's buffer is kept (the JS layer passes the same one).
+  unsafe { reaction_buffer(env.raw(), state.raw())? };
+  // SAFETY: as above.
   unsafe { create_hub(env.raw(), state.raw(), &label)? };
   with_hub(|hub| {
     if log_blocked {
@@ -805,7 +865,9 @@ pub fn loop_current_stall(id: u32) -> Option<LoopStall> {
 }
 
 /// Sets the function this thread's hub calls (from the check callback, after the loop resumed)
-/// when stalls ended. The first call wins: the JS layer sets one dispatcher per thread.
+/// when stalls ended. The first call to finish wins: the JS layer sets one dispatcher per thread,
+/// and a call made from inside another (an async_hooks `init` hook run by `napi_async_init`)
+/// wins over it; the loser's reference and async context are released at once.
 #[napi(js_name = "loopSetListener", catch_unwind)]
 pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
   let env = env.raw();
@@ -822,11 +884,19 @@ pub fn loop_set_listener(env: Env, callback: Function<(), ()>) -> Result<()> {
     status(unsafe { sys::napi_async_init(env, ptr::null_mut(), name, &mut context) }, "napi_async_init")?;
     // SAFETY: as above; `callback` is a function value of this call.
     let made = unsafe { sys::napi_create_reference(env, callback.raw(), 1, &mut listener) };
-    if let Err(e) = status(made, "napi_create_reference") {
+    // `napi_async_init` ran async_hooks' `init` hooks, which may have set a listener meanwhile
+    // (through this function): the first call to finish wins, and a later one keeps nothing.
+    let lost = !hub.listener.get().is_null();
+    if made == sys::Status::napi_ok && lost {
+      // SAFETY: `listener` was made just above and is not kept.
+      let deleted = unsafe { sys::napi_delete_reference(env, listener) };
+      status(deleted, "napi_delete_reference")?;
+    }
+    if made != sys::Status::napi_ok || lost {
       // SAFETY: `context` was made just above and is not kept.
       let destroyed = unsafe { sys::napi_async_destroy(env, context) };
-      debug_assert_eq!(destroyed, sys::Status::napi_ok, "napi_async_destroy");
-      return Err(e);
+      status(destroyed, "napi_async_destroy")?;
+      return status(made, "napi_create_reference");
     }
     hub.async_context.set(context);
     hub.listener.set(listener);
@@ -857,11 +927,12 @@ pub fn loop_monitor_count() -> u32 {
 /// each.
 #[napi(js_name = "loopSampleCost", catch_unwind)]
 pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
-  let (hub, check, shared) = with_hub(|hub| {
+  let (hub, check, shared, flag) = with_hub(|hub| {
     if !hub.running.get() || hub.hot.get() {
       return Err(Error::from_reason("async-shape: enable a monitor first, on a loop that is not hot"));
     }
-    Ok((hub as *const Hub, hub.check, Arc::clone(&hub.shared)))
+    // This call may run inside a reaction whose flag is set: each sample clears it (see `sample`).
+    Ok((hub as *const Hub, hub.check, Arc::clone(&hub.shared), hub.flag()))
   })??;
   let time = |force: bool| {
     let t0 = uv::hrtime();
@@ -883,6 +954,10 @@ pub fn loop_sample_cost(n: u32) -> Result<Vec<f64>> {
   let mut out = vec![0.0; SAMPLE_COST_LEN];
   out[SAMPLE_COST_COALESCED] = time(false);
   out[SAMPLE_COST_EXACT] = time(true);
+  // The reaction this call runs in (if any) is still running: its flag is restored. (A stall
+  // listener may have closed the hub's last monitor meanwhile, but not the hub: it lives until
+  // the env's teardown.)
+  let _ = with_hub(|hub| hub.set_flag(flag));
   Ok(out)
 }
 

@@ -10,15 +10,21 @@
 //! No napi here: the clock and the idle-time source are function pointers, so `cargo test` drives
 //! the real thread with a fake loop.
 //!
-//! Soundness: the loop pointer is only ever passed to the idle-time function, and only while the
-//! loop is registered ([`Registered`] exists only then; [`unregister`] waits for the watchdog's
-//! round). The reaction buffer is read through [`LoopShared::set_reactions`]'s contract.
+//! Soundness: the loop pointer is only ever passed to the idle-time function, and the reaction
+//! buffer only ever read, through a [`Registered`], which exists only while the loop is registered
+//! ([`unregister`] waits for the watchdog's round); [`LoopShared::new`]'s and
+//! [`LoopShared::set_reactions`]'s contracts keep both alive until then.
+//!
+//! No I/O under a lock: the `logBlocked` line (and the report of a contained panic) is formatted
+//! under the registry and `in_flight` locks and written after both are released. A blocked stderr
+//! (a pipe nobody drains) then stalls only the watchdog thread, never a JS thread waiting for the
+//! registry lock (`enable`, `disable`, `currentStall`, a new monitor, teardown).
 
 use crate::event_loop::sampler::{Attribution, Watchdog};
 use crate::event_loop::wire::{REACTION_COUNTER, REACTION_FLAG};
 use std::ffi::c_void;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -46,7 +52,7 @@ pub struct LoopShared {
   loop_ptr: *mut c_void,
   idle_fn: IdleFn,
   clock: ClockFn,
-  /// Seqlock over the heartbeat: odd while the loop thread writes it.
+  /// Seqlock over the heartbeat: odd while the loop thread (its only writer) writes it.
   seq: AtomicU64,
   hb_wall: AtomicU64,
   hb_idle: AtomicU64,
@@ -109,39 +115,39 @@ impl LoopShared {
     self.loop_ptr
   }
 
-  /// Attaches the reaction buffer (null detaches it).
+  /// Attaches the reaction buffer (null detaches it). Only a [`Registered`] reads it.
   ///
   /// # Safety
   /// `ptr` is null or points at `REACTION_SLOTS` 4-byte-aligned Int32s that stay alive, at that
-  /// address, until `set_reactions` is called again or this `LoopShared` is dropped. Anything else
-  /// writes them only with whole 32-bit stores (JS typed-array stores, which no platform tears),
-  /// so reading them as atomics from any thread sees whole values.
+  /// address, until [`unregister`] of this `LoopShared` has returned (for as long as it is
+  /// registered; while it is not, nothing reads them). Anything else writes them only with whole
+  /// 32-bit stores (JS typed-array stores, which no platform tears), so reading them as atomics
+  /// from any thread sees whole values.
   pub unsafe fn set_reactions(&self, ptr: *const AtomicI32) {
     self.reactions.store(ptr.cast_mut(), Ordering::Release);
   }
 
-  /// The reaction counter and the in-reaction flag, if a buffer is attached.
-  pub fn reactions(&self) -> Option<(u32, bool)> {
-    let p = self.reactions.load(Ordering::Acquire);
-    if p.is_null() {
-      return None;
-    }
-    // SAFETY: a non-null buffer is alive with `REACTION_SLOTS` slots (`set_reactions`'s contract),
-    // and both indices are below it (see the wire test).
-    let (counter, flag) = unsafe { (&*p.add(REACTION_COUNTER), &*p.add(REACTION_FLAG)) };
-    Some((counter.load(Ordering::Relaxed) as u32, flag.load(Ordering::Relaxed) != 0))
-  }
-
-  /// Called by the loop thread at the end of every iteration.
+  /// Called by the loop thread, the heartbeat's only writer, at the end of every iteration.
+  ///
+  /// A seqlock writer in the pattern of H.-J. Boehm, "Can Seqlocks Get Along With Programming
+  /// Language Memory Models?" (MSPC 2012): the odd sequence number is stored before the data,
+  /// and the release fence orders it before every data store, so a reader that sees any new data
+  /// also sees the odd (or a later) number on its second read; the final release store publishes
+  /// the data with the even number. [`last_heartbeat`](Self::last_heartbeat) is the matching
+  /// reader.
   pub fn heartbeat(&self, wall: u64, idle: u64, reactions: u32) {
-    self.seq.fetch_add(1, Ordering::AcqRel);
+    let s = self.seq.load(Ordering::Relaxed);
+    self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+    fence(Ordering::Release);
     self.hb_idle.store(idle, Ordering::Relaxed);
     self.hb_wall.store(wall, Ordering::Relaxed);
     self.hb_reactions.store(reactions as u64, Ordering::Relaxed);
-    self.seq.fetch_add(1, Ordering::Release);
+    self.seq.store(s.wrapping_add(2), Ordering::Release);
   }
 
-  /// `(wall, idle, reactions)` of the last heartbeat, read consistently.
+  /// `(wall, idle, reactions)` of the last heartbeat, read consistently: the seqlock reader of
+  /// Boehm's pattern (see [`heartbeat`](Self::heartbeat)): an acquire load of an even sequence
+  /// number, the data (relaxed), an acquire fence, and the number again (relaxed), equal.
   pub fn last_heartbeat(&self) -> (u64, u64, u32) {
     loop {
       let s1 = self.seq.load(Ordering::Acquire);
@@ -154,7 +160,7 @@ impl LoopShared {
         self.hb_idle.load(Ordering::Relaxed),
         self.hb_reactions.load(Ordering::Relaxed) as u32,
       );
-      std::sync::atomic::fence(Ordering::Acquire);
+      fence(Ordering::Acquire);
       if self.seq.load(Ordering::Relaxed) == s1 {
         return hb;
       }
@@ -176,6 +182,19 @@ impl LoopShared {
 pub struct Registered<'a>(&'a LoopShared);
 
 impl Registered<'_> {
+  /// The reaction counter and the in-reaction flag, if a buffer is attached.
+  fn reactions(&self) -> Option<(u32, bool)> {
+    let p = self.0.reactions.load(Ordering::Acquire);
+    if p.is_null() {
+      return None;
+    }
+    // SAFETY: the loop is registered while `self` lives, so a non-null buffer is alive with
+    // `REACTION_SLOTS` slots (`set_reactions`'s contract: until `unregister` returns, which waits
+    // for the registry lock `self` is made under); both indices are below it (the wire test).
+    let (counter, flag) = unsafe { (&*p.add(REACTION_COUNTER), &*p.add(REACTION_FLAG)) };
+    Some((counter.load(Ordering::Relaxed) as u32, flag.load(Ordering::Relaxed) != 0))
+  }
+
   /// libuv's idle time (thread-safe).
   fn idle(&self) -> u64 {
     let shared = self.0;
@@ -204,17 +223,18 @@ impl Registered<'_> {
       return None;
     }
     let attribution = if known { in_flight.attribution } else { Attribution::default() };
-    let counted = shared.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
+    let counted = self.reactions().map_or(0, |(c, _)| c.wrapping_sub(reactions) as u64);
     Some(CurrentStall { start, duration, reactions: counted, attribution })
   }
 
-  /// One watchdog round for this loop; returns how long the watchdog may sleep for its sake.
-  fn watch(&self) -> u64 {
+  /// One watchdog round for this loop; returns how long the watchdog may sleep for its sake, and
+  /// the `logBlocked` line to write (by the caller, once it holds no lock).
+  fn watch(&self) -> (u64, Option<String>) {
     let shared = self.0;
     let threshold = shared.threshold.load(Ordering::Acquire);
     let (wall, idle, _) = shared.last_heartbeat();
     if wall == 0 || threshold == u64::MAX {
-      return u64::MAX;
+      return (u64::MAX, None);
     }
     let now = shared.now();
     let idle_now = self.idle();
@@ -228,28 +248,28 @@ impl Registered<'_> {
       in_flight.seen_idle = idle_now;
     }
     if busy < threshold {
-      return threshold - busy;
+      return (threshold - busy, None);
     }
     if in_flight.asleep {
       // The stall is over and the loop sleeps; the next check callback will record it. Look again
       // in a threshold, in case the loop wakes into another block within the same iteration.
-      return threshold;
+      return (threshold, None);
     }
     shared.exact_next.store(true, Ordering::Relaxed);
-    if let Some((counter, flag)) = shared.reactions() {
+    if let Some((counter, flag)) = self.reactions() {
       in_flight.attribution.sample(counter, flag);
     }
+    let mut line = None;
     if !in_flight.logged && shared.log_blocked.load(Ordering::Relaxed) {
       in_flight.logged = true;
-      let line = format!(
+      line = Some(format!(
         "async-shape: the event loop of {} has been blocked for {} ms and still is (stallThreshold {} ms)\n",
         shared.label,
         busy / 1_000_000,
         threshold / 1_000_000
-      );
-      let _ = std::io::stderr().write_all(line.as_bytes());
+      ));
     }
-    Watchdog { threshold }.sleep_for(busy)
+    (Watchdog { threshold }.sleep_for(busy), line)
   }
 }
 
@@ -284,18 +304,26 @@ fn lock() -> MutexGuard<'static, Registry> {
 
 /// Adds a loop to the watchdog's rounds, starting the thread on first use.
 pub fn register(shared: Arc<LoopShared>) {
-  let mut registry = lock();
-  registry.loops.push(shared);
-  if !registry.started {
-    registry.started = true;
-    // Without the thread, stalls are still recorded when they end (from the check callback);
-    // only `currentStall()` and `logBlocked` lose their view of a stall in progress.
-    if let Err(e) = std::thread::Builder::new().name("async-shape-watchdog".into()).spawn(run) {
-      registry.started = false;
-      eprintln!("async-shape: cannot start the event-loop watchdog thread: {e}");
+  let failed = {
+    let mut registry = lock();
+    registry.loops.push(shared);
+    let mut failed = None;
+    if !registry.started {
+      registry.started = true;
+      // Without the thread, stalls are still recorded when they end (from the check callback);
+      // only `currentStall()` and `logBlocked` lose their view of a stall in progress.
+      if let Err(e) = std::thread::Builder::new().name("async-shape-watchdog".into()).spawn(run) {
+        registry.started = false;
+        failed = Some(e);
+      }
     }
+    watch().wake.notify_one();
+    failed
+  };
+  // Written with no lock held (see the module's note).
+  if let Some(e) = failed {
+    let _ = writeln!(std::io::stderr(), "async-shape: cannot start the event-loop watchdog thread: {e}");
   }
-  watch().wake.notify_one();
 }
 
 /// Removes a loop. When this returns, the watchdog no longer touches the loop or its buffer.
@@ -323,16 +351,31 @@ fn run() {
   let mut registry = lock();
   loop {
     let mut sleep = 1_000_000_000u64;
+    // What to write to stderr once the registry lock is released (see the module's note).
+    let mut lines = Vec::new();
     for shared in registry.loops.iter().filter(|l| l.watching.load(Ordering::Acquire)) {
       // A panic here would end the thread silently: contain it, report it once, keep watching.
       match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Registered(shared).watch())) {
-        Ok(next) => sleep = sleep.min(next),
+        Ok((next, line)) => {
+          sleep = sleep.min(next);
+          lines.extend(line);
+        }
         Err(payload) => {
           if !REPORTED.swap(true, Ordering::Relaxed) {
-            eprintln!("async-shape: internal error in the event-loop watchdog: {}", crate::panic_message(&*payload));
+            let message = crate::panic_message(&*payload);
+            lines.push(format!("async-shape: internal error in the event-loop watchdog: {message}\n"));
           }
         }
       }
+    }
+    if !lines.is_empty() {
+      drop(registry);
+      let mut stderr = std::io::stderr().lock();
+      for line in lines {
+        let _ = stderr.write_all(line.as_bytes());
+      }
+      drop(stderr);
+      registry = lock();
     }
     registry = match watch().wake.wait_timeout(registry, Duration::from_nanos(sleep.max(200_000))) {
       Ok((guard, _)) => guard,
@@ -395,7 +438,7 @@ mod tests {
       if sleeping {
         idle.fetch_add(MS, Ordering::SeqCst);
       }
-      registered.watch();
+      let _ = registered.watch();
     };
 
     // Asleep in epoll: idle time grows with the wall clock.

@@ -6,9 +6,10 @@
 use crate::event_loop::sampler::StallKind;
 
 crate::wire_table! {
-  // The reaction buffer (`lib/internal/reactions.js`): an Int32Array of `REACTION_SLOTS` that the
-  // JS thread writes around each promise reaction the library runs (or every reaction, with
-  // `trackPromises`) and the watchdog thread reads during a stall.
+  // The reaction buffer (`lib/internal/reactions.js`): an Int32Array of `REACTION_SLOTS` over a
+  // SharedArrayBuffer (`loopCreate` refuses anything else) that the JS thread writes around each
+  // promise reaction the library runs (or every reaction, with `trackPromises`) and the watchdog
+  // thread reads during a stall.
   /// The "in a reaction" flag: 1 while a reaction runs, 0 otherwise.
   REACTION_FLAG: usize = 0;
   /// The reaction counter: bumped at each reaction start, wrapping modulo 2^32.

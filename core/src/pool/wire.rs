@@ -26,9 +26,13 @@ crate::wire_table! {
   /// promise is left pending (p-limit's `clearQueue()` without `rejectOnClear`).
   LEFT_PENDING: u32 = 0;
   /// The name of an untracked pool's task queued without one (by `submitPlain()`): JS names the
-  /// tasks it queues with `submitPlain(name)` from `UNNAMED + 1` up. `clear()` reports a task
-  /// named `n` as `-n - 1` (so an unnamed one as -1), and a batch by its id (never negative).
+  /// tasks it queues with `submitPlain(name)` from `UNNAMED + 1` up.
   UNNAMED: u32 = 0;
+  /// `clear()` reports an untracked pool's task named `n` as `CLEARED_NAME_BASE - n` (see
+  /// [`cleared_name`]; an unnamed one as `CLEARED_NAME_BASE` itself), and a batch by its id, never
+  /// negative: an element at or below `CLEARED_NAME_BASE` is the task named
+  /// `CLEARED_NAME_BASE - element`.
+  CLEARED_NAME_BASE: f64 = -1.0;
 
   /// What `armDeadline` and `nextDeadline` return instead of a number of ms: no deadline to arm
   /// a timer for.
@@ -55,4 +59,32 @@ crate::wire_table! {
   HISTORY_LIMIT: usize = 1;
   /// in pairs of this length.
   HISTORY_PAIR_LEN: usize = 2;
+}
+
+/// How `clear()` reports an untracked pool's task named `name` (see [`CLEARED_NAME_BASE`]):
+/// below every batch id, and exact in an f64 for every u32 name.
+pub fn cleared_name(name: u32) -> f64 {
+  CLEARED_NAME_BASE - f64::from(name)
+}
+
+/// The name of the task `clear()` reported as `element`, or `None` for a batch id.
+pub fn name_of_cleared(element: f64) -> Option<u32> {
+  (element <= CLEARED_NAME_BASE).then_some((CLEARED_NAME_BASE - element) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn cleared_names_round_trip_below_every_batch_id() {
+    for name in [UNNAMED, UNNAMED + 1, 12_345, u32::MAX] {
+      let element = cleared_name(name);
+      assert!(element < 0.0, "below every batch id (u32s)");
+      assert_eq!(name_of_cleared(element), Some(name));
+    }
+    assert_eq!(cleared_name(UNNAMED), -1.0, "the encoding lib/pool/limit.js decodes");
+    assert_eq!(name_of_cleared(0.0), None);
+    assert_eq!(name_of_cleared(f64::from(u32::MAX)), None);
+  }
 }
