@@ -25,7 +25,7 @@ const {
 
 const group = groupApi();
 // The policies a group is made with, and settle's answers (an index >= 0: the next task to start).
-const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE} = room('combinators');
+const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE, ABORT_DECIDED} = room('combinators');
 const noop = () => {};
 
 // Without a function among the inputs there is nothing to cancel or schedule: the native method
@@ -267,7 +267,7 @@ function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
 
     if (signal !== undefined) {
       unlisten = onAbort(signal, reason => {
-        if (done || !group.abort(h)) return;
+        if (done || group.abort(h) !== ABORT_DECIDED) return;
         abortRunning(reason);
         close();
         reject(reason);

@@ -30,7 +30,7 @@
 // (__test__/limit-diff.test.js compares whole traces against p-limit 7.3.3.)
 
 const {createPool} = require('../internal/native');
-const {FULFILLED, REJECTED, DROPPED, LIMIT_CHANGED, LEFT_PENDING, UNNAMED} = require('../internal/wire').room('pool');
+const {FULFILLED, REJECTED, DROPPED, LIMIT_CHANGED, LEFT_PENDING, UNNAMED, CLEARED_NAME_BASE} = require('../internal/wire').room('pool');
 const {state: reaction, REACTION_FLAG, REACTION_COUNTER} = require('../internal/reactions');
 const {isDropped} = require('./dropped');
 const {describe, parseConcurrency, validateLimitConcurrency} = require('../internal/validate');
@@ -555,9 +555,9 @@ function pLimit(concurrency) {
         const error = rejectOnClear ? AbortSignal.abort().reason : undefined;
         const cleared = clear(error);
         for (const id of cleared) {
-          if (id < 0) {
-            // A task named -id - 1 (UNNAMED: one bound to its function, nothing kept here).
-            const token = -id - 1;
+          if (id <= CLEARED_NAME_BASE) {
+            // A task named CLEARED_NAME_BASE - id (UNNAMED: one bound to its function, nothing kept here).
+            const token = CLEARED_NAME_BASE - id;
             if (token !== UNNAMED && names[token & mask] === token) unname(token & mask);
             continue;
           }
