@@ -330,19 +330,43 @@ test('Pool#stream: backpressure bounds the read-ahead on the pool’s concurrenc
   assert.deepEqual(await collect(new Pool().stream([Promise.resolve(1), 2], async x => x + 1)), [2, 3]);
 });
 
-test('TaskContext.signal is always an AbortSignal, aborting where the run’s signal or timeout aborts', async () => {
+test('TaskContext.signal: own property, the run’s signal or the timeout’s, else undefined (as p-queue)', async () => {
   const pool = new Pool({concurrency: 2});
-  // Neither signal nor timeout: a signal of its own that never aborts.
-  const plain = await pool.run(context => [context.signal, context.signal]);
-  assert.ok(plain[0] instanceof AbortSignal);
-  assert.equal(plain[0], plain[1], 'the same signal on every read');
-  assert.equal(plain[0].aborted, false);
-  const detached = await pool.run(({signal}) => signal);
-  assert.ok(detached instanceof AbortSignal);
-  assert.notEqual(detached, plain[0], 'each task has its own');
+  const queue = new PQueue({concurrency: 2});
+  // Neither signal nor timeout: undefined, an own property, as p-queue passes `{signal: undefined}`.
+  const ours = await pool.run(context => ({own: Object.hasOwn(context, 'signal'), signal: context.signal}));
+  const theirs = await queue.add(context => ({own: Object.hasOwn(context, 'signal'), signal: context.signal}));
+  assert.deepEqual(ours, theirs);
+  assert.deepEqual(ours, {own: true, signal: undefined});
+
+  // Destructuring in a task given neither (p-queue's usual style) makes no AbortController.
+  const Original = globalThis.AbortController;
+  let made = 0;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  let destructured;
+  try {
+    destructured = await Promise.all([pool.run(({signal}) => signal), pool.run(({signal}) => signal)]);
+  } finally {
+    globalThis.AbortController = Original;
+  }
+  assert.deepEqual(destructured, [undefined, undefined]);
+  assert.equal(made, 0, 'no AbortController per task');
+
+  // A spread context keeps the given signal, as p-queue's does.
+  const ac = new AbortController();
+  const spread = await pool.run(context => ({...context}), {signal: ac.signal});
+  const spreadOfPQueue = await queue.add(context => ({...context}), {signal: ac.signal});
+  assert.equal(spread.signal, ac.signal);
+  assert.equal(spreadOfPQueue.signal, ac.signal);
+  const timedSpread = await pool.run(context => ({...context}), {timeout: 60_000});
+  assert.ok(timedSpread.signal instanceof AbortSignal, 'a timeout’s signal survives a spread');
 
   // The run's signal is the task's.
-  const ac = new AbortController();
   const reason = new Error('stop');
   let seen;
   const running = pool.run(({signal}) => {
@@ -448,4 +472,27 @@ test('onSizeLessThan resolves as soon as the queue shrinks: a concurrency raise,
   assert.equal(belowOne, true, 'the clear emptied the queue');
   gate.resolve();
   await busy;
+});
+
+test('stream bounds refuse unsafe integers with p-map’s TypeError and message', () => {
+  const error = call => {
+    try {
+      call();
+    } catch (caught) {
+      return {name: caught.name, message: caught.message};
+    }
+    return 'accepted';
+  };
+  for (const options of [
+    {concurrency: 2 ** 60},
+    {concurrency: 2 ** 53},
+    {concurrency: Number.MAX_SAFE_INTEGER},
+    {concurrency: 2, backpressure: 2 ** 60},
+    {concurrency: 2, backpressure: 2 ** 53},
+    {concurrency: 2, backpressure: Number.MAX_SAFE_INTEGER},
+  ]) {
+    const peer = error(() => pMapIterable([1], x => x, options));
+    assert.deepEqual(error(() => stream([1], x => x, options)), peer, JSON.stringify(options));
+    assert.deepEqual(error(() => new Pool({concurrency: 2}).stream([1], x => x, options)), peer, JSON.stringify(options));
+  }
 });

@@ -332,9 +332,9 @@ function readStreamOptions(input, mapper, options) {
   return {ordered, signal};
 }
 
-// p-map's `isLimit`, with Number.isInteger (as every async-shape concurrency): an integer from
-// `minimum` up, or Infinity.
-const isLimit = (value, minimum) => (Number.isInteger(value) || value === Number.POSITIVE_INFINITY) && value >= minimum;
+// p-map's `isLimit`: a safe integer from `minimum` up, or Infinity (2**60 is refused, as p-map
+// refuses it).
+const isLimit = (value, minimum) => (Number.isSafeInteger(value) || value === Number.POSITIVE_INFINITY) && value >= minimum;
 
 // A value as p-map's messages show it: `${value}` (typeof), without throwing for a symbol.
 const shown = value => {
@@ -359,6 +359,8 @@ function readStreamBounds(options, poolConcurrency) {
   let concurrency = requested;
   if (concurrency === undefined) {
     concurrency = poolConcurrency ?? Number.POSITIVE_INFINITY;
+    // A pool's concurrency past the safe integers (a Pool accepts 2**53) bounds nothing: Infinity.
+    if (!Number.isSafeInteger(concurrency)) concurrency = Number.POSITIVE_INFINITY;
     if (poolConcurrency !== undefined && requestedBackpressure !== undefined && isLimit(requestedBackpressure, 1)) {
       concurrency = Math.min(concurrency, requestedBackpressure);
     }
