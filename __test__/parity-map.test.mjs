@@ -496,3 +496,73 @@ test('stream bounds refuse unsafe integers with p-map’s TypeError and message'
     assert.deepEqual(error(() => new Pool({concurrency: 2}).stream([1], x => x, options)), peer, JSON.stringify(options));
   }
 });
+
+test('stream: an input that throws part-way yields what pMapIterable yields before the error, then throws', async () => {
+  const sources = {
+    sync: function* () {
+      yield 1;
+      yield 2;
+      yield 3;
+      throw new Error('input broke');
+    },
+    async: async function* () {
+      yield 1;
+      yield 2;
+      yield 3;
+      throw new Error('input broke');
+    },
+  };
+  const mappers = {
+    plain: x => x * 10,
+    promised: async x => x * 10,
+    slow: async x => {
+      await delay(10);
+      return x * 10;
+    },
+  };
+  const run = async iterable => {
+    const values = [];
+    try {
+      for await (const value of iterable) values.push(value);
+    } catch (error) {
+      return {values, error: error.message};
+    }
+    return {values};
+  };
+  for (const [sourceName, source] of Object.entries(sources)) {
+    for (const concurrency of [1, 2, Number.POSITIVE_INFINITY]) {
+      for (const preserveOrder of [true, false]) {
+        for (const [mapperName, mapper] of Object.entries(mappers)) {
+          const label = `${sourceName} source, concurrency ${concurrency}, ${preserveOrder ? 'ordered' : 'unordered'}, ${mapperName} mapper`;
+          const peer = await run(pMapIterable(source(), mapper, {concurrency, preserveOrder}));
+          const ours = await run(streamOf(source(), mapper, {concurrency, preserveOrder}));
+          const onPool = await run(new Pool({concurrency: 4}).stream(source(), mapper, {concurrency, ordered: preserveOrder}));
+          assert.equal(peer.error, 'input broke', label);
+          if (preserveOrder || mapperName === 'slow') {
+            assert.deepEqual(ours, peer, label);
+            assert.deepEqual(onPool, peer, `${label} (Pool#stream)`);
+            continue;
+          }
+          // Unordered with mappers that settle within microtasks: the error lands when it is read,
+          // among results landing in the same few microtasks, so which of those come before it is
+          // a microtask race in p-map too (it reads later than we do). Same contract: the error is
+          // thrown, after some of the results, each at most once.
+          for (const [what, outcome] of [[label, ours], [`${label} (Pool#stream)`, onPool]]) {
+            assert.equal(outcome.error, 'input broke', what);
+            assert.ok(outcome.values.length > 0 || concurrency === Number.POSITIVE_INFINITY, what);
+            assert.deepEqual([...new Set(outcome.values)].sort(), [...outcome.values].sort(), what);
+            for (const value of outcome.values) assert.ok([10, 20, 30].includes(value), what);
+          }
+        }
+      }
+    }
+  }
+  // The reviewer's repro, by value.
+  const bad = function* () {
+    yield 1;
+    yield 2;
+    throw new Error('input broke');
+  };
+  assert.deepEqual(await run(stream(bad(), x => x, {concurrency: 2})), {values: [1, 2], error: 'input broke'});
+  assert.deepEqual(await run(stream(bad(), x => x)), {values: [1, 2], error: 'input broke'});
+});

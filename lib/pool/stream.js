@@ -256,10 +256,12 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
         // A source that fails after the stream ended (closed, or failed by a mapper) is ignored,
         // as an async generator ignores what happens after it is done.
         if (ended) return;
-        failure = error;
-        failed = true;
-        stop(error);
-        deliver();
+        // As pMapIterable: the error takes the next position and reading stops (the puller is
+        // exhausted). Ordered, every earlier result is yielded first, then it throws; unordered,
+        // it throws once it is reached among the results that landed before it.
+        const i = index++;
+        inFlight++;
+        landedResult(i, false, error);
       },
     });
     if (outerSignal !== undefined) {
