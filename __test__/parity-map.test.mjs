@@ -566,3 +566,52 @@ test('stream: an input that throws part-way yields what pMapIterable yields befo
   assert.deepEqual(await run(stream(bad(), x => x, {concurrency: 2})), {values: [1, 2], error: 'input broke'});
   assert.deepEqual(await run(stream(bad(), x => x)), {values: [1, 2], error: 'input broke'});
 });
+
+test('stream: after a failure nothing more is read, and no element past it waiting for a mapper is mapped (as pMapIterable’s stopIndex)', async () => {
+  const swallow = promise => {
+    promise.catch(() => {});
+    return promise;
+  };
+  const outcome = async (make, kind) => {
+    const pulled = [];
+    const mapped = [];
+    const source = function* () {
+      for (let i = 0; i < 20; i++) {
+        pulled.push(i);
+        yield kind === 'element' && i === 1 ? swallow(delay(5).then(() => Promise.reject(new Error('e1')))) : i;
+      }
+    };
+    const mapper = async x => {
+      mapped.push(x);
+      if (x === 1) {
+        await delay(5);
+        throw new Error('m1');
+      }
+      await delay(100);
+      return x;
+    };
+    const values = [];
+    try {
+      for await (const value of make(source(), mapper)) values.push(value);
+    } catch (error) {
+      return {values, error: error.message, pulled: pulled.length, mapped};
+    }
+    return {values, pulled: pulled.length, mapped};
+  };
+  for (const preserveOrder of [true, false]) {
+    for (const kind of ['mapper', 'element']) {
+      for (const concurrency of [1, 2, 3, Number.POSITIVE_INFINITY]) {
+        const backpressure = Math.max(concurrency, 8);
+        const label = `${preserveOrder ? 'ordered' : 'unordered'}, ${kind} fails, concurrency ${concurrency}`;
+        const peer = await outcome((input, mapper) => pMapIterable(input, mapper, {concurrency, backpressure, preserveOrder}), kind);
+        assert.equal(peer.error, kind === 'mapper' ? 'm1' : 'e1', label);
+        assert.deepEqual(await outcome((input, mapper) => streamOf(input, mapper, {concurrency, backpressure, preserveOrder}), kind), peer, label);
+        assert.deepEqual(
+          await outcome((input, mapper) => new Pool().stream(input, mapper, {concurrency, backpressure, ordered: preserveOrder}), kind),
+          peer,
+          `${label} (Pool#stream)`,
+        );
+      }
+    }
+  }
+});

@@ -15,7 +15,7 @@
 const {describe, validateFunction, validateSignal, validateOptionsObject} = require('../internal/validate');
 const {onAbort} = require('../internal/signals');
 const {Puller} = require('../internal/pull');
-const {isSkip, awaitElement} = require('./skip');
+const {pMapSkip, isSkip, awaitElement} = require('./skip');
 
 const closedReason = () => new DOMException('The stream was closed', 'AbortError');
 
@@ -59,6 +59,10 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   let held = [];
   let heldHead = 0;
   let pumpQueued = false;
+  // As pMapIterable's `stopIndex`: once an item fails, nothing more is read, and no element past it
+  // (ordered) or none at all (unordered) whose mapper has not started is mapped; the earlier
+  // results are still yielded before the error.
+  let stopIndex = Number.POSITIVE_INFINITY;
   let ended = false;
   let failure;
   let failed = false;
@@ -153,6 +157,7 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   const landedResult = (i, ok, value) => {
     inFlight--;
     if (ended) return;
+    if (!ok) stopIndex = ordered ? Math.min(stopIndex, i) : -1;
     if (ok && isSkip(value)) {
       if (ordered) ready.set(i, SKIPPED);
     } else {
@@ -181,6 +186,8 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
           pumpQueued = true;
           queueMicrotask(pumpLater);
         }
+        // Past a failure: not mapped (its result could never be yielded).
+        if (i > stopIndex) return pMapSkip;
         return mapper(value, i, {signal});
       }, context)
       .then(
@@ -249,7 +256,7 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   const begin = () => {
     if (source !== undefined) return;
     source = new Puller(input, {
-      canPull: () => !ended && waiting < concurrency && inFlight + buffered() < backpressure,
+      canPull: () => !ended && stopIndex === Number.POSITIVE_INFINITY && waiting < concurrency && inFlight + buffered() < backpressure,
       take: launch,
       after: deliver,
       failed: error => {
