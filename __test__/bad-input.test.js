@@ -72,7 +72,9 @@ const VALUES = {
   '-(2**31)-1': -(2 ** 31) - 1,
   '2**32': 2 ** 32,
   '2**32+1': 2 ** 32 + 1,
+  '2**53-1': 2 ** 53 - 1,
   '2**53': 2 ** 53,
+  '2**60': 2 ** 60,
   '1e300': 1e300,
   'Number.MAX_VALUE': Number.MAX_VALUE,
   5: 5,
@@ -116,8 +118,9 @@ const LIMIT_OK = ['1', '2**32', '2**32+1', '2**53', 'Number.MAX_VALUE', 'Infinit
 const CONCURRENCY_BAD = ['0', '-0', '-1', '0.5', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER];
 const CONCURRENCY_OK = ['1', '2**32', '2**32+1', '2**53', 'Infinity'];
 // A stream's concurrency (issue 14: as p-map's pMapIterable, Infinity is allowed, and is stream()'s default).
-const BOUND_BAD = ['0', '-1', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER];
-const BOUND_OK = ['1', '2**32', '2**53', 'Infinity'];
+// Issue 14 review: a safe integer or Infinity, as p-map's isLimit (2**53 and 2**60 are refused).
+const BOUND_BAD = ['0', '-1', '1.5', 'NaN', '-Infinity', '2**53', '2**60', 'Number.MAX_VALUE', ...NOT_A_NUMBER];
+const BOUND_OK = ['1', '2**32', '2**53-1', 'Infinity'];
 // Milliseconds: any number >= 0 (above 2**31-1, or Infinity, means no timer).
 const MS_TYPE_BAD = ['NaN', "'10'", 'true', 'null', '{}', 'Symbol()', '2n'];
 const MS_RANGE_BAD = ['-1', '-0.5', '-Infinity'];
@@ -641,7 +644,7 @@ for (const [g, make] of [
     bad(g, `new Pool({timeout: ${label}})`, () => new Pool({timeout: value}), /`timeout`/, {classes: [TypeError], how: 'threw'});
   }
   for (const [label, value] of pick(...MS_RANGE_BAD)) {
-    bad(g, `new Pool({timeout: ${label}})`, () => new Pool({timeout: value}), /`timeout`/, {classes: [RangeError], how: 'threw'});
+    bad(g, `new Pool({timeout: ${label}})`, () => new Pool({timeout: value}), /`timeout` to be a positive number of milliseconds/, {classes: [RangeError], how: 'threw'});
   }
   for (const [label, value] of pick(...POOL_MS_OK)) {
     ok(g, `new Pool({timeout: ${label}}) is accepted`, () => new Pool({timeout: value}).run(() => 'ran'), got => assert.equal(got, 'ran'));
@@ -687,7 +690,7 @@ for (const [g, make] of [
     bad(g, `pool.run(fn, {timeout: ${label}})`, () => run(() => 1, {timeout: value}), /`timeout`/, {classes: [TypeError], how: 'rejected'});
   }
   for (const [label, value] of pick(...MS_RANGE_BAD)) {
-    bad(g, `pool.run(fn, {timeout: ${label}})`, () => run(() => 1, {timeout: value}), /`timeout`/, {classes: [RangeError], how: 'rejected'});
+    bad(g, `pool.run(fn, {timeout: ${label}})`, () => run(() => 1, {timeout: value}), /`timeout` to be a positive number of milliseconds/, {classes: [RangeError], how: 'rejected'});
   }
   for (const [label, value] of pick(...POOL_MS_OK)) {
     ok(g, `pool.run(fn, {timeout: ${label}}) is accepted`, () => run(() => 'ran', {timeout: value}), got => assert.equal(got, 'ran'));
@@ -804,7 +807,7 @@ for (const [g, makeStream] of [
   ['pool.stream(input, mapper, options)', (input, mapper, options) => new Pool({concurrency: 4}).stream(input, mapper, options)],
 ]) {
   const name = g.split('(')[0];
-  for (const [label, value] of pick('0', '1', '-1', '1.5', 'NaN', '-Infinity', ...NOT_A_NUMBER)) {
+  for (const [label, value] of pick('0', '1', '-1', '1.5', 'NaN', '-Infinity', '2**53', '2**60', ...NOT_A_NUMBER)) {
     bad(g, `${name}([1], fn, {concurrency: 2, backpressure: ${label}})`, () => makeStream([1], x => x, {concurrency: 2, backpressure: value}), /`backpressure`/, {
       classes: [TypeError],
       how: 'threw',
@@ -819,6 +822,9 @@ for (const [g, makeStream] of [
     how: 'threw',
   });
 }
+ok('pool.stream(input, mapper, options)', 'pool.stream([1, 2], fn) on a pool of concurrency 2**53 (past the safe integers: unbounded)', () =>
+  collect(new Pool({concurrency: 2 ** 53}).stream([1, 2], x => x)), got => assert.deepEqual(got, [1, 2]),
+);
 ok('pool.stream(input, mapper, options)', 'pool.stream([1, 2], fn) takes a finite pool’s concurrency', () => collect(new Pool({concurrency: 2}).stream([1, 2], x => x)), got =>
   assert.deepEqual(got, [1, 2]),
 );

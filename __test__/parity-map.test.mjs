@@ -330,19 +330,43 @@ test('Pool#stream: backpressure bounds the read-ahead on the pool’s concurrenc
   assert.deepEqual(await collect(new Pool().stream([Promise.resolve(1), 2], async x => x + 1)), [2, 3]);
 });
 
-test('TaskContext.signal is always an AbortSignal, aborting where the run’s signal or timeout aborts', async () => {
+test('TaskContext.signal: own property, the run’s signal or the timeout’s, else undefined (as p-queue)', async () => {
   const pool = new Pool({concurrency: 2});
-  // Neither signal nor timeout: a signal of its own that never aborts.
-  const plain = await pool.run(context => [context.signal, context.signal]);
-  assert.ok(plain[0] instanceof AbortSignal);
-  assert.equal(plain[0], plain[1], 'the same signal on every read');
-  assert.equal(plain[0].aborted, false);
-  const detached = await pool.run(({signal}) => signal);
-  assert.ok(detached instanceof AbortSignal);
-  assert.notEqual(detached, plain[0], 'each task has its own');
+  const queue = new PQueue({concurrency: 2});
+  // Neither signal nor timeout: undefined, an own property, as p-queue passes `{signal: undefined}`.
+  const ours = await pool.run(context => ({own: Object.hasOwn(context, 'signal'), signal: context.signal}));
+  const theirs = await queue.add(context => ({own: Object.hasOwn(context, 'signal'), signal: context.signal}));
+  assert.deepEqual(ours, theirs);
+  assert.deepEqual(ours, {own: true, signal: undefined});
+
+  // Destructuring in a task given neither (p-queue's usual style) makes no AbortController.
+  const Original = globalThis.AbortController;
+  let made = 0;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  let destructured;
+  try {
+    destructured = await Promise.all([pool.run(({signal}) => signal), pool.run(({signal}) => signal)]);
+  } finally {
+    globalThis.AbortController = Original;
+  }
+  assert.deepEqual(destructured, [undefined, undefined]);
+  assert.equal(made, 0, 'no AbortController per task');
+
+  // A spread context keeps the given signal, as p-queue's does.
+  const ac = new AbortController();
+  const spread = await pool.run(context => ({...context}), {signal: ac.signal});
+  const spreadOfPQueue = await queue.add(context => ({...context}), {signal: ac.signal});
+  assert.equal(spread.signal, ac.signal);
+  assert.equal(spreadOfPQueue.signal, ac.signal);
+  const timedSpread = await pool.run(context => ({...context}), {timeout: 60_000});
+  assert.ok(timedSpread.signal instanceof AbortSignal, 'a timeout’s signal survives a spread');
 
   // The run's signal is the task's.
-  const ac = new AbortController();
   const reason = new Error('stop');
   let seen;
   const running = pool.run(({signal}) => {
@@ -448,4 +472,146 @@ test('onSizeLessThan resolves as soon as the queue shrinks: a concurrency raise,
   assert.equal(belowOne, true, 'the clear emptied the queue');
   gate.resolve();
   await busy;
+});
+
+test('stream bounds refuse unsafe integers with p-map’s TypeError and message', () => {
+  const error = call => {
+    try {
+      call();
+    } catch (caught) {
+      return {name: caught.name, message: caught.message};
+    }
+    return 'accepted';
+  };
+  for (const options of [
+    {concurrency: 2 ** 60},
+    {concurrency: 2 ** 53},
+    {concurrency: Number.MAX_SAFE_INTEGER},
+    {concurrency: 2, backpressure: 2 ** 60},
+    {concurrency: 2, backpressure: 2 ** 53},
+    {concurrency: 2, backpressure: Number.MAX_SAFE_INTEGER},
+  ]) {
+    const peer = error(() => pMapIterable([1], x => x, options));
+    assert.deepEqual(error(() => stream([1], x => x, options)), peer, JSON.stringify(options));
+    assert.deepEqual(error(() => new Pool({concurrency: 2}).stream([1], x => x, options)), peer, JSON.stringify(options));
+  }
+});
+
+test('stream: an input that throws part-way yields what pMapIterable yields before the error, then throws', async () => {
+  const sources = {
+    sync: function* () {
+      yield 1;
+      yield 2;
+      yield 3;
+      throw new Error('input broke');
+    },
+    async: async function* () {
+      yield 1;
+      yield 2;
+      yield 3;
+      throw new Error('input broke');
+    },
+  };
+  const mappers = {
+    plain: x => x * 10,
+    promised: async x => x * 10,
+    slow: async x => {
+      await delay(10);
+      return x * 10;
+    },
+  };
+  const run = async iterable => {
+    const values = [];
+    try {
+      for await (const value of iterable) values.push(value);
+    } catch (error) {
+      return {values, error: error.message};
+    }
+    return {values};
+  };
+  for (const [sourceName, source] of Object.entries(sources)) {
+    for (const concurrency of [1, 2, Number.POSITIVE_INFINITY]) {
+      for (const preserveOrder of [true, false]) {
+        for (const [mapperName, mapper] of Object.entries(mappers)) {
+          const label = `${sourceName} source, concurrency ${concurrency}, ${preserveOrder ? 'ordered' : 'unordered'}, ${mapperName} mapper`;
+          const peer = await run(pMapIterable(source(), mapper, {concurrency, preserveOrder}));
+          const ours = await run(streamOf(source(), mapper, {concurrency, preserveOrder}));
+          const onPool = await run(new Pool({concurrency: 4}).stream(source(), mapper, {concurrency, ordered: preserveOrder}));
+          assert.equal(peer.error, 'input broke', label);
+          if (preserveOrder || mapperName === 'slow') {
+            assert.deepEqual(ours, peer, label);
+            assert.deepEqual(onPool, peer, `${label} (Pool#stream)`);
+            continue;
+          }
+          // Unordered with mappers that settle within microtasks: the error lands when it is read,
+          // among results landing in the same few microtasks, so which of those come before it is
+          // a microtask race in p-map too (it reads later than we do). Same contract: the error is
+          // thrown, after some of the results, each at most once.
+          for (const [what, outcome] of [[label, ours], [`${label} (Pool#stream)`, onPool]]) {
+            assert.equal(outcome.error, 'input broke', what);
+            assert.ok(outcome.values.length > 0 || concurrency === Number.POSITIVE_INFINITY, what);
+            assert.deepEqual([...new Set(outcome.values)].sort(), [...outcome.values].sort(), what);
+            for (const value of outcome.values) assert.ok([10, 20, 30].includes(value), what);
+          }
+        }
+      }
+    }
+  }
+  // The reviewer's repro, by value.
+  const bad = function* () {
+    yield 1;
+    yield 2;
+    throw new Error('input broke');
+  };
+  assert.deepEqual(await run(stream(bad(), x => x, {concurrency: 2})), {values: [1, 2], error: 'input broke'});
+  assert.deepEqual(await run(stream(bad(), x => x)), {values: [1, 2], error: 'input broke'});
+});
+
+test('stream: after a failure nothing more is read, and no element past it waiting for a mapper is mapped (as pMapIterable’s stopIndex)', async () => {
+  const swallow = promise => {
+    promise.catch(() => {});
+    return promise;
+  };
+  const outcome = async (make, kind) => {
+    const pulled = [];
+    const mapped = [];
+    const source = function* () {
+      for (let i = 0; i < 20; i++) {
+        pulled.push(i);
+        yield kind === 'element' && i === 1 ? swallow(delay(5).then(() => Promise.reject(new Error('e1')))) : i;
+      }
+    };
+    const mapper = async x => {
+      mapped.push(x);
+      if (x === 1) {
+        await delay(5);
+        throw new Error('m1');
+      }
+      await delay(100);
+      return x;
+    };
+    const values = [];
+    try {
+      for await (const value of make(source(), mapper)) values.push(value);
+    } catch (error) {
+      return {values, error: error.message, pulled: pulled.length, mapped};
+    }
+    return {values, pulled: pulled.length, mapped};
+  };
+  for (const preserveOrder of [true, false]) {
+    for (const kind of ['mapper', 'element']) {
+      for (const concurrency of [1, 2, 3, Number.POSITIVE_INFINITY]) {
+        const backpressure = Math.max(concurrency, 8);
+        const label = `${preserveOrder ? 'ordered' : 'unordered'}, ${kind} fails, concurrency ${concurrency}`;
+        const peer = await outcome((input, mapper) => pMapIterable(input, mapper, {concurrency, backpressure, preserveOrder}), kind);
+        assert.equal(peer.error, kind === 'mapper' ? 'm1' : 'e1', label);
+        assert.deepEqual(await outcome((input, mapper) => streamOf(input, mapper, {concurrency, backpressure, preserveOrder}), kind), peer, label);
+        assert.deepEqual(
+          await outcome((input, mapper) => new Pool().stream(input, mapper, {concurrency, backpressure, ordered: preserveOrder}), kind),
+          peer,
+          `${label} (Pool#stream)`,
+        );
+      }
+    }
+  }
 });

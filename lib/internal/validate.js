@@ -67,7 +67,8 @@ function validateTimeout(value, name = 'timeout', positive = false) {
     throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}`);
   }
   if (value < 0) {
-    throw new RangeError(`Expected \`${name}\` to be 0 or more milliseconds, got ${describe(value)}`);
+    const wanted = positive ? 'a positive number of milliseconds (omit it for no timeout)' : '0 or more milliseconds';
+    throw new RangeError(`Expected \`${name}\` to be ${wanted}, got ${describe(value)}`);
   }
   if (positive && value === 0) {
     throw new TypeError(`Expected \`${name}\` to be a positive number of milliseconds (omit it for no timeout), got ${describe(value)}`);

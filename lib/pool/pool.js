@@ -79,21 +79,16 @@ const slotOf = token => Math.floor(token / TOKEN_SLOT_UNIT);
  * What `pool.run`'s task receives: its `signal`, and `drop()` to mark itself dropped. `drop` works
  * detached (`({signal, drop}) => …`); the function is made only when a task asks for it.
  *
- * `signal` is always an AbortSignal: the run's own (it aborts with the run's `signal`), or the
- * task's controller's (it aborts at the timeout, or with the run's `signal`). A task with neither
- * gets, when it reads `signal`, one of its own that never aborts: made then, so a task that does
- * not read it pays nothing.
+ * `signal` is an own property, as p-queue passes it: the run's `signal`, or the task's
+ * controller's when it has a timeout (it aborts at the timeout, or with the run's `signal`);
+ * `undefined` when the run was given neither (p-queue passes `{signal: undefined}` then). A plain
+ * field, so `{...context}` keeps it and `({signal})` costs nothing.
  */
 class RunContext {
   #record;
-  #signal;
   constructor(record, signal) {
     this.#record = record;
-    this.#signal = signal;
-  }
-
-  get signal() {
-    return (this.#signal ??= new AbortController().signal);
+    this.signal = signal;
   }
 
   /** Marks this task dropped (refused by the downstream): congestion, not a success. */

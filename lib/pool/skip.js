@@ -3,8 +3,9 @@
 // stream engine), both as p-map 7 does them.
 //
 // `pMapSkip`: a mapper that returns it leaves its item out of the results (Pool#map, stream(),
-// Pool#stream; `limit.map` honours this symbol only, by identity). p-map's own `pMapSkip` is
-// accepted too, without depending on p-map: it is an unregistered symbol described 'skip'.
+// Pool#stream). p-map's own `pMapSkip` is accepted too, without depending on p-map: it is an
+// unregistered symbol described 'skip'. `limit.map` does not honour either: it keeps p-limit's
+// contract (a mapper's `pMapSkip` is a result like any other).
 
 const pMapSkip = Symbol('skip');
 

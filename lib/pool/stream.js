@@ -15,7 +15,7 @@
 const {describe, validateFunction, validateSignal, validateOptionsObject} = require('../internal/validate');
 const {onAbort} = require('../internal/signals');
 const {Puller} = require('../internal/pull');
-const {isSkip, awaitElement} = require('./skip');
+const {pMapSkip, isSkip, awaitElement} = require('./skip');
 
 const closedReason = () => new DOMException('The stream was closed', 'AbortError');
 
@@ -59,6 +59,10 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   let held = [];
   let heldHead = 0;
   let pumpQueued = false;
+  // As pMapIterable's `stopIndex`: once an item fails, nothing more is read, and no element past it
+  // (ordered) or none at all (unordered) whose mapper has not started is mapped; the earlier
+  // results are still yielded before the error.
+  let stopIndex = Number.POSITIVE_INFINITY;
   let ended = false;
   let failure;
   let failed = false;
@@ -153,6 +157,7 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   const landedResult = (i, ok, value) => {
     inFlight--;
     if (ended) return;
+    if (!ok) stopIndex = ordered ? Math.min(stopIndex, i) : -1;
     if (ok && isSkip(value)) {
       if (ordered) ready.set(i, SKIPPED);
     } else {
@@ -181,6 +186,8 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
           pumpQueued = true;
           queueMicrotask(pumpLater);
         }
+        // Past a failure: not mapped (its result could never be yielded).
+        if (i > stopIndex) return pMapSkip;
         return mapper(value, i, {signal});
       }, context)
       .then(
@@ -249,17 +256,19 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   const begin = () => {
     if (source !== undefined) return;
     source = new Puller(input, {
-      canPull: () => !ended && waiting < concurrency && inFlight + buffered() < backpressure,
+      canPull: () => !ended && stopIndex === Number.POSITIVE_INFINITY && waiting < concurrency && inFlight + buffered() < backpressure,
       take: launch,
       after: deliver,
       failed: error => {
         // A source that fails after the stream ended (closed, or failed by a mapper) is ignored,
         // as an async generator ignores what happens after it is done.
         if (ended) return;
-        failure = error;
-        failed = true;
-        stop(error);
-        deliver();
+        // As pMapIterable: the error takes the next position and reading stops (the puller is
+        // exhausted). Ordered, every earlier result is yielded first, then it throws; unordered,
+        // it throws once it is reached among the results that landed before it.
+        const i = index++;
+        inFlight++;
+        landedResult(i, false, error);
       },
     });
     if (outerSignal !== undefined) {
@@ -332,9 +341,9 @@ function readStreamOptions(input, mapper, options) {
   return {ordered, signal};
 }
 
-// p-map's `isLimit`, with Number.isInteger (as every async-shape concurrency): an integer from
-// `minimum` up, or Infinity.
-const isLimit = (value, minimum) => (Number.isInteger(value) || value === Number.POSITIVE_INFINITY) && value >= minimum;
+// p-map's `isLimit`: a safe integer from `minimum` up, or Infinity (2**60 is refused, as p-map
+// refuses it).
+const isLimit = (value, minimum) => (Number.isSafeInteger(value) || value === Number.POSITIVE_INFINITY) && value >= minimum;
 
 // A value as p-map's messages show it: `${value}` (typeof), without throwing for a symbol.
 const shown = value => {
@@ -359,6 +368,8 @@ function readStreamBounds(options, poolConcurrency) {
   let concurrency = requested;
   if (concurrency === undefined) {
     concurrency = poolConcurrency ?? Number.POSITIVE_INFINITY;
+    // A pool's concurrency past the safe integers (a Pool accepts 2**53) bounds nothing: Infinity.
+    if (!Number.isSafeInteger(concurrency)) concurrency = Number.POSITIVE_INFINITY;
     if (poolConcurrency !== undefined && requestedBackpressure !== undefined && isLimit(requestedBackpressure, 1)) {
       concurrency = Math.min(concurrency, requestedBackpressure);
     }
