@@ -266,16 +266,30 @@ fn data_property(name: *const c_char, value: sys::napi_value) -> sys::napi_prope
 
 /// A JS array of `values`, made of own data properties (`napi_define_properties` with the index
 /// names): unlike `napi_set_element`, no setter on `Array.prototype` can intercept it, so it runs
-/// no JS. Fails as [`define`].
+/// no JS. For short, cold answers (an adaptive pool's history); lists of numbers are
+/// [`numbers`]. Fails as [`define`].
 ///
 /// # Safety
 /// See the module's safety note.
 pub(crate) unsafe fn array(env: sys::napi_env, values: &[sys::napi_value]) -> JsResult<sys::napi_value> {
+  let mut arr = ptr::null_mut();
+  // SAFETY: the module's contract; `arr` is a valid place for the result.
+  check(unsafe { sys::napi_create_array_with_length(env, values.len(), &mut arr) }, "napi_create_array_with_length");
+  let names: Vec<std::ffi::CString> =
+    (0..values.len()).map(|i| std::ffi::CString::new(i.to_string()).expect("a decimal index has no NUL")).collect();
+  let descriptors: Vec<_> =
+    names.iter().zip(values).map(|(name, &value)| data_property(name.as_ptr(), value)).collect();
+  // SAFETY: the module's contract; each descriptor names a NUL-terminated string of `names`,
+  // alive until the end of this function, and a value of this scope.
+  let status = unsafe { sys::napi_define_properties(env, arr, descriptors.len(), descriptors.as_ptr()) };
   // SAFETY: the module's contract.
-  unsafe { array_of(env, values.len(), values.iter().copied()) }
+  unsafe { js_check(env, status, "napi_define_properties") }?;
+  Ok(arr)
 }
 
-/// A JS array of numbers (see [`array`]: no setter runs).
+/// A `Float64Array` of `items`: one allocation and one copy, whatever the length, and no JS runs
+/// (a typed array's elements are not properties a prototype setter can intercept). Its consumers
+/// iterate or index it, as they would an array.
 ///
 /// # Safety
 /// See the module's safety note.
@@ -283,65 +297,26 @@ pub(crate) unsafe fn numbers(
   env: sys::napi_env,
   items: impl ExactSizeIterator<Item = f64>,
 ) -> JsResult<sys::napi_value> {
-  // SAFETY: the module's contract.
-  unsafe { array_of(env, items.len(), items.map(|v| num(env, v))) }
-}
-
-/// The NUL-terminated decimal names of the indices below `INDEX_NAMES`, end to end, and where each
-/// starts: made once, so that an array's names cost no formatting.
-const INDEX_NAMES: usize = 1024;
-
-fn index_names() -> &'static (Vec<u8>, Vec<usize>) {
-  static NAMES: std::sync::OnceLock<(Vec<u8>, Vec<usize>)> = std::sync::OnceLock::new();
-  NAMES.get_or_init(|| {
-    let mut names = Vec::new();
-    let mut starts = Vec::with_capacity(INDEX_NAMES);
-    for i in 0..INDEX_NAMES {
-      starts.push(names.len());
-      names.extend_from_slice(format!("{i}\0").as_bytes());
-    }
-    (names, starts)
-  })
-}
-
-/// [`array`] of the `len` values `values` yields.
-///
-/// # Safety
-/// See the module's safety note; `values` yields `len` values of this scope.
-unsafe fn array_of(
-  env: sys::napi_env,
-  len: usize,
-  values: impl Iterator<Item = sys::napi_value>,
-) -> JsResult<sys::napi_value> {
-  let mut arr = ptr::null_mut();
-  // SAFETY: the module's contract; `arr` is a valid place for the result.
-  check(unsafe { sys::napi_create_array_with_length(env, len, &mut arr) }, "napi_create_array_with_length");
-  if len == 0 {
-    return Ok(arr);
+  let len = items.len();
+  let mut data: *mut c_void = ptr::null_mut();
+  let mut buffer = ptr::null_mut();
+  let bytes = len.checked_mul(std::mem::size_of::<f64>()).expect("a list of numbers too long for memory");
+  // SAFETY: the module's contract; `data` and `buffer` are valid places for the results.
+  check(unsafe { sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer) }, "napi_create_arraybuffer");
+  let base = data.cast::<f64>();
+  for (i, v) in items.take(len).enumerate() {
+    // SAFETY: N-API just allocated `bytes` = `len` × 8 bytes at `data` for this buffer (non-null
+    // when `len` > 0, else this loop does not run) and nothing else refers to them yet; `i` <
+    // `len`, and the write is unaligned, so no alignment of the backing store is assumed.
+    unsafe { base.add(i).write_unaligned(v) };
   }
-  let (names, starts) = index_names();
-  // The names of the indices from `INDEX_NAMES` up, in one buffer filled before any pointer into
-  // it is taken.
-  let mut more = Vec::new();
-  let mut more_starts = Vec::new();
-  for i in INDEX_NAMES..len {
-    more_starts.push(more.len());
-    std::io::Write::write_fmt(&mut more, format_args!("{i}\0")).expect("writing to a Vec");
-  }
-  let name = |i: usize| -> *const c_char {
-    if i < INDEX_NAMES {
-      names[starts[i]..].as_ptr().cast()
-    } else {
-      more[more_starts[i - INDEX_NAMES]..].as_ptr().cast()
-    }
-  };
-  let descriptors: Vec<_> = values.take(len).enumerate().map(|(i, value)| data_property(name(i), value)).collect();
-  // SAFETY: the module's contract; each descriptor names a NUL-terminated string (in the static
-  // table or in `more`, alive until the end of this function) and a value of this scope.
-  let status = unsafe { sys::napi_define_properties(env, arr, descriptors.len(), descriptors.as_ptr()) };
-  // SAFETY: the module's contract.
-  unsafe { js_check(env, status, "napi_define_properties") }?;
-  Ok(arr)
+  let mut array = ptr::null_mut();
+  // SAFETY: the module's contract; `buffer` is the array buffer just made, `len` elements of 8
+  // bytes fit in it from offset 0.
+  let status =
+    unsafe { sys::napi_create_typedarray(env, sys::TypedarrayType::float64_array, len, buffer, 0, &mut array) };
+  check(status, "napi_create_typedarray");
+  Ok(array)
 }
 
 /// The arguments and callback data of one call of a raw function.
