@@ -662,7 +662,8 @@ test('stream: the outer signal has no listener left once the last value is taken
 test('the native group speaks the wire protocol: policies, settle answers and NO_DEADLINE are Rust constants', () => {
   const {groupApi} = require('../lib/internal/native');
   const {room} = require('../lib/internal/wire');
-  const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE} = room('combinators');
+  const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE, TASK_FULFILLED: OK, TASK_REJECTED: FAILED} = room('combinators');
+  assert.notEqual(OK, FAILED);
   assert.equal(new Set([ALL, ALL_SETTLED, RACE, ANY]).size, 4);
   const answers = [WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED];
   assert.equal(new Set(answers).size, answers.length);
@@ -673,21 +674,21 @@ test('the native group speaks the wire protocol: policies, settle answers and NO
   const before = group.live();
   const all = group.create(ALL, 3, 2);
   assert.equal(group.startInitial(all), 2);
-  assert.equal(group.settle(all, 0, 1), 2, 'the next task to start');
-  assert.equal(group.settle(all, 0, 1), IGNORED, 'task 0 no longer runs');
-  assert.equal(group.settle(all, 1, 1), WAIT);
+  assert.equal(group.settle(all, 0, OK), 2, 'the next task to start');
+  assert.equal(group.settle(all, 0, OK), IGNORED, 'task 0 no longer runs');
+  assert.equal(group.settle(all, 1, OK), WAIT);
   assert.equal(group.nextDeadline(all), NO_DEADLINE);
-  assert.equal(group.settle(all, 2, 0), REJECT_WITH_THIS);
+  assert.equal(group.settle(all, 2, FAILED), REJECT_WITH_THIS);
   group.free(all);
   const any = group.create(ANY, 2, NO_LIMIT);
   assert.equal(group.startInitial(any), 2);
-  assert.equal(group.settle(any, 0, 0), WAIT);
-  assert.equal(group.settle(any, 1, 0), REJECT_ALL);
+  assert.equal(group.settle(any, 0, FAILED), WAIT);
+  assert.equal(group.settle(any, 1, FAILED), REJECT_ALL);
   group.free(any);
   for (const policy of [RACE, ALL_SETTLED]) {
     const h = group.create(policy, 1, NO_LIMIT);
     assert.equal(group.startInitial(h), 1);
-    assert.equal(group.settle(h, 0, policy === RACE ? 1 : 0), FULFIL);
+    assert.equal(group.settle(h, 0, policy === RACE ? OK : FAILED), FULFIL);
     group.free(h);
   }
   assert.throws(() => group.create(Math.max(ALL, ALL_SETTLED, RACE, ANY) + 1, 1, NO_LIMIT), {name: 'RangeError', message: /policy/});

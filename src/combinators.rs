@@ -13,7 +13,7 @@
 //! only then makes its answer.
 
 use crate::napi_raw::{method_table, num, numbers, numbers_of, raw_entries, throw_range_error, Callback};
-use async_shape_core::combinators::wire::{ABORT_DECIDED, ABORT_UNDECIDED, NO_DEADLINE, NO_LIMIT};
+use async_shape_core::combinators::wire::{ABORT_DECIDED, ABORT_UNDECIDED, NO_DEADLINE, NO_LIMIT, TASK_FULFILLED};
 use async_shape_core::combinators::{Group, Policy, Step};
 use async_shape_core::now_ns;
 use napi::bindgen_prelude::{Env, Result, Unknown};
@@ -116,8 +116,8 @@ unsafe fn start_initial_body(env: sys::napi_env, info: sys::napi_callback_info) 
 /// `env` and `info` are those of the call being run, on its JS thread.
 unsafe fn settle_body(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: `env` and `info` are this call's (this body's contract).
-  let [h, i, ok] = unsafe { args::<3>(env, info) };
-  let step = with_group(h, |g| g.settle(i, ok != 0)).unwrap_or(Step::Ignored);
+  let [h, i, outcome] = unsafe { args::<3>(env, info) };
+  let step = with_group(h, |g| g.settle(i, outcome == TASK_FULFILLED)).unwrap_or(Step::Ignored);
   // SAFETY: `env` is this call's, on its JS thread (this body's contract).
   unsafe { num(env, step.code()) }
 }

@@ -63,8 +63,8 @@ use async_shape_core::now_ns;
 use async_shape_core::pool::adaptive::{Algorithm, Bounds, Controller};
 use async_shape_core::pool::scheduler::{Outcome, PoolCore, Token, NO_ID};
 use async_shape_core::pool::wire::{
-  cleared_name, FREED, HISTORY_LIMIT, HISTORY_PAIR_LEN, HISTORY_TIME, LEFT_PENDING, LIMIT_CHANGED, NOT_RUNNING,
-  NO_DEADLINE, UNNAMED,
+  cleared_name, FREED, HISTORY_LIMIT, HISTORY_PAIR_LEN, HISTORY_TIME, LEFT_PENDING, LIMIT_CHANGED, MAX_TIMER_MS,
+  NOT_RUNNING, NO_DEADLINE, UNNAMED,
 };
 use napi::bindgen_prelude::{Env, JsValue, Result, Unknown};
 use napi::sys;
@@ -696,7 +696,7 @@ unsafe fn arm_deadline(env: sys::napi_env, info: sys::napi_callback_info) -> sys
     with_pool::<2>(env, info, |[token, ms], cell| {
       expect_kind(env, cell, true, c"armDeadline")?;
       let (id, ms) = (token_of(env, token), f64_of(env, ms));
-      let ms = if ms.is_nan() { 0.0 } else { ms.clamp(0.0, 2_147_483_647.0) };
+      let ms = if ms.is_nan() { 0.0 } else { ms.clamp(0.0, MAX_TIMER_MS) };
       let now = now_ns();
       let earliest = match id {
         Some(id) => borrow_core(env, cell)?.arm_deadline(id, (ms * 1e6) as u64, now),

@@ -33,6 +33,10 @@ pub mod wire {
     /// `armDeadline`, `nextDeadline`: no deadline to arm a timer for (the pool's, one
     /// definition: `lib/internal/deadline-timer.js` reads it for both rooms).
     NO_DEADLINE: f64 = crate::pool::wire::NO_DEADLINE;
+    /// `settle(h, i, outcome)`: task `i` fulfilled.
+    TASK_FULFILLED: u32 = 1;
+    /// `settle(h, i, outcome)`: task `i` rejected (any code other than `TASK_FULFILLED`).
+    TASK_REJECTED: u32 = 0;
     /// `abort(h)`: the outer signal's abort decided the group (it was not decided yet).
     ABORT_DECIDED: u32 = 1;
     /// `abort(h)`: the group was decided already (or is gone); nothing changed.

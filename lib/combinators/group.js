@@ -25,7 +25,7 @@ const {
 
 const group = groupApi();
 // The policies a group is made with, and settle's answers (an index >= 0: the next task to start).
-const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE, ABORT_DECIDED} = room('combinators');
+const {ALL, ALL_SETTLED, RACE, ANY, NO_LIMIT, WAIT, FULFIL, REJECT_WITH_THIS, REJECT_ALL, IGNORED, NO_DEADLINE, ABORT_DECIDED, TASK_FULFILLED, TASK_REJECTED} = room('combinators');
 const noop = () => {};
 
 // Without a function among the inputs there is nothing to cancel or schedule: the native method
@@ -180,7 +180,7 @@ function runGroupUnchecked(policy, name, tasks, options, optionKinds) {
 
     const settled = (i, ok, value) => {
       if (done) return;
-      const code = group.settle(h, i, ok ? 1 : 0);
+      const code = group.settle(h, i, ok ? TASK_FULFILLED : TASK_REJECTED);
       if (code === IGNORED) return;
       if (policy === ALL_SETTLED) {
         results[i] = ok ? {status: 'fulfilled', value} : {status: 'rejected', reason: value};

@@ -55,7 +55,7 @@ const nativeSupported =
 const label = isMainThread ? `the main thread (pid ${process.pid})` : `worker ${threadId} (pid ${process.pid})`;
 
 // The longest threshold or window, in ms (about 24.8 days, as for timers): they become ns in u64.
-const MAX_MS = 2 ** 31 - 1;
+const {MAX_TIMER_MS: MAX_MS} = require('../internal/deadline-timer');
 
 function positiveNumber(value, name, fallback) {
   if (value === undefined) return fallback;

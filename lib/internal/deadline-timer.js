@@ -7,7 +7,7 @@ const {room} = require('./wire');
 
 // "No deadline to arm a timer for": the pool room's, one definition for every room that arms
 // deadlines (core/src/pool/wire.rs; the combinators' NO_DEADLINE is the same constant).
-const {NO_DEADLINE} = room('pool');
+const {NO_DEADLINE, MAX_TIMER_MS} = room('pool');
 
 class DeadlineTimer {
   #timer;
@@ -46,8 +46,8 @@ class DeadlineTimer {
   }
 }
 
-// Timers in Node take at most 2^31-1 ms; a longer timeout never fires (as with p-timeout).
-const MAX_TIMER_MS = 2 ** 31 - 1;
+// Timers in Node take at most MAX_TIMER_MS (2^31-1) ms; a longer timeout never fires (as with
+// p-timeout). One definition, the pool room's wire, which armDeadline clamps to as well.
 
 /** The rejection reason of a task that ran out of time, also its signal's abort reason. */
 const timeoutError = ms => new DOMException(`The task timed out after ${ms} ms`, 'TimeoutError');

@@ -669,7 +669,7 @@ pub fn loop_create(
       hub.shared.log_blocked.store(true, Ordering::Relaxed);
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    // The JS layer bounds both to 2^31 - 1 ms, which fits a u64 of ns.
+    // The JS layer bounds both to the pool room's MAX_TIMER_MS (2^31 - 1 ms), which fits a u64 of ns.
     let threshold = (threshold_ms * MS) as u64;
     let monitor = Monitor {
       sampler: LoopSampler::default(),

@@ -37,6 +37,9 @@ crate::wire_table! {
   /// What `armDeadline` and `nextDeadline` return instead of a number of ms: no deadline to arm
   /// a timer for.
   NO_DEADLINE: f64 = -1.0;
+  /// The longest delay a Node timer takes (2^31 - 1 ms): a longer timeout means none, and
+  /// `armDeadline` clamps to it. Also the bound of the event-loop monitor's intervals.
+  MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
   /// A tracked task's token is `slot · TOKEN_SLOT_UNIT + generation` (generation below
   /// `TOKEN_SLOT_UNIT`): JS finds a task's record at `Math.floor(token / TOKEN_SLOT_UNIT)`.
