@@ -26,7 +26,7 @@ const {DeadlineTimer, MAX_TIMER_MS, timeoutError} = require('../internal/deadlin
 const {createStream, readStreamOptions, readStreamBounds} = require('./stream');
 const {Puller} = require('../internal/pull');
 const {DroppedError, isDropped} = require('./dropped');
-const {pMapSkip, isSkip, awaitElement} = require('./skip');
+const {pMapSkip, isSkip, elementAwaiter} = require('./skip');
 const {onAbort} = require('../internal/signals');
 const {
   describe,
@@ -475,8 +475,6 @@ class Pool {
       let head;
       // Items read and not yet done: awaiting their element, waiting for a slot, or mapping.
       let inFlight = 0;
-      // Elements being awaited (or deferred behind one, to keep p-map's order of mapper calls).
-      let awaiting = 0;
       let skipped = 0;
       let index = 0;
       let finished = false;
@@ -617,31 +615,18 @@ class Pool {
 
       const owner = {start: startItem, cleared: (item, reason) => itemDone(item, false, reason)};
 
-      // An element read: its mapper runs once it is awaited, as p-map's `await element`. A value
-      // that is not a thenable costs nothing more (no promise), unless an earlier element is still
-      // awaited: then it waits one microtask (as `await` would) behind it, so that mappers are
-      // called in p-map's order (input order among elements that are ready).
-      const elementSettled = (i, ok, value) => {
-        awaiting--;
-        if (ok) submit(i, value);
-        else elementFailed(i, value);
-      };
+      // An element read: its mapper runs once it is awaited, as p-map's `await element`, in p-map's
+      // order (see elementAwaiter; a value that is not a thenable costs no promise).
+      const awaitThen = elementAwaiter(
+        (i, value) => submit(i, value),
+        (i, error) => elementFailed(i, error),
+      );
 
       const launch = value => {
         // Belt and braces: the puller reads nothing once the map is finished.
         if (finished) return;
         inFlight++;
-        const i = index++;
-        if (awaitElement(value, elementSettled, i)) {
-          awaiting++;
-          return;
-        }
-        if (awaiting > 0) {
-          awaiting++;
-          queueMicrotask(() => elementSettled(i, true, value));
-          return;
-        }
-        submit(i, value);
+        awaitThen(index++, value);
       };
 
       const submit = (i, value) => {

@@ -52,4 +52,30 @@ function awaitElement(value, settled, key) {
   return true;
 }
 
-module.exports = {pMapSkip, isSkip, awaitElement};
+/**
+ * Awaits elements as p-map's `await element` does and hands each on in p-map's order: returns
+ * `take(key, value)`, which calls `ready(key, result)` for an element that is or fulfils to
+ * `result`, and `failed(key, error)` for one that rejects. A value that is not a thenable is handed
+ * on at once (no promise), unless an earlier element is still awaited: then it waits one microtask
+ * behind it, as `await` would. Shared by Pool#map and the stream engine.
+ */
+function elementAwaiter(ready, failed) {
+  let awaiting = 0;
+  const settled = (key, ok, value) => {
+    awaiting--;
+    if (ok) ready(key, value);
+    else failed(key, value);
+  };
+  return (key, value) => {
+    if (awaitElement(value, settled, key)) {
+      awaiting++;
+    } else if (awaiting > 0) {
+      awaiting++;
+      queueMicrotask(() => settled(key, true, value));
+    } else {
+      ready(key, value);
+    }
+  };
+}
+
+module.exports = {pMapSkip, isSkip, elementAwaiter};

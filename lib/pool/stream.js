@@ -15,7 +15,7 @@
 const {describe, validateFunction, validateSignal, validateOptionsObject} = require('../internal/validate');
 const {onAbort} = require('../internal/signals');
 const {Puller} = require('../internal/pull');
-const {pMapSkip, isSkip, awaitElement} = require('./skip');
+const {pMapSkip, isSkip, elementAwaiter} = require('./skip');
 
 const closedReason = () => new DOMException('The stream was closed', 'AbortError');
 
@@ -51,8 +51,6 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
   let inFlight = 0;
   // Of those, the ones whose mapper has not started.
   let waiting = 0;
-  // Elements being awaited (or deferred behind one, to keep p-map's order of mapper calls).
-  let awaiting = 0;
   // Handed to the pool and not landed: this stream's mapper slots taken.
   let submitted = 0;
   // Elements ready while every slot is taken, in the order they became ready: index, value, ….
@@ -224,33 +222,20 @@ function createStream(pool, input, mapper, concurrency, backpressure, ordered, o
     held.push(i, value);
   };
 
-  const elementSettled = (i, ok, value) => {
-    awaiting--;
-    if (ok) {
-      elementReady(i, value);
-      return;
-    }
-    waiting--;
-    landedResult(i, false, value);
-  };
+  const awaitThen = elementAwaiter(
+    (i, value) => elementReady(i, value),
+    (i, error) => {
+      waiting--;
+      landedResult(i, false, error);
+    },
+  );
 
-  // An element read: its mapper runs once it is awaited, as pMapIterable's `await value`. A value
-  // that is not a thenable costs no promise, unless an earlier element is still awaited: then it
-  // waits one microtask (as `await` would) behind it, so that mappers are called in p-map's order.
+  // An element read: its mapper runs once it is awaited, as pMapIterable's `await value`, in
+  // p-map's order (see elementAwaiter; a value that is not a thenable costs no promise).
   const launch = value => {
-    const i = index++;
     inFlight++;
     waiting++;
-    if (awaitElement(value, elementSettled, i)) {
-      awaiting++;
-      return;
-    }
-    if (awaiting > 0) {
-      awaiting++;
-      queueMicrotask(() => elementSettled(i, true, value));
-      return;
-    }
-    elementReady(i, value);
+    awaitThen(index++, value);
   };
 
   const begin = () => {
