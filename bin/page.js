@@ -19,6 +19,11 @@ function fmt(x, digits = 0) {
   if (!finite(x)) return '–';
   return x.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits});
 }
+/** An ISO date as `2026-12-01 20:40:12 UTC`; anything else as given. */
+function when(iso) {
+  const d = typeof iso === 'string' && /^\d{4}-\d\d-\d\dT/.test(iso) ? new Date(iso) : undefined;
+  return d && Number.isFinite(d.getTime()) ? `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC` : String(iso);
+}
 const pct = (x, digits = 1) => (finite(x) ? `${fmt(x * 100, digits)}%` : '–');
 
 /**
@@ -109,7 +114,10 @@ function lineChart(spec) {
   const yTitleY = y + small;
   parts.push(`<text class="axis-title axis-title-y" x="${pad}" y="${yTitleY.toFixed(1)}" font-size="${small.toFixed(1)}" fill="${C.grey}">${esc(yTitle)}</text>`);
   const left = pad + Math.max(...tickText.map(t => textWidth(t, small))) + 8;
-  const right = W - pad - (spec.rightPad ?? font * 0.6);
+  // A numeric x axis ends on a tick whose label is centred on the edge: leave room for its half.
+  const xNice = categories ? undefined : niceTicks(spec.xMax, spec.xTickCount ?? 6);
+  const lastX = xNice ? fmt(xNice.ticks[xNice.ticks.length - 1], xNice.decimals) : '';
+  const right = W - pad - Math.max(font * 0.6, textWidth(lastX, small) / 2 + 2);
   const top = yTitleY + font * 0.9;
   const bottom = H - pad - font * 1.2 - small * 1.6;
   const plotH = bottom - top;
@@ -122,7 +130,7 @@ function lineChart(spec) {
     X = i => left + (i + 0.5) * band;
     xTicks = categories.map((c, i) => ({x: X(i), label: String(c)}));
   } else {
-    const nt = niceTicks(spec.xMax, spec.xTickCount ?? 6);
+    const nt = xNice;
     const xMax = nt.ticks[nt.ticks.length - 1];
     X = v => left + (v / xMax) * (right - left);
     xTicks = nt.ticks.map(t => ({x: X(t), label: fmt(t, nt.decimals), numeric: true}));
@@ -142,7 +150,7 @@ function lineChart(spec) {
     .map(
       t =>
         `<line x1="${t.x.toFixed(1)}" y1="${bottom.toFixed(1)}" x2="${t.x.toFixed(1)}" y2="${(bottom + 4).toFixed(1)}" stroke="#8a8a8a"/>` +
-        `<text class="tick ${t.numeric ? 'tick-x-num' : 'tick-x'}" x="${t.x.toFixed(1)}" y="${(bottom + 4 + small * 1.1).toFixed(1)}" text-anchor="middle" font-size="${small.toFixed(1)}" fill="${C.grey}">${esc(t.label)}</text>`,
+        `<text class="tick ${t.numeric ? 'tick-x-num' : 'tick-x'}" x="${t.x.toFixed(1)}" y="${(bottom + 6 + small * 1.1).toFixed(1)}" text-anchor="middle" font-size="${small.toFixed(1)}" fill="${C.grey}">${esc(t.label)}</text>`,
     )
     .join('');
   parts.push(`<g class="x-axis">${xt}</g>`);
@@ -294,8 +302,8 @@ function adaptiveChart(result, size) {
   });
 }
 
-const WIDE = {W: 600, H: 360, font: 14};
-const NARROW = {W: 380, H: 330, font: 13};
+const WIDE = {W: 600, H: 370, font: 15};
+const NARROW = {W: 380, H: 340, font: 14};
 
 /** The charts as one standalone SVG: a heading, then each chart below the other. */
 function svg(result) {
@@ -304,7 +312,7 @@ function svg(result) {
   const charts = [throughputChart(result, size), latencyChart(result, size), adaptiveChart(result, size)].filter(Boolean);
   const head = 58;
   const H = head + charts.length * size.H;
-  const date = result.params?.date ? ` · ${result.params.date}` : '';
+  const date = result.params?.date ? ` · ${when(result.params.date)}` : '';
   const body = charts.map((c, i) => c.replace('<svg class="chart"', `<svg class="chart" x="0" y="${head + i * size.H}" width="${W}" height="${size.H}"`).replace(' width="100%"', '')).join('\n');
   const url = String(result.url ?? '');
   const shown = url.length > 80 ? `${url.slice(0, 79)}…` : url;
@@ -340,7 +348,7 @@ function paramsList(result) {
     if (finite(d.queue)) add('queue', fmt(d.queue));
     if (finite(d.limit)) add('limit', fmt(d.limit));
   }
-  if (p.date) add('date', p.date);
+  if (p.date) add('date', when(p.date));
   if (p.node) add('node', p.node);
   if (p.version) add('async-shape', p.version);
   return `<dl class="params">${rows.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>`;
@@ -391,6 +399,33 @@ function summaryBlock(result) {
   return parts.join('\n');
 }
 
+/** The adaptive run beside its chart: where its limit went and how it compares with the fixed levels. */
+function adaptiveCard(result) {
+  const a = result.adaptive;
+  if (!a || typeof a !== 'object') return '';
+  const stat = (label, value, sub) => `<div class="stat"><span class="stat-label">${esc(label)}</span><span class="stat-value">${esc(value)}</span>${sub ? `<span class="stat-sub">${esc(sub)}</span>` : ''}</div>`;
+  const stats = [
+    stat('final limit', a.finalLimit ?? '–', finite(result.knee) && !result.allRefused ? `knee of the fixed levels: ${result.knee}` : ''),
+    stat('goodput', `${fmt(a.throughput)} ok/s`, finite(a.throughputVsBestFixed) ? `${pct(a.throughputVsBestFixed, 0)} of the best fixed level` : ''),
+    stat('p99', `${fmt(a.latency?.p99, 1)} ms`, finite(a.p99VsKnee) ? `${fmt(a.p99VsKnee, 2)}× the knee's` : ''),
+    stat('refused', finite(a.refusedRate) ? pct(a.refusedRate) : fmt(refusedOf(a)), ''),
+  ];
+  const history = Array.isArray(a.limitHistory) ? a.limitHistory.filter(h => Array.isArray(h) && finite(h[0]) && finite(h[1])) : [];
+  const lines = [];
+  if (history.length > 0) {
+    const path = history.map(h => h[1]).filter((v, i, all) => i === 0 || v !== all[i - 1]);
+    const shown = path.length > 16 ? [...path.slice(0, 15), '…', path[path.length - 1]] : path;
+    lines.push(`<p class="trajectory"><span class="label">limit</span> ${esc(shown.join(' → '))}</p>`);
+    const peak = Math.max(...path);
+    if (finite(result.knee) && result.knee > 0 && !result.allRefused) {
+      const reached = history.find(h => h[1] >= result.knee);
+      if (reached) lines.push(`<p>Reached the knee (${esc(result.knee)}) after ${fmt(reached[0] / 1000, 2)} s; peak ${esc(peak)} (${fmt(peak / result.knee, 2)}× the knee).</p>`);
+      else lines.push(`<p>Never reached the knee (${esc(result.knee)}); peak ${esc(peak)}.</p>`);
+    }
+  }
+  return `<section class="card adaptive-card"><h2>Adaptive run</h2><div class="stats">${stats.join('')}</div>${lines.join('')}</section>`;
+}
+
 const COLUMNS = [
   ['concurrency', null],
   ['goodput ok/s', l => fmt(l.throughput)],
@@ -418,7 +453,7 @@ function levelsTable(result) {
   const body = rows
     .map(({l, name, knee, adaptive}) => {
       const cls = [knee ? 'is-knee' : '', adaptive ? 'is-adaptive' : ''].filter(Boolean).join(' ');
-      const first = `<th scope="row">${esc(name)}${knee ? ' <span class="knee-mark">◀ knee</span>' : ''}</th>`;
+      const first = `<th scope="row">${adaptive ? '' : '<span class="c-prefix">concurrency </span>'}${esc(name)}${knee ? ' <span class="knee-mark">◀ knee</span>' : ''}</th>`;
       const cells = COLUMNS.slice(1)
         .map(([h, f]) => `<td data-label="${esc(h)}">${esc(f(l))}</td>`)
         .join('');
@@ -463,6 +498,15 @@ table.levels{width:100%;border-collapse:collapse;font-size:.85rem;font-variant-n
 .levels tbody th{text-align:left;white-space:nowrap}
 .levels tr.is-knee{background:#e8f5ef}
 .levels tr.is-adaptive{background:#f8eef4}
+.stats{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px 18px;margin:.2rem 0 .8rem}
+.stat{display:flex;flex-direction:column;min-width:0}
+.stat-label{font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;color:#666}
+.stat-value{font-size:1.5rem;font-weight:700;line-height:1.2;overflow-wrap:anywhere}
+.stat-sub{font-size:.85rem;color:#555}
+.adaptive-card p{margin:.4rem 0;overflow-wrap:anywhere}
+.adaptive-card .label{font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;color:#666;margin-right:.3rem}
+.trajectory{font-variant-numeric:tabular-nums}
+.c-prefix{display:none}
 .knee-mark{color:#007a5a;font-weight:700;font-size:.8rem}
 footer{color:#666;font-size:.8rem;margin:12px 0 0}
 @media (max-width:900px){.top{grid-template-columns:minmax(0,1fr)}}
@@ -478,6 +522,7 @@ header h1{font-size:1.3rem}
 .levels tr{border:1px solid #e3e5e8;border-radius:8px;margin:0 0 10px;padding:6px 10px;display:grid;grid-template-columns:1fr 1fr;column-gap:12px}
 .levels tbody th{grid-column:1/-1;display:block;border:0;padding:.2rem 0 .3rem;font-size:1rem}
 .levels td{display:flex;justify-content:space-between;gap:8px;border:0;padding:.15rem 0;min-width:0}
+.c-prefix{display:inline;font-weight:400;color:#666}
 .levels td::before{content:attr(data-label);color:#666;text-align:left}
 }
 `;
@@ -498,6 +543,7 @@ function html(result) {
     })
     .filter(Boolean)
     .join('\n');
+  const adaptive = adaptiveCard(result);
   const target = result.builtIn ? 'built-in downstream' : 'external service';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -509,7 +555,7 @@ function html(result) {
 <header>
 <h1>async-shape sweep</h1>
 <p class="url">${esc(result.url ?? '')}</p>
-<p class="meta">${date ? `${esc(date)} · ` : ''}${esc(target)} · ${levels.length} level${levels.length === 1 ? '' : 's'}${result.adaptive ? ' + an adaptive run' : ''}</p>
+<p class="meta">${date ? `${esc(when(date))} · ` : ''}${esc(target)} · ${levels.length} level${levels.length === 1 ? '' : 's'}${result.adaptive ? ' + an adaptive run' : ''}</p>
 </header>
 <div class="top">
 <section class="card summary"><h2>Summary</h2>
@@ -521,6 +567,7 @@ ${paramsList(result)}
 </div>
 <section class="charts">
 ${charts}
+${adaptive}
 </section>
 <section class="card levels-card"><h2>Levels</h2>
 ${levelsTable(result)}
