@@ -373,7 +373,7 @@ function summaryBlock(result) {
     parts.push(`<p class="alert"><strong>Every level was refused.</strong> The service answered 429 or 503 at every concurrency tried; no level is past the knee on its own merits.</p>`);
   }
   const kneeValue = result.allRefused ? 'none' : esc(result.knee ?? '–');
-  parts.push(`<div class="knee"><span class="knee-label">knee</span><span class="knee-value">${kneeValue}</span></div>`);
+  parts.push(`<div class="knee"><span class="knee-label">knee</span><span class="knee-value${result.allRefused ? ' is-none' : ''}">${kneeValue}</span></div>`);
   if (result.kneeReason) parts.push(`<p class="reason">${esc(result.kneeReason)}</p>`);
   if (result.kneeAtTop && !result.allRefused) {
     parts.push(`<p class="alert">The knee is the highest level tried: it may lie above the tested range. Sweep higher levels to find it.</p>`);
@@ -477,6 +477,7 @@ header .meta{margin:.2rem 0 0;color:#555}
 .knee{display:flex;align-items:baseline;gap:.6rem}
 .knee-label{text-transform:uppercase;letter-spacing:.06em;font-size:.8rem;color:#555}
 .knee-value{font-size:2.2rem;font-weight:700;color:#007a5a;line-height:1.1}
+.knee-value.is-none{color:#a34a00}
 .summary p,.summary ul{margin:.45rem 0;overflow-wrap:anywhere}
 .summary .label{margin:.8rem 0 .2rem;font-size:.8rem;text-transform:uppercase;letter-spacing:.06em;color:#555}
 .rec{margin:0;padding:.6rem .8rem;background:#f1f6f4;border-left:4px solid #009E73;border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;font:600 .95rem/1.4 ui-monospace,"DejaVu Sans Mono",monospace}
