@@ -14,8 +14,14 @@ const {pathToFileURL} = require('node:url');
 const {svg, html, niceTicks} = require('../bin/page');
 
 const CHROMIUM = '/usr/bin/chromium';
-const fixture = name => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8'));
-const FIXTURES = ['sweep-queue-adaptive', 'sweep-rate-limited', 'sweep-all-refused'];
+const readFixture = name => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', `${name}.json`), 'utf8'));
+/** The queueing run again, as if its knee were the highest level tried (its label sits at the right edge). */
+function kneeAtTop() {
+  const r = readFixture('sweep-queue-adaptive');
+  return {...r, knee: 80, kneeIndex: 5, kneeAtTop: true, recommendation: 'const limit = pLimit(80);'};
+}
+const fixture = name => (name === 'knee-at-top' ? kneeAtTop() : readFixture(name));
+const FIXTURES = ['sweep-queue-adaptive', 'sweep-rate-limited', 'sweep-all-refused', 'knee-at-top'];
 const VIEWPORTS = [
   {name: 'desktop', width: 1200, height: 800, variant: 'wide'},
   {name: 'phone', width: 390, height: 844, variant: 'narrow'},
@@ -73,6 +79,13 @@ test('svg: one standalone document with every chart; html marks the knee in the 
   assert.match(out, /polyline/);
   assert.equal((svg(fixture('sweep-rate-limited')).match(/<svg class="chart"/g) ?? []).length, 2, 'no adaptive run, no third chart');
   assert.match(html(result), /<th scope="row">[^<]*(?:<span[^>]*>[^<]*<\/span>)?20 <span class="knee-mark">◀ knee<\/span>/);
+});
+
+test('a knee at the highest level tried says that the knee may lie above the range', () => {
+  const page = html(fixture('knee-at-top'));
+  assert.match(page, /may lie above the tested range/);
+  assert.match(page, />knee 80, top level tried</);
+  assert.doesNotMatch(html(fixture('sweep-queue-adaptive')), /may lie above/);
 });
 
 test('absent fields render as a dash, never "undefined" or "NaN"', () => {
