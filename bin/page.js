@@ -331,7 +331,7 @@ function paramsList(result) {
   const p = result.params ?? {};
   const rows = [];
   const add = (k, v) => rows.push([k, v]);
-  add('target', result.builtIn ? 'the built-in downstream' : 'an external service');
+  if (typeof result.builtIn === 'boolean') add('target', result.builtIn ? 'the built-in downstream' : 'an external service');
   if (Array.isArray(p.levels)) add('levels', p.levels.join(', '));
   if (finite(p.duration)) add('per level', `${fmt(p.duration, p.duration % 1 ? 1 : 0)} s`);
   else if (finite(p.requests)) add('per level', `${fmt(p.requests)} requests`);
@@ -351,6 +351,7 @@ function paramsList(result) {
   if (p.date) add('date', when(p.date));
   if (p.node) add('node', p.node);
   if (p.version) add('async-shape', p.version);
+  if (rows.length === 0) return '<p class="params-none">Not recorded in this result.</p>';
   return `<dl class="params">${rows.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>`;
 }
 
@@ -545,7 +546,7 @@ function html(result) {
     .filter(Boolean)
     .join('\n');
   const adaptive = adaptiveCard(result);
-  const target = result.builtIn ? 'built-in downstream' : 'external service';
+  const target = typeof result.builtIn === 'boolean' ? (result.builtIn ? 'built-in downstream' : 'external service') : undefined;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -556,7 +557,7 @@ function html(result) {
 <header>
 <h1>async-shape sweep</h1>
 <p class="url">${esc(result.url ?? '')}</p>
-<p class="meta">${date ? `${esc(when(date))} · ` : ''}${esc(target)} · ${levels.length} level${levels.length === 1 ? '' : 's'}${result.adaptive ? ' + an adaptive run' : ''}</p>
+<p class="meta">${date ? `${esc(when(date))} · ` : ''}${target ? `${esc(target)} · ` : ''}${levels.length} level${levels.length === 1 ? '' : 's'}${result.adaptive ? ' + an adaptive run' : ''}</p>
 </header>
 <div class="top">
 <section class="card summary"><h2>Summary</h2>
