@@ -20,8 +20,16 @@ function kneeAtTop() {
   const r = readFixture('sweep-queue-adaptive');
   return {...r, knee: 80, kneeIndex: 5, kneeAtTop: true, recommendation: 'const limit = pLimit(80);'};
 }
-const fixture = name => (name === 'knee-at-top' ? kneeAtTop() : readFixture(name));
-const FIXTURES = ['sweep-queue-adaptive', 'sweep-rate-limited', 'sweep-all-refused', 'knee-at-top'];
+/** The rate-limited run stretched to 24 levels up to 4096: more x labels than a phone has room for. */
+function manyLevels() {
+  const r = readFixture('sweep-rate-limited');
+  const concurrencies = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 256, 512, 1024, 2048, 3000, 4096];
+  const levels = concurrencies.map((concurrency, i) => ({...r.levels[Math.min(i >> 2, r.levels.length - 1)], concurrency}));
+  return {...r, params: {...r.params, levels: concurrencies}, levels, knee: 10, kneeIndex: 7};
+}
+const VARIANTS = {'knee-at-top': kneeAtTop, 'many-levels': manyLevels};
+const fixture = name => (VARIANTS[name] ? VARIANTS[name]() : readFixture(name));
+const FIXTURES = ['sweep-queue-adaptive', 'sweep-rate-limited', 'sweep-all-refused', 'knee-at-top', 'many-levels'];
 const VIEWPORTS = [
   {name: 'desktop', width: 1200, height: 800, variant: 'wide'},
   {name: 'phone', width: 390, height: 844, variant: 'narrow'},

@@ -128,7 +128,10 @@ function lineChart(spec) {
   if (categories) {
     const band = (right - left) / categories.length;
     X = i => left + (i + 0.5) * band;
-    xTicks = categories.map((c, i) => ({x: X(i), label: String(c)}));
+    // Many levels on a narrow chart: label every n-th level so that no two labels touch.
+    const widest = Math.max(0, ...categories.map(c => textWidth(c, small)));
+    const every = Math.max(1, Math.ceil((widest + 8) / band));
+    xTicks = categories.map((c, i) => ({x: X(i), label: i % every === 0 ? String(c) : undefined}));
   } else {
     const nt = xNice;
     const xMax = nt.ticks[nt.ticks.length - 1];
@@ -150,7 +153,9 @@ function lineChart(spec) {
     .map(
       t =>
         `<line x1="${t.x.toFixed(1)}" y1="${bottom.toFixed(1)}" x2="${t.x.toFixed(1)}" y2="${(bottom + 4).toFixed(1)}" stroke="#8a8a8a"/>` +
-        `<text class="tick ${t.numeric ? 'tick-x-num' : 'tick-x'}" x="${t.x.toFixed(1)}" y="${(bottom + 6 + small * 1.1).toFixed(1)}" text-anchor="middle" font-size="${small.toFixed(1)}" fill="${C.grey}">${esc(t.label)}</text>`,
+        (t.label === undefined
+          ? ''
+          : `<text class="tick ${t.numeric ? 'tick-x-num' : 'tick-x'}" x="${t.x.toFixed(1)}" y="${(bottom + 6 + small * 1.1).toFixed(1)}" text-anchor="middle" font-size="${small.toFixed(1)}" fill="${C.grey}">${esc(t.label)}</text>`),
     )
     .join('');
   parts.push(`<g class="x-axis">${xt}</g>`);
