@@ -1,6 +1,6 @@
 'use strict';
-// Renders a sweep: a terminal table with the knee marked, an SVG chart of throughput and p99
-// against concurrency, and an HTML page with both.
+// Renders a sweep: a terminal table with the knee marked and a summary; the SVG chart and the HTML
+// page come from bin/page.js.
 
 const num = (x, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
@@ -41,62 +41,7 @@ function summary(result) {
   return lines.join('\n');
 }
 
-const escapeXml = s => String(s).replace(/[<>&"]/g, c => ({'<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;'})[c]);
-
-/** Throughput (left axis) and p99 (right axis) against concurrency (log scale), knee marked. */
-function svg(result) {
-  const W = 720;
-  const H = 360;
-  const pad = {left: 64, right: 64, top: 40, bottom: 48};
-  const levels = result.levels;
-  const xs = levels.map(l => Math.log2(l.concurrency));
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-  const maxT = Math.max(...levels.map(l => l.throughput), 1) * 1.1;
-  const maxL = Math.max(...levels.map(l => l.latency.p99), 1) * 1.1;
-  const X = v => pad.left + ((v - x0) / (x1 - x0)) * (W - pad.left - pad.right);
-  const Yt = v => H - pad.bottom - (v / maxT) * (H - pad.top - pad.bottom);
-  const Yl = v => H - pad.bottom - (v / maxL) * (H - pad.top - pad.bottom);
-  const path = (Y, key) => levels.map((l, i) => `${X(xs[i]).toFixed(1)},${Y(key(l)).toFixed(1)}`).join(' ');
-  const knee = levels.find(l => l.concurrency === result.knee);
-  const ticks = levels
-    .map((l, i) => `<text x="${X(xs[i]).toFixed(1)}" y="${H - pad.bottom + 18}" text-anchor="middle">${l.concurrency}</text>`)
-    .join('');
-  const yTicks = [0, 0.5, 1]
-    .map(
-      f =>
-        `<text x="${pad.left - 8}" y="${Yt(maxT * f).toFixed(1)}" text-anchor="end" fill="#1f77b4">${num(maxT * f)}</text>` +
-        `<text x="${W - pad.right + 8}" y="${Yl(maxL * f).toFixed(1)}" fill="#d62728">${num(maxL * f)}</text>`,
-    )
-    .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
-<rect width="${W}" height="${H}" fill="white"/>
-<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(result.url)}: throughput and p99 against concurrency</text>
-<line x1="${pad.left}" y1="${H - pad.bottom}" x2="${W - pad.right}" y2="${H - pad.bottom}" stroke="#888"/>
-<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${H - pad.bottom}" stroke="#1f77b4"/>
-<line x1="${W - pad.right}" y1="${pad.top}" x2="${W - pad.right}" y2="${H - pad.bottom}" stroke="#d62728"/>
-${ticks}${yTicks}
-<text x="${W / 2}" y="${H - 12}" text-anchor="middle">concurrency</text>
-<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle" fill="#1f77b4">req/s</text>
-<text x="${W - 16}" y="${H / 2}" transform="rotate(90 ${W - 16} ${H / 2})" text-anchor="middle" fill="#d62728">p99 ms</text>
-${knee ? `<line x1="${X(Math.log2(knee.concurrency)).toFixed(1)}" y1="${pad.top}" x2="${X(Math.log2(knee.concurrency)).toFixed(1)}" y2="${H - pad.bottom}" stroke="#2ca02c" stroke-dasharray="4 4"/><text x="${(X(Math.log2(knee.concurrency)) + 4).toFixed(1)}" y="${pad.top + 12}" fill="#2ca02c">knee: ${knee.concurrency}</text>` : ''}
-<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${path(Yt, l => l.throughput)}"/>
-<polyline fill="none" stroke="#d62728" stroke-width="2" points="${path(Yl, l => l.latency.p99)}"/>
-${levels.map((l, i) => `<circle cx="${X(xs[i]).toFixed(1)}" cy="${Yt(l.throughput).toFixed(1)}" r="3" fill="#1f77b4"/><circle cx="${X(xs[i]).toFixed(1)}" cy="${Yl(l.latency.p99).toFixed(1)}" r="3" fill="#d62728"/>`).join('')}
-</svg>
-`;
-}
-
-function html(result) {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>async-shape sweep</title>
-<style>body{font-family:sans-serif;margin:2em;max-width:760px}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head>
-<body>
-<h1>async-shape sweep</h1>
-${svg(result)}
-<pre>${escapeXml(table(result))}</pre>
-<pre>${escapeXml(summary(result))}</pre>
-</body></html>
-`;
-}
+// The chart and the page are bin/page.js's (legend, round ticks, refusals, the adaptive run).
+const {svg, html} = require('./page');
 
 module.exports = {table, summary, svg, html};
