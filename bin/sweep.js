@@ -224,6 +224,9 @@ async function measureLevel(url, concurrency, options) {
   const base = Math.max(1, unloaded);
 
   const one = async ({drop}) => {
+    // A task that waited in the adaptive pool's queue past the level's end sends nothing.
+    if (!more()) return {skipped: true};
+    c.sent++;
     const t0 = performance.now();
     try {
       const {status, retryAfter} = await request(url, {method, headers, body, agent, timeout: 30_000});
@@ -261,8 +264,8 @@ async function measureLevel(url, concurrency, options) {
     let attempt = 0;
     while (more()) {
       if (!(await slots.take(deadline)) || !more()) break;
-      c.sent++;
       const outcome = await pool.run(one);
+      if (outcome.skipped) break;
       if (outcome.ok) {
         attempt = 0;
         continue;
@@ -423,7 +426,11 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
   }
   const waits = results.reduce((n, l) => n + l.retryAfterWaits, 0);
   const backoffs = results.reduce((n, l) => n + l.backoffs, 0);
-  if (waits + backoffs > 0) notes.push(`clients waited for Retry-After ${waits} times and backed off ${backoffs} times`);
+  const waited = [
+    waits > 0 ? `waited for a Retry-After ${waits} times` : '',
+    backoffs > 0 ? `backed off ${backoffs} times (exponential with full jitter, no Retry-After)` : '',
+  ].filter(Boolean);
+  if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
   if (allRefused) notes.push(`every level was refused or failing more than ${pct(DIRTY)}: the recommendation is Little's law's estimate; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
