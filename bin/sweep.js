@@ -431,7 +431,7 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
     backoffs > 0 ? `backed off ${backoffs} times (exponential with full jitter, no Retry-After)` : '',
   ].filter(Boolean);
   if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
-  if (allRefused) notes.push(`every level was refused or failing more than ${pct(DIRTY)}: the recommendation is Little's law's estimate; try lower --levels`);
+  if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)} of its requests; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
     notes.push(`the knee is the highest level tried: it may lie above; try --levels ${top},${top * 2},${top * 4}`);
