@@ -385,10 +385,12 @@ for (const form of ['seconds', 'date']) {
       const clients = 5;
       const result = await sweep(s.url, {levels: [clients], duration: 2.5, method: 'GET', headers: {}});
       const [l] = result.levels;
-      // The probe's one request, then each client's first; the next come a second later at least.
+      // The probe's one request, then each client's first; a client's next comes a second after
+      // its answer at the earliest. So within 950 ms of the level's first request the server sees
+      // each client once at most, however spread their first requests are.
       const first = s.arrivals[1];
-      const early = s.arrivals.filter(t => t > first + 150 && t < first + 950);
-      assert.deepEqual(early, [], `requests within the Retry-After: ${s.arrivals.map(t => (t - first).toFixed(0)).join(', ')}`);
+      const early = s.arrivals.filter(t => t >= first && t < first + 950);
+      assert.ok(early.length <= clients, `requests within the Retry-After: ${s.arrivals.map(t => (t - first).toFixed(0)).join(', ')}`);
       assert.ok(l.sent >= clients && l.sent <= clients * 3, `${l.sent} sent by ${clients} clients in 2.5 s with a 1 s Retry-After`);
       assert.equal(l.retryAfterWaits, l.sent);
       assert.equal(l.backoffs, 0);
