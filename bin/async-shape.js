@@ -409,7 +409,6 @@ async function runSweep(args) {
     if (downstream) {
       result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee, mode: downstream.mode, limit: downstream.limit};
     }
-    if (result.adaptive) result.adaptive.trajectory = lib().sweep.trajectory(result.adaptive.limitHistory, result.adaptive.seconds);
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
     for (const [kind, file, name] of files) {

@@ -49,8 +49,10 @@ const {monitorEventLoop} = require('../lib/event-loop/monitor');
  * @property {Record<string, number>} errorReasons
  *
  * @typedef {LevelResult & {concurrency: 'adaptive', finalLimit: number,
- *   limitHistory: Array<[number, number]>, throughputVsBestFixed: number, p99VsKnee: number|null}} AdaptiveResult
- *   `limitHistory`: [ms since the level started, limit] at the start and at every change.
+ *   limitHistory: Array<[number, number]>, throughputVsBestFixed: number, p99VsKnee: number|null,
+ *   trajectory: string}} AdaptiveResult
+ *   `limitHistory`: [ms since the level started, limit] at the start and at every change;
+ *   `trajectory`: the same in a few steps, 'limit 4→8→16→20 (t=0…2.0 s)'.
  *
  * @typedef {object} SweepResult
  * @property {string} url
@@ -538,6 +540,7 @@ async function sweep(url, options) {
       ...a,
       throughputVsBestFixed: best > 0 ? a.throughput / best : 0,
       p99VsKnee: kneeLevel && kneeLevel.latency.p99 > 0 && a.latency.p99 !== null ? a.latency.p99 / kneeLevel.latency.p99 : null,
+      trajectory: trajectory(a.limitHistory, a.seconds),
     };
   }
   return out;
