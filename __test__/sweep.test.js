@@ -356,6 +356,29 @@ test('polite: against a server that answers 429 fast, the requests per level sta
   }
 });
 
+test('polite: a Retry-After of 0 on every refusal is no licence for a retry storm', {timeout: 120_000}, async () => {
+  const s = await testServer((req, res) => tooMany(res, {'Retry-After': '0'}));
+  try {
+    const result = await sweep(s.url, {levels: [20], duration: 1, method: 'GET', headers: {}});
+    const [l] = result.levels;
+    assert.ok(l.sent <= 20 * l.concurrency * l.seconds + l.concurrency, `${l.sent} requests in ${l.seconds.toFixed(2)} s`);
+    assert.equal(l.retryAfterWaits, l.sent);
+  } finally {
+    await s.close();
+  }
+});
+
+test('rateCap: 4 × the larger of the best goodput and the last clean level per client × the concurrency', () => {
+  const {rateCap} = require('../bin/sweep');
+  // Before any level: one client at the probe's latency (50 ms: 20/s).
+  assert.equal(rateCap([], 5, 50), 4 * 5 * 20);
+  const done = [lv(5, 100, 52), lv(10, 200, 52), lv(20, 400, 53), lv(40, 380, 53, {refused: 300})];
+  // The last clean level is 20 (20 ok/s per client): at 80, 4 × 1600.
+  assert.equal(rateCap(done, 80, 50), 4 * 20 * 80);
+  // A best goodput above the projection wins.
+  assert.equal(rateCap([lv(10, 1000, 10, {refused: 500})], 1, 50), 4 * 1000);
+});
+
 test('polite: --max-rate caps the request rate of a level against a fast server', {timeout: 120_000}, async () => {
   const s = await testServer((req, res) => res.end('ok\n'));
   try {

@@ -191,8 +191,8 @@ function latencyRecorder() {
  * Measures one level: a closed loop of clients, each sending its next request when the last one
  * answers, through a Pool, for `requests` requests or `duration` seconds, at most `maxRate`
  * requests a second in all. A refusal or a failure sends its client to wait: `Retry-After` when
- * the answer has one (capped at the level's end), else an exponential backoff with full jitter
- * from `unloaded` ms up to a second. A fixed level has `concurrency` clients and a pool of that
+ * the answer has one (capped at the level's end; never shorter than the backoff), else an
+ * exponential backoff with full jitter from `unloaded` ms up to a second. A fixed level has `concurrency` clients and a pool of that
  * size; the adaptive level (`concurrency: 'adaptive'`) has a backlog of `clients` and lets its
  * pool's limit decide how many run, marking refusals dropped.
  */
@@ -272,13 +272,14 @@ async function measureLevel(url, concurrency, options) {
         attempt = 0;
         continue;
       }
-      let wait;
+      // The backoff, and a Retry-After as a floor on it: a service that says `Retry-After: 0`
+      // while refusing everything still gets backed off from.
+      let wait = Math.random() * Math.min(BACKOFF_CAP_MS, base * 2 ** attempt);
       if (outcome.retryAfter !== undefined) {
         c.retryAfterWaits++;
-        wait = Math.min(outcome.retryAfter, RETRY_AFTER_CAP_MS);
+        wait = Math.max(wait, Math.min(outcome.retryAfter, RETRY_AFTER_CAP_MS));
       } else {
         c.backoffs++;
-        wait = Math.random() * Math.min(BACKOFF_CAP_MS, base * 2 ** attempt);
       }
       attempt = Math.min(attempt + 1, 30);
       // A wait past the level's end ends this client: it sends nothing before its Retry-After.
