@@ -24,9 +24,9 @@ const SWEEP_USAGE = `Usage: async-shape sweep [options]
 
 Measures goodput, refusals and latency against concurrency, and finds the knee: the largest
 concurrency served cleanly (at most 1% refused or failing) before p99 rises without goodput rising.
-Polite by default: on 429/503 each client honours Retry-After (seconds or a date) or backs off
-exponentially with full jitter (from the unloaded latency, up to 1 s), and each level's request
-rate is capped.
+Polite by default: on 429/503 each client backs off exponentially with full jitter (from the
+unloaded latency, up to 1 s) and at least for the answer's Retry-After (seconds or a date), and
+each level's request rate is capped.
 
 Options:
   --url URL            the service to sweep (default: the built-in downstream on 127.0.0.1)
