@@ -505,3 +505,43 @@ test('latencies are precise to 0.1 ms: p50 at 20 ms and at 21 ms differ by about
   // Not a bucket's edge: printed to 0.1 ms, the two are not multiples of a 3% bucket.
   assert.notEqual(a.toFixed(1), b.toFixed(1));
 });
+
+test('downstream: mode and limit are checked in JS and in Rust, with the wire codes', () => {
+  const {room} = require('../lib/internal/wire');
+  const {NativeDownstream} = require('../lib/internal/native');
+  const {MODE_QUEUE, MODE_CONN, MODE_RATE, MAX_CONN_LIMIT, MAX_RATE_LIMIT} = room('downstream');
+  assert.deepEqual([MODE_QUEUE, MODE_CONN, MODE_RATE], [0, 1, 2]);
+  const bad = [
+    [{mode: 'fifo'}, /`mode`/],
+    [{mode: 'conn'}, /`limit`/],
+    [{mode: 'rate'}, /`limit`/],
+    [{mode: 'queue', limit: 5}, /`limit`/],
+    [{limit: 5}, /`limit`/],
+    [{mode: 'conn', limit: 1.5}, /`limit`/],
+    [{mode: 'conn', limit: 0}, /`limit`/],
+    [{mode: 'conn', limit: MAX_CONN_LIMIT + 1}, /`limit`/],
+    [{mode: 'rate', limit: Number.POSITIVE_INFINITY}, /`limit`/],
+    [{mode: 'rate', limit: MAX_RATE_LIMIT * 2}, /`limit`/],
+    [{mode: 'rate', limit: '5'}, /`limit`/],
+  ];
+  for (const [options, message] of bad) assert.throws(() => startDownstream(options), {name: 'TypeError', message}, JSON.stringify(options));
+  // The native side refuses the same, with an Error instead of a panic.
+  const native = [
+    [{mode: 7}, /`mode`/],
+    [{mode: MODE_CONN}, /`limit`/],
+    [{mode: MODE_QUEUE, limit: 5}, /`limit`/],
+    [{mode: MODE_CONN, limit: 2.5}, /`limit`/],
+    [{mode: MODE_RATE, limit: Number.NaN}, /`limit`/],
+    [{mode: MODE_RATE, limit: 0}, /`limit`/],
+  ];
+  for (const [options, message] of native) {
+    assert.throws(() => NativeDownstream.start({capacity: 400, latency: 50, port: 0, ...options}), {message}, JSON.stringify(options));
+  }
+  const d = startDownstream({mode: 'rate', limit: 250.5});
+  try {
+    assert.equal(d.mode, 'rate');
+    assert.equal(d.limit, 250.5);
+  } finally {
+    d.close();
+  }
+});
