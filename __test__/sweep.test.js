@@ -545,3 +545,20 @@ test('downstream: mode and limit are checked in JS and in Rust, with the wire co
     d.close();
   }
 });
+
+test('a level during which the client itself stalled gets a note saying its figures measure the client too', {timeout: 120_000}, async () => {
+  const s = await testServer((req, res) => setTimeout(() => res.end('ok\n'), 5));
+  try {
+    // Block this process's event loop for 200 ms in the middle of the level.
+    const block = setTimeout(() => {
+      const until = performance.now() + 200;
+      while (performance.now() < until);
+    }, 400);
+    const result = await sweep(s.url, {levels: [2], duration: 1, method: 'GET', headers: {}});
+    clearTimeout(block);
+    assert.ok(result.levels[0].loopMax >= 150, `loop max ${result.levels[0].loopMax}`);
+    assert.ok(result.notes.some(n => /the client's own event loop stalled at 2 \(up to \d+ ms\)/.test(n)), result.notes.join('\n'));
+  } finally {
+    await s.close();
+  }
+});

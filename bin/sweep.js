@@ -82,6 +82,8 @@ const BACKOFF_CAP_MS = 1000;
 const CAP_FACTOR = 4;
 /** Without a successful probe, the default rate cap assumes this unloaded latency (ms). */
 const ASSUMED_LATENCY_MS = 100;
+/** A client event-loop iteration this long (ms) makes a level's figures suspect: a note says so. */
+const CLIENT_STALL_MS = 100;
 /** `Retry-After` is honoured up to the level's end, and at most this long (ms) in a `requests` level. */
 const RETRY_AFTER_CAP_MS = 30_000;
 
@@ -422,6 +424,9 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
       const other = Object.entries(l.statuses).filter(([s]) => !isOk(Number(s)) && !isRefusal(Number(s)));
       const detail = [...why, ...other.map(([s, n]) => `status ${s}: ${n}`)].join(', ');
       notes.push(`${pct(l.errorRate)} of requests failed at ${name} (${detail})`);
+    }
+    if (l.loopMax >= CLIENT_STALL_MS) {
+      notes.push(`the client's own event loop stalled at ${name} (up to ${l.loopMax.toFixed(0)} ms): its figures there measure the client too (a busy machine?)`);
     }
     if (l.maxRate !== null && l.offered >= 0.9 * l.maxRate) {
       notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (--max-rate)`);
