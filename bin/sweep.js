@@ -192,11 +192,12 @@ function latencyRecorder() {
 /**
  * Measures one level: a closed loop of clients, each sending its next request when the last one
  * answers, through a Pool, for `requests` requests or `duration` seconds, at most `maxRate`
- * requests a second in all. A refusal or a failure sends its client to wait: `Retry-After` when
- * the answer has one (capped at the level's end; never shorter than the backoff), else an
- * exponential backoff with full jitter from `unloaded` ms up to a second. A fixed level has `concurrency` clients and a pool of that
- * size; the adaptive level (`concurrency: 'adaptive'`) has a backlog of `clients` and lets its
- * pool's limit decide how many run, marking refusals dropped.
+ * requests a second in all. A refusal or a failure sends its client to wait: an exponential
+ * backoff with full jitter from `unloaded` ms up to a second, and at least the answer's
+ * `Retry-After` when it has one (a client whose wait runs past the level's end stops). A fixed
+ * level has `concurrency` clients and a pool of that size; the adaptive level (`concurrency:
+ * 'adaptive'`) has a backlog of `clients` and lets its pool's limit decide how many run, marking
+ * refusals dropped.
  */
 async function measureLevel(url, concurrency, options) {
   const {requests, duration, method, headers, body, onProgress, clients = 256, maxRate = null, unloaded = ASSUMED_LATENCY_MS} = options;
