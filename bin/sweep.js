@@ -228,9 +228,15 @@ async function measureLevel(url, concurrency, options) {
   const slots = pacer(maxRate);
   const base = Math.max(1, unloaded);
 
+  // The adaptive pool's limit when the level ended: the tasks skipped after it end at once, and
+  // their near-zero times would teach its controller a round trip no request ever made.
+  let cut;
   const one = async ({drop}) => {
     // A task that waited in the adaptive pool's queue past the level's end sends nothing.
-    if (!more()) return {skipped: true};
+    if (!more()) {
+      cut ??= {limit: pool.concurrency, at: limitHistory.length, minRtt: pool.stats().adaptive?.minRtt};
+      return {skipped: true};
+    }
     c.sent++;
     const t0 = performance.now();
     try {
@@ -305,7 +311,13 @@ async function measureLevel(url, concurrency, options) {
   const rate = n => (c.sent > 0 ? n / c.sent : 0);
   return {
     concurrency,
-    ...(adaptive ? {finalLimit: pool.concurrency, limitHistory, minRtt: pool.stats().adaptive?.minRtt} : {}),
+    ...(adaptive
+      ? {
+          finalLimit: cut?.limit ?? pool.concurrency,
+          limitHistory: cut ? limitHistory.slice(0, cut.at) : limitHistory,
+          minRtt: cut ? cut.minRtt : pool.stats().adaptive?.minRtt,
+        }
+      : {}),
     sent: c.sent,
     ok: c.ok,
     refused: c.refused,
