@@ -1,30 +1,34 @@
 #!/usr/bin/env node
 'use strict';
 // async-shape's command line: `sweep` finds the knee of a service, `demo` shows four async shapes
-// against the built-in downstream. Bad input gets one line and a non-zero exit, never a stack.
+// against the built-in downstream. Arguments are read with node:util's parseArgs (strict) and every
+// option is checked before a request is sent or a banner printed: bad usage gets one line on
+// stderr and exit 2, a failure exit 1, never a stack.
 
 const fs = require('node:fs');
 const http = require('node:http');
-// The library (and so the native addon) loads on first use: `--version` and `help` work without
-// it, and a missing binary is the one-line `async-shape:` error, not a stack trace.
+const path = require('node:path');
+const {parseArgs} = require('node:util');
+// The library (and so the native addon) loads on first use: `--version` and `--help` work
+// without it, and a missing binary is the one-line `async-shape:` error, not a stack trace.
 let loaded;
 const lib = () =>
   (loaded ??= {
     ...require('..'),
-    sweep: require('./sweep').sweep,
+    sweep: require('./sweep'),
     startDownstream: require('./downstream').startDownstream,
     report: require('./report'),
   });
 
-const USAGE = `Usage: async-shape <command> [options]
+const SWEEP_USAGE = `Usage: async-shape sweep [options]
 
-Commands:
-  sweep   measure throughput and p99 against concurrency, and find the knee
-  demo    one workload four ways against the built-in downstream
-  help    this text
-  version print the version (also --version)
+Measures goodput, refusals and latency against concurrency, and finds the knee: the largest
+concurrency served cleanly (at most 1% refused or failing) before p99 rises without goodput rising.
+Polite by default: on 429/503 each client backs off exponentially with full jitter (from the
+unloaded latency, up to 1 s) and at least for the answer's Retry-After (seconds or a date), and
+each level's request rate is capped.
 
-sweep options:
+Options:
   --url URL            the service to sweep (default: the built-in downstream on 127.0.0.1)
   --levels 1,5,10,…    concurrency levels (default 1,5,10,20,40,80)
   --duration S         seconds per level (default 2)
@@ -32,17 +36,54 @@ sweep options:
   --method M           HTTP method (default GET)
   --header 'K: V'      a request header (repeatable)
   --body TEXT          the request body
-  --capacity R         built-in downstream: requests per second (default 400)
-  --latency MS         built-in downstream: ms per request (default 50)
-  --queue Q            built-in downstream: waiting places before 429 (default capacity × latency)
-  --adaptive           also run an adaptive pool (Vegas) and compare it with the fixed levels
-  --step               built-in downstream: halve its capacity halfway through each level
+  --max-rate R         at most R requests per second in each level (default: 4 × the larger of
+                       the best goodput so far and the last clean level's goodput per client ×
+                       the level's concurrency; before any level, from the probe's latency)
+  --adaptive           also run an adaptive pool (Vegas), compare it with the fixed levels and
+                       show its limit's trajectory
   --json               print the result as JSON
   --html FILE          write an HTML report with a chart
   --svg FILE           write the chart as SVG
+  --quiet              no progress on stderr
+  -h, --help           this text
+  -v, --version        print the version
 
-demo options:
-  --requests N, --capacity R, --latency MS, --queue Q (defaults 200, 400, 50, 20)`;
+The built-in downstream (without --url):
+  --capacity R         requests per second (default 400)
+  --latency MS         ms per request (default 50); its knee is capacity × latency / 1000
+  --queue Q            waiting places before 429 (default: as many as the knee)
+  --mode M             queue (default): waits, then 429; conn: 503 at once beyond --limit
+                       requests in flight (like nginx limit_conn); rate: 429 with Retry-After
+                       beyond --limit requests per second (like nginx limit_req)
+  --limit N            the conn or rate mode's limit
+  --step               halve its capacity halfway through each level`;
+
+const DEMO_USAGE = `Usage: async-shape demo [options]
+
+One workload four ways against the built-in downstream: serial, unbounded, pLimit at the knee,
+and a stream.
+
+Options:
+  --requests N         requests in the workload (default 200)
+  --capacity R         requests per second (default 400)
+  --latency MS         ms per request (default 50)
+  --queue Q            waiting places before 429 (default 20)
+  --fleet N            N processes share one limit (1 to 64)
+  --quiet              no progress on stderr
+  -h, --help           this text
+  -v, --version        print the version`;
+
+const USAGE = `Usage: async-shape <command> [options]
+
+Commands:
+  sweep     measure throughput (goodput), refusals and p99 against concurrency, and find the knee
+  demo      one workload four ways against the built-in downstream
+  help      this text (also --help, -h; \`async-shape <command> --help\` for a command's options)
+  version   print the version (also --version, -v)
+
+${SWEEP_USAGE}
+
+${DEMO_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -50,11 +91,13 @@ class UsageError extends Error {}
 // clients, or a native integer, and must stay in range (a second per level beyond a day, or a
 // million clients, is a typo, not a plan). The built-in downstream's are Rust's
 // (core/src/downstream/wire.rs), read when an option needs them: reading them loads the addon,
-// which `help` and `--version` do without.
+// which `--help` and `--version` do without.
 const downstreamLimits = () => require('../lib/internal/wire').room('downstream');
 const MAX = {
   duration: 86_400,
   requests: Number.MAX_SAFE_INTEGER,
+  'max-rate': 1e9,
+  fleet: 64,
   get capacity() {
     return downstreamLimits().MAX_CAPACITY;
   },
@@ -67,62 +110,97 @@ const MAX = {
   level: 100_000,
 };
 
+// Each option: its kind (how its value is checked) and parseArgs' type.
+const COMMON = {help: 'flag', version: 'flag', quiet: 'flag'};
 const SPEC = {
   sweep: {
+    ...COMMON,
     url: 'string',
     levels: 'levels',
     duration: 'positive',
     requests: 'count',
-    method: 'string',
+    method: 'method',
     header: 'list',
     body: 'string',
+    'max-rate': 'positive',
     capacity: 'positive',
     latency: 'positive',
     queue: 'count0',
+    mode: 'mode',
+    limit: 'positive',
     adaptive: 'flag',
     step: 'flag',
     json: 'flag',
     html: 'string',
     svg: 'string',
   },
-  demo: {requests: 'count', capacity: 'positive', latency: 'positive', queue: 'count0'},
+  demo: {...COMMON, requests: 'count', capacity: 'positive', latency: 'positive', queue: 'count0', fleet: 'count'},
 };
+const SHORT = {help: 'h', version: 'v'};
+
+/** The parseArgs error as one line naming the option. */
+function usageOf(error, command) {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unknown option ${JSON.stringify(option)} for ${command}`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(`unexpected argument ${JSON.stringify(/'([^']*)'/.exec(error.message)?.[1])} for ${command}`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(error.message)) return new UsageError(`${option} takes no value`);
+      if (/ambiguous/.test(error.message)) return new UsageError(`${option} needs a value (write ${option}=VALUE for one that starts with "-")`);
+      return new UsageError(`${option} needs a value`);
+    default:
+      return new UsageError(String(error.message).split('\n')[0]);
+  }
+}
 
 function parse(command, args) {
   const spec = SPEC[command];
+  const options = {};
+  for (const [key, kind] of Object.entries(spec)) {
+    options[key] = {type: kind === 'flag' ? 'boolean' : 'string', ...(kind === 'list' ? {multiple: true} : {}), ...(SHORT[key] ? {short: SHORT[key]} : {})};
+  }
+  let values;
+  try {
+    ({values} = parseArgs({args, options, strict: true, allowPositionals: false}));
+  } catch (error) {
+    throw usageOf(error, command);
+  }
   const out = {header: []};
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    const [key, inline] = flag.startsWith('--') ? flag.slice(2).split(/=(.*)/s) : [undefined];
+  for (const [key, raw] of Object.entries(values)) {
     const kind = spec[key];
-    if (kind === undefined) throw new UsageError(`unknown option ${JSON.stringify(flag)} for ${command}`);
-    if (kind === 'flag') {
-      out[key] = true;
-      continue;
-    }
-    const raw = inline ?? args[++i];
-    if (raw === undefined) throw new UsageError(`--${key} needs a value`);
     const number = Number(raw);
+    const name = key.replace(/-(.)/g, (_, c) => c.toUpperCase());
     switch (kind) {
+      case 'flag':
       case 'string':
-        out[key] = raw;
-        break;
       case 'list':
-        out[key].push(raw);
+        out[name] = raw;
         break;
-      case 'positive':
-        if (raw.trim() === '' || !Number.isFinite(number) || number <= 0 || number > MAX[key]) {
-          throw new UsageError(`--${key} expects a positive number up to ${MAX[key]}, got ${JSON.stringify(raw)}`);
+      case 'method':
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(raw)) throw new UsageError(`--method expects an HTTP method such as GET or POST, got ${JSON.stringify(raw)}`);
+        out[name] = raw.toUpperCase();
+        break;
+      case 'mode':
+        if (!['queue', 'conn', 'rate'].includes(raw)) throw new UsageError(`--mode expects queue, conn or rate, got ${JSON.stringify(raw)}`);
+        out[name] = raw;
+        break;
+      case 'positive': {
+        const max = MAX[key] ?? 1e9;
+        if (raw.trim() === '' || !Number.isFinite(number) || number <= 0 || number > max) {
+          throw new UsageError(`--${key} expects a positive number up to ${max}, got ${JSON.stringify(raw)}`);
         }
-        out[key] = number;
+        out[name] = number;
         break;
+      }
       case 'count':
       case 'count0': {
         const min = kind === 'count' ? 1 : 0;
         if (raw.trim() === '' || !Number.isInteger(number) || number < min || number > MAX[key]) {
           throw new UsageError(`--${key} expects a whole number from ${min} to ${MAX[key]}, got ${JSON.stringify(raw)}`);
         }
-        out[key] = number;
+        out[name] = number;
         break;
       }
       case 'levels': {
@@ -143,10 +221,15 @@ function parse(command, args) {
 /** The built-in downstream, with its option errors told as the command line's options. */
 function downstreamFrom(o) {
   try {
-    return lib().startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue});
+    return lib().startDownstream({capacity: o.capacity ?? 400, latency: o.latency ?? 50, queue: o.queue, mode: o.mode, limit: o.limit});
   } catch (error) {
     if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
-    throw new UsageError(error.message.replace(/`(capacity|latency|queue)`/g, '--$1').replace(/^Expected /, 'expected '));
+    throw new UsageError(
+      error.message
+        .replace(/`(capacity|latency|queue|limit|mode)`/g, '--$1')
+        .replace(/^Expected /, 'expected ')
+        .replace(/mode '(\w+)'/, '--mode $1'),
+    );
   }
 }
 
@@ -155,92 +238,188 @@ function headersOf(list) {
   for (const h of list) {
     const at = h.indexOf(':');
     if (at <= 0) throw new UsageError(`--header expects 'Name: value', got ${JSON.stringify(h)}`);
-    headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+    const name = h.slice(0, at).trim();
+    const value = h.slice(at + 1).trim();
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch {
+      throw new UsageError(`--header expects a valid 'Name: value', got ${JSON.stringify(h)}`);
+    }
+    headers[name] = value;
   }
   return headers;
 }
 
-function progress(enabled) {
-  if (!enabled) return {update() {}, done() {}};
-  let last = 0;
+/**
+ * An output file, opened for writing before the run (so a bad path fails before any request);
+ * `write(text)` at the end; `discard()` removes it if the run fails and this run created it.
+ */
+function outputFile(option, file) {
+  const existed = fs.existsSync(file);
+  let fd;
+  try {
+    fd = fs.openSync(file, 'w');
+  } catch (error) {
+    const why = {ENOENT: 'its directory does not exist', EACCES: 'permission denied', EISDIR: 'it is a directory'}[error.code] ?? error.code;
+    throw new UsageError(`--${option} cannot write ${JSON.stringify(file)}: ${why}`);
+  }
   return {
-    update({level, index, of, done}) {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      process.stderr.write(`\r  level ${index + 1}/${of}: concurrency ${level}, ${done} requests…   `);
+    write(text) {
+      fs.writeFileSync(fd, text);
+      fs.closeSync(fd);
+      fd = undefined;
     },
-    done() {
-      process.stderr.write('\r\x1b[K');
+    discard() {
+      if (fd === undefined) return;
+      fs.closeSync(fd);
+      fd = undefined;
+      if (!existed) fs.rmSync(file, {force: true});
     },
   };
 }
 
-async function runSweep(args) {
-  const o = parse('sweep', args);
-  const levels = o.levels ?? [1, 5, 10, 20, 40, 80];
-  let url = o.url;
-  let downstream;
-  if (url === undefined) {
-    if (o.method !== undefined && o.method !== 'GET') throw new UsageError('--method needs --url (the built-in downstream answers GET)');
-    downstream = downstreamFrom(o);
-    url = downstream.url;
-  } else {
-    for (const k of ['capacity', 'latency', 'queue']) {
+const pctOf = x => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
+
+/**
+ * Progress on stderr. A TTY gets a live line, rewritten in place; anything else (a pipe, a file,
+ * CI) gets plain lines: one a second with the running figures, and one per level when it ends.
+ */
+function progress(enabled, tty = Boolean(process.stderr.isTTY)) {
+  if (!enabled) return {update() {}, level() {}, line() {}, done() {}};
+  const write = s => process.stderr.write(s);
+  let current;
+  let last = 0;
+  const name = s => (s.level === 'adaptive' ? 'adaptive' : `concurrency ${s.level}`);
+  const running = s =>
+    `level ${s.index + 1}/${s.of}, ${name(s)}: ${s.elapsed.toFixed(1)} s, ${s.sent} sent, ${s.ok} ok` +
+    `${s.refused ? `, ${s.refused} refused` : ''}${s.errors ? `, ${s.errors} failed` : ''}`;
+  let timer;
+  if (!tty) {
+    timer = setInterval(() => {
+      if (current !== undefined) write(`  ${running(current)}\n`);
+    }, 1000);
+    timer.unref();
+  }
+  return {
+    update(snapshot) {
+      current = snapshot;
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      write(`\r\x1b[K  ${running(snapshot)}…`);
+    },
+    level(l, {index, of}) {
+      current = undefined;
+      const who = l.concurrency === 'adaptive' ? `adaptive (limit ${l.finalLimit})` : `concurrency ${l.concurrency}`;
+      const p99 = l.latency.p99 === null ? '–' : l.latency.p99.toFixed(1);
+      const line = `level ${index + 1}/${of} done, ${who}: ${l.throughput.toFixed(0)} ok/s, p99 ${p99} ms, refused ${pctOf(l.refusedRate)}, failed ${pctOf(l.errorRate)}, ${l.seconds.toFixed(1)} s`;
+      write(tty ? `\r\x1b[K  ${line}\n` : `  ${line}\n`);
+    },
+    line(text) {
+      write(tty ? `\r\x1b[K  ${text}\n` : `  ${text}\n`);
+    },
+    done() {
+      clearInterval(timer);
+      if (tty) write('\r\x1b[K');
+    },
+  };
+}
+
+function checkSweep(o) {
+  if (o.requests !== undefined && o.duration !== undefined) throw new UsageError('give --requests or --duration, not both');
+  if (o.url !== undefined) {
+    for (const k of ['capacity', 'latency', 'queue', 'mode', 'limit']) {
       if (o[k] !== undefined) throw new UsageError(`--${k} configures the built-in downstream; it does not go with --url`);
     }
+    if (o.step) throw new UsageError('--step changes the built-in downstream; it does not go with --url');
+    let parsed;
     try {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+      parsed = new URL(o.url);
     } catch {
-      throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(url)}`);
+      parsed = undefined;
     }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new UsageError(`--url expects an http:// or https:// URL, got ${JSON.stringify(o.url)}`);
+    }
+  } else {
+    if (o.method !== undefined && o.method !== 'GET') throw new UsageError('--method needs --url (the built-in downstream answers GET)');
+    if ((o.mode === 'conn' || o.mode === 'rate') && o.limit === undefined) throw new UsageError(`--mode ${o.mode} needs --limit`);
+    if (o.limit !== undefined && (o.mode ?? 'queue') === 'queue') throw new UsageError('--limit goes with --mode conn or --mode rate');
   }
-  if (o.requests !== undefined && o.duration !== undefined) throw new UsageError('give --requests or --duration, not both');
-  if (o.step && downstream === undefined) throw new UsageError('--step changes the built-in downstream; it does not go with --url');
   if (o.step && o.requests !== undefined) throw new UsageError('--step happens halfway through a level in time; use --duration, not --requests');
-  const seconds = o.requests === undefined ? (o.duration ?? 2) : undefined;
-  const step = o.step
-    ? {after: seconds / 2, apply: () => downstream.setCapacity(downstream.capacity / 2), restore: () => downstream.setCapacity(downstream.capacity)}
-    : undefined;
-  const show = !o.json && process.stderr.isTTY;
-  const bar = progress(show);
-  if (!o.json) {
-    const what = downstream
-      ? `the built-in downstream (${downstream.capacity} req/s at ${downstream.latency} ms, knee ${downstream.knee}, ${downstream.queue} waiting places, then 429) at ${url}`
-      : url;
-    const amount = o.requests !== undefined ? `${o.requests} requests` : `${o.duration ?? 2} s`;
-    const extras = [o.adaptive ? 'then an adaptive pool' : '', o.step ? 'capacity halves halfway through each level' : ''].filter(Boolean);
-    console.log(`Sweeping ${what}\nLevels ${levels.join(', ')}, ${amount} each${extras.length ? `; ${extras.join('; ')}` : ''}.\n`);
-  }
-  let result;
+}
+
+function describeDownstream(d) {
+  const base = `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, knee ${d.knee}`;
+  if (d.mode === 'conn') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} in flight: 503 at once beyond) at ${d.url}`;
+  if (d.mode === 'rate') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} req/s: 429 with Retry-After beyond) at ${d.url}`;
+  return `${base}, ${d.queue} waiting places, then 429) at ${d.url}`;
+}
+
+async function runSweep(args) {
+  const o = parse('sweep', args);
+  if (o.help) return void console.log(SWEEP_USAGE);
+  if (o.version) return void console.log(require('../package.json').version);
+  checkSweep(o);
+  const headers = headersOf(o.header);
+  const levels = o.levels ?? [1, 5, 10, 20, 40, 80];
+  const files = [];
+  let downstream;
   try {
-    result = await lib().sweep(url, {
-      levels,
-      requests: o.requests,
-      duration: seconds,
-      adaptive: o.adaptive ?? false,
-      step,
-      method: o.method ?? 'GET',
-      headers: headersOf(o.header),
-      body: o.body,
-      onProgress: bar.update,
-    });
+    if (o.html) files.push(['html', outputFile('html', path.resolve(o.html)), o.html]);
+    if (o.svg) files.push(['svg', outputFile('svg', path.resolve(o.svg)), o.svg]);
+    if (o.url === undefined) downstream = downstreamFrom(o);
+    const url = o.url ?? downstream.url;
+    const seconds = o.requests === undefined ? (o.duration ?? 2) : undefined;
+    const step = o.step
+      ? {after: seconds / 2, apply: () => downstream.setCapacity(downstream.capacity / 2), restore: () => downstream.setCapacity(downstream.capacity)}
+      : undefined;
+    if (!o.json) {
+      const what = downstream ? describeDownstream(downstream) : url;
+      const amount = o.requests !== undefined ? `${o.requests} requests` : `${seconds} s`;
+      const extras = [
+        o.maxRate !== undefined ? `at most ${o.maxRate} req/s` : '',
+        o.adaptive ? 'then an adaptive pool' : '',
+        o.step ? 'capacity halves halfway through each level' : '',
+      ].filter(Boolean);
+      console.log(`Sweeping ${what}\nLevels ${levels.join(', ')}, ${amount} each${extras.length ? `; ${extras.join('; ')}` : ''}.\n`);
+    }
+    const bar = progress(!o.quiet);
+    let result;
+    try {
+      result = await lib().sweep.sweep(url, {
+        levels,
+        requests: o.requests,
+        duration: seconds,
+        adaptive: o.adaptive ?? false,
+        step,
+        maxRate: o.maxRate ?? null,
+        method: o.method ?? 'GET',
+        headers,
+        body: o.body,
+        downstream,
+        onProgress: bar.update,
+        onLevel: bar.level,
+      });
+    } finally {
+      bar.done();
+    }
+    if (downstream) {
+      result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee, mode: downstream.mode, limit: downstream.limit};
+    }
+    if (o.json) console.log(JSON.stringify(result, null, 2));
+    else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
+    for (const [kind, file, name] of files) {
+      file.write(lib().report[kind](result));
+      if (!o.json) console.log(`Wrote ${name}`);
+    }
   } finally {
-    bar.done();
+    for (const [, file] of files) file.discard();
     downstream?.close();
   }
-  if (downstream) result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee};
-  if (o.json) console.log(JSON.stringify(result, null, 2));
-  else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
-  if (o.html) {
-    fs.writeFileSync(o.html, lib().report.html(result));
-    if (!o.json) console.log(`Wrote ${o.html}`);
-  }
-  if (o.svg) {
-    fs.writeFileSync(o.svg, lib().report.svg(result));
-    if (!o.json) console.log(`Wrote ${o.svg}`);
-  }
+  return undefined;
 }
 
 // --- demo ---
@@ -270,9 +449,11 @@ async function measureShape(name, downstream, run) {
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 5);
   const heap0 = process.memoryUsage().heapUsed;
   let refused = 0;
+  let done = 0;
   const call = async () => {
     const status = await get();
     if (status === 429) refused++;
+    done++;
     return status;
   };
   loop.enable();
@@ -286,6 +467,7 @@ async function measureShape(name, downstream, run) {
   return {
     name,
     wall,
+    done,
     refused,
     sockets,
     heap: (peakHeap - heap0) / 2 ** 20,
@@ -305,7 +487,21 @@ function stallsByKind(monitor) {
 
 async function runDemo(args) {
   const o = parse('demo', args);
+  if (o.help) return void console.log(DEMO_USAGE);
+  if (o.version) return void console.log(require('../package.json').version);
   const requests = o.requests ?? 200;
+  if (o.fleet !== undefined) {
+    if (o.fleet > MAX.fleet) throw new UsageError(`--fleet expects a whole number from 1 to ${MAX.fleet}, got ${o.fleet}`);
+    const result = await require('./fleet').demoFleet({
+      requests,
+      capacity: o.capacity ?? 400,
+      latency: o.latency ?? 50,
+      queue: o.queue,
+      fleet: o.fleet,
+    });
+    process.exitCode = typeof result === 'number' ? result : 0;
+    return undefined;
+  }
   const downstream = downstreamFrom(o);
   const knee = downstream.knee;
   console.log(
@@ -313,26 +509,39 @@ async function runDemo(args) {
       `queues ${downstream.queue} more, then answers 429. Workload: ${requests} requests.\n`,
   );
   const ids = () => Array.from({length: requests}, (_, i) => i);
-  const rows = [];
-  try {
-    rows.push(
-      await measureShape('for … await (serial)', downstream, async call => {
+  const shapes = [
+    [
+      'for … await (serial)',
+      async call => {
         for (let i = 0; i < requests; i++) await call();
-      }),
-    );
-    rows.push(await measureShape('Promise.all (unbounded)', downstream, call => Promise.all(ids().map(call))));
-    rows.push(
-      await measureShape(`pLimit(${knee}) at the knee`, downstream, call => {
+      },
+    ],
+    ['Promise.all (unbounded)', call => Promise.all(ids().map(call))],
+    [
+      `pLimit(${knee}) at the knee`,
+      call => {
         const limit = lib().pLimit(knee);
         return Promise.all(ids().map(() => limit(call)));
-      }),
-    );
-    rows.push(
-      await measureShape(`stream, concurrency ${knee}`, downstream, async call => {
+      },
+    ],
+    [
+      `stream, concurrency ${knee}`,
+      async call => {
         for await (const status of lib().stream(ids(), call, {concurrency: knee})) void status;
-      }),
-    );
+      },
+    ],
+  ];
+  const bar = progress(!o.quiet);
+  const rows = [];
+  try {
+    for (const [index, [name, run]] of shapes.entries()) {
+      bar.line(`shape ${index + 1}/${shapes.length}: ${name}…`);
+      const row = await measureShape(name, downstream, run);
+      bar.line(`shape ${index + 1}/${shapes.length} done: ${name}, ${row.wall.toFixed(0)} ms, ${row.refused} refused of ${row.done}`);
+      rows.push(row);
+    }
   } finally {
+    bar.done();
     downstream.close();
   }
   const head = ['shape', 'wall ms', '429s', 'sockets', 'peak heap MiB', 'loop p99 ms', 'loop max ms', 'loop stalls'];
@@ -354,6 +563,7 @@ async function runDemo(args) {
     `\nAt the knee the work takes ~${ideal} ms with no 429s and ${knee} sockets; serial takes ~${requests * downstream.latency} ms; ` +
       `unbounded, most requests are refused.`,
   );
+  return undefined;
 }
 
 async function main(argv) {
@@ -367,7 +577,8 @@ async function main(argv) {
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      if (args.length > 0 && Object.hasOwn(SPEC, args[0])) console.log(args[0] === 'sweep' ? SWEEP_USAGE : DEMO_USAGE);
+      else console.log(USAGE);
       return undefined;
     case 'version':
     case '--version':
@@ -375,7 +586,7 @@ async function main(argv) {
       console.log(require('../package.json').version);
       return undefined;
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; the commands are sweep, demo, help and version`);
   }
 }
 
@@ -384,8 +595,8 @@ main(process.argv.slice(2)).then(
     process.exitCode ??= 0;
   },
   error => {
-    console.error(`async-shape: ${String(error.message).replace(/^async-shape: /, '')}`);
-    if (error instanceof UsageError) console.error('Run `async-shape help` for usage.');
+    // Bad usage: ONE line (the usage is one `--help` away). A failure: one line too.
+    console.error(`async-shape: ${String(error.message).replace(/^async-shape: /, '').split('\n')[0]}`);
     process.exit(error instanceof UsageError ? 2 : 1);
   },
 );

@@ -6,8 +6,9 @@
 //!
 //! No unsafe code, and nothing here calls into JS.
 
-use async_shape_core::downstream::model::DownstreamSpec;
-use async_shape_core::downstream::server::{start, Server};
+use async_shape_core::downstream::model::{DownstreamSpec, Limiter};
+use async_shape_core::downstream::server::{start_with, Server};
+use async_shape_core::downstream::wire::{MODE_CONN, MODE_QUEUE, MODE_RATE};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::atomic::Ordering;
@@ -22,6 +23,10 @@ pub struct DownstreamOptions {
   pub queue: Option<u32>,
   /// Port on 127.0.0.1; 0 picks a free one.
   pub port: Option<u32>,
+  /// `MODE_QUEUE` (the default), `MODE_CONN` or `MODE_RATE` (the room's wire codes).
+  pub mode: Option<u32>,
+  /// Mode conn: requests in flight; mode rate: requests per second.
+  pub limit: Option<f64>,
 }
 
 #[napi(object)]
@@ -34,6 +39,9 @@ pub struct DownstreamCounters {
   pub waiting: f64,
   pub max_waiting: f64,
   pub connections: f64,
+  pub limited: f64,
+  pub in_flight: f64,
+  pub max_in_flight: f64,
 }
 
 #[napi]
@@ -47,6 +55,8 @@ impl NativeDownstream {
   pub fn start(env: Env, options: DownstreamOptions) -> Result<Self> {
     let spec = DownstreamSpec::from_capacity(options.capacity, options.latency, options.queue)
       .map_err(|e| Error::new(Status::InvalidArg, format!("async-shape: {e}")))?;
+    let limiter = Limiter::from_wire(options.mode.unwrap_or(MODE_QUEUE), options.limit)
+      .map_err(|e| Error::new(Status::InvalidArg, format!("async-shape: {e}")))?;
     let port = options.port.unwrap_or(0);
     let port = u16::try_from(port).map_err(|_| {
       Error::new(
@@ -54,7 +64,7 @@ impl NativeDownstream {
         format!("async-shape: Expected `port` to be an integer from 0 to 65535, got {port}"),
       )
     })?;
-    let server = start(spec, port)
+    let server = start_with(spec, limiter, port)
       .map_err(|e| Error::from_reason(format!("cannot start the downstream on 127.0.0.1:{port}: {e}")))?;
     let control = server.control.clone();
     if let Err(error) = env.add_env_cleanup_hook(control, |c| c.shutdown()) {
@@ -87,6 +97,26 @@ impl NativeDownstream {
     self.server.spec.queue
   }
 
+  /// The limiter's mode (a `MODE_*` code).
+  #[napi(getter, catch_unwind)]
+  pub fn mode(&self) -> u32 {
+    match self.server.limiter {
+      Limiter::Queue => MODE_QUEUE,
+      Limiter::Conn { .. } => MODE_CONN,
+      Limiter::Rate { .. } => MODE_RATE,
+    }
+  }
+
+  /// The limiter's limit (requests in flight or per second); null in mode queue.
+  #[napi(getter, catch_unwind)]
+  pub fn limit(&self) -> Option<f64> {
+    match self.server.limiter {
+      Limiter::Queue => None,
+      Limiter::Conn { limit } => Some(f64::from(limit)),
+      Limiter::Rate { per_sec, .. } => Some(per_sec),
+    }
+  }
+
   #[napi(catch_unwind)]
   pub fn counters(&self) -> DownstreamCounters {
     let c = &self.server.counters;
@@ -100,6 +130,9 @@ impl NativeDownstream {
       waiting: get(&c.waiting),
       max_waiting: get(&c.max_waiting),
       connections: get(&c.connections),
+      limited: get(&c.limited),
+      in_flight: get(&c.in_flight),
+      max_in_flight: get(&c.max_in_flight),
     }
   }
 
@@ -109,6 +142,7 @@ impl NativeDownstream {
     let c = &self.server.counters;
     c.max_in_service.store(c.in_service.load(Ordering::Relaxed), Ordering::Relaxed);
     c.max_waiting.store(c.waiting.load(Ordering::Relaxed), Ordering::Relaxed);
+    c.max_in_flight.store(c.in_flight.load(Ordering::Relaxed), Ordering::Relaxed);
   }
 
   #[napi(catch_unwind)]

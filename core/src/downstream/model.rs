@@ -4,9 +4,58 @@
 //! rate-limited service does. Its knee is therefore `servers`: below it throughput grows with
 //! concurrency, above it only latency does. Pure Rust, shared by the HTTP server and the tests.
 //! Its bounds are the room's wire constants ([`super::wire`]): the JS side checks them first.
+//!
+//! A [`Limiter`] may stand in front of it, as a proxy's limiter stands in front of an app: `Conn`
+//! answers 503 at once beyond a number of requests in flight (nginx's `limit_conn`), `Rate`
+//! answers 429 beyond a rate (nginx's `limit_req`, a token bucket).
 
-use crate::downstream::wire::{MAX_CAPACITY, MAX_LATENCY_MS, MAX_SERVERS};
+use crate::downstream::wire::{
+  MAX_CAPACITY, MAX_CONN_LIMIT, MAX_LATENCY_MS, MAX_RATE_LIMIT, MAX_SERVERS, MODE_CONN, MODE_QUEUE, MODE_RATE,
+};
 use std::time::Duration;
+
+/// What stands in front of the servers and their waiting room.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Limiter {
+  /// Nothing: requests wait in the waiting room, then 429 (the model alone).
+  Queue,
+  /// 503 at once when `limit` requests are already in flight; no queue.
+  Conn { limit: u32 },
+  /// 429 (with `Retry-After`) beyond `per_sec` requests a second: a token bucket of `burst`
+  /// tokens refilled at `per_sec`.
+  Rate { per_sec: f64, burst: f64 },
+}
+
+impl Limiter {
+  /// From the wire: `mode` (`MODE_*`) and its `limit`. `Queue` takes no limit; the others need
+  /// one in range. Errors name the option, never a panic.
+  pub fn from_wire(mode: u32, limit: Option<f64>) -> Result<Limiter, String> {
+    match (mode, limit) {
+      (MODE_QUEUE, None) => Ok(Limiter::Queue),
+      (MODE_QUEUE, Some(_)) => Err("`limit` goes with mode conn or rate, not queue".into()),
+      (MODE_CONN | MODE_RATE, None) => Err("Expected a `limit` with mode conn or rate".into()),
+      (MODE_CONN, Some(l)) => {
+        if l.fract() == 0.0 && (1.0..=MAX_CONN_LIMIT).contains(&l) {
+          Ok(Limiter::Conn { limit: l as u32 })
+        } else {
+          Err(format!("Expected `limit` (mode conn) to be an integer from 1 to {MAX_CONN_LIMIT:?}, got {l:?}"))
+        }
+      }
+      (MODE_RATE, Some(l)) => {
+        if l > 0.0 && l <= MAX_RATE_LIMIT {
+          // A burst of 50 ms worth of requests (at least one): strict, as nginx without `burst`,
+          // yet not so strict that a closed loop under the rate is refused for its jitter.
+          Ok(Limiter::Rate { per_sec: l, burst: (l / 20.0).max(1.0) })
+        } else {
+          Err(format!("Expected `limit` (mode rate) to be a number of requests per second above 0 and at most {MAX_RATE_LIMIT:?}, got {l:?}"))
+        }
+      }
+      _ => {
+        Err(format!("Expected `mode` to be {MODE_QUEUE} (queue), {MODE_CONN} (conn) or {MODE_RATE} (rate), got {mode}"))
+      }
+    }
+  }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DownstreamSpec {
@@ -100,6 +149,31 @@ mod tests {
     assert!(l40 > d.service && r40 == 0.0, "only more latency");
     let (_, _, r100) = d.steady_state(100);
     assert!(r100 > 0.0, "past the waiting room: 429s");
+  }
+
+  #[test]
+  fn limiters_from_the_wire_are_validated() {
+    assert_eq!(Limiter::from_wire(MODE_QUEUE, None), Ok(Limiter::Queue));
+    assert_eq!(Limiter::from_wire(MODE_CONN, Some(20.0)), Ok(Limiter::Conn { limit: 20 }));
+    assert_eq!(Limiter::from_wire(MODE_RATE, Some(300.0)), Ok(Limiter::Rate { per_sec: 300.0, burst: 15.0 }));
+    assert_eq!(Limiter::from_wire(MODE_RATE, Some(2.0)), Ok(Limiter::Rate { per_sec: 2.0, burst: 1.0 }));
+    for (mode, limit) in [
+      (MODE_QUEUE, Some(5.0)),
+      (MODE_CONN, None),
+      (MODE_RATE, None),
+      (MODE_CONN, Some(0.0)),
+      (MODE_CONN, Some(1.5)),
+      (MODE_CONN, Some(f64::NAN)),
+      (MODE_CONN, Some(1e300)),
+      (MODE_RATE, Some(0.0)),
+      (MODE_RATE, Some(f64::INFINITY)),
+      (MODE_RATE, Some(f64::NAN)),
+      (MODE_RATE, Some(-1.0)),
+    ] {
+      let error = Limiter::from_wire(mode, limit).unwrap_err();
+      assert!(error.contains("`limit`"), "{mode} {limit:?}: {error}");
+    }
+    assert!(Limiter::from_wire(7, None).unwrap_err().contains("`mode`"));
   }
 
   #[test]
