@@ -166,6 +166,13 @@ class Pool {
     this.#core.drain();
     if (this.#waiters.length > 0) this.#notify();
   };
+  // A pool shared by a fleet (`shared`): the fleet module, the user's onEvent, and the lease
+  // epoch's controller, whose signal every running task's signal follows (fencing). Undefined for
+  // a local pool.
+  #fleet;
+  // Once closed (or failed for good): the reason every later run() rejects with.
+  #refused;
+  #closing;
 
   /**
    * @param {object} [options]
@@ -173,6 +180,7 @@ class Pool {
    * @param {number} [options.maxQueue=Infinity]
    * @param {number} [options.timeout] default per-task timeout in ms
    * @param {boolean} [options.detectDeadlock=false]
+   * @param {object} [options.shared] a limit for the whole fleet: {redis, key, leaseMs, onStoreDown, localConcurrency, onEvent}
    */
   constructor(options = {}) {
     validateOptionsObject(options);
@@ -182,15 +190,24 @@ class Pool {
       timeout,
       detectDeadlock = false,
       onLimitChange,
+      shared,
     } = options;
     const {limit, adaptive} = parseConcurrency(concurrency, value => validateConcurrency(value));
+    let nativeShared;
+    if (shared !== undefined) {
+      const fleet = require('../fleet/shared');
+      const read = fleet.readShared(shared, limit, adaptive);
+      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, epoch: new AbortController(), ready: undefined};
+      // Called by the addon on the JS thread, outside any other native call.
+      nativeShared = {...read.native, onEvent: (kind, detail) => this.#fleetEvent(kind, detail)};
+    }
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
     validateCount(maxQueue, 'maxQueue');
     validateTimeout(timeout, 'timeout', true);
     if (typeof detectDeadlock !== 'boolean') {
       throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
     }
-    this.#core = createPool(limit, true, undefined, adaptive);
+    this.#core = nativeShared === undefined ? createPool(limit, true, undefined, adaptive) : createPool(limit, true, undefined, adaptive, nativeShared);
     this.#onLimitChange = onLimitChange;
     this.#maxQueue = maxQueue;
     this.#defaultTimeout = timeout;
@@ -263,6 +280,7 @@ class Pool {
     }
 
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#refused !== undefined) return Promise.reject(this.#refused);
 
     const core = this.#core;
     if (maxQueue !== Number.POSITIVE_INFINITY) {
@@ -314,6 +332,12 @@ class Pool {
       record.controller = new AbortController();
       signal = record.controller.signal;
       this.#deadlines.arm(this.#core.armDeadline(record.token, timeout));
+    }
+    if (this.#fleet !== undefined) {
+      // Fencing: the task's signal also aborts when this process loses its lease. One controller
+      // per lease epoch; AbortSignal.any only when the task has a signal of its own too.
+      const fenced = this.#fleet.epoch.signal;
+      signal = signal === undefined ? fenced : AbortSignal.any([signal, fenced]);
     }
 
     let result;
@@ -465,7 +489,8 @@ class Pool {
   #mapLazily(input, mapper, outerSignal, stopOnError) {
     const core = this.#core;
     const tasks = this.#tasks;
-    const direct = this.#defaultTimeout === undefined && this.#context === undefined;
+    // Shared pools too go through run(): their mappers' signals follow the lease (fencing).
+    const direct = this.#defaultTimeout === undefined && this.#context === undefined && this.#fleet === undefined;
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
       const context = {signal: controller.signal};
@@ -740,6 +765,7 @@ class Pool {
     }
     const s = this.#core.stats(reset);
     const adaptive = this.#core.adaptiveInfo();
+    const fleet = this.#fleet === undefined ? undefined : this.#fleet.module.statsOf(this.#core.fleetStats());
     return {
       completed: s.completed,
       failed: s.failed,
@@ -765,8 +791,68 @@ class Pool {
               history: adaptive.history.map(pair => ({time: pair[HISTORY_TIME], limit: pair[HISTORY_LIMIT]})),
             },
           }),
+      ...(fleet === undefined ? {} : {fleet}),
     };
   }
+
+  // --- a pool shared by a fleet ---
+
+  #fleetEvent(kind, detail) {
+    const fleet = this.#fleet;
+    const {module: m} = fleet;
+    if (m.isKind(kind, 'EVENT_LEASE_LOST')) {
+      // Fencing: the addon starts nothing more; the running tasks settle with the reason and
+      // their signals abort (a new epoch for the tasks that start once the lease is back).
+      const reason = new m.LeaseLostError(fleet.leaseMs);
+      const epoch = fleet.epoch;
+      fleet.epoch = new AbortController();
+      const running = [];
+      for (const record of this.#tasks) {
+        if (record instanceof Task && record.state === HOLDING && record.started && !record.done) running.push(record);
+      }
+      for (const record of running) this.#settle(record, false, reason);
+      m.emit(fleet.onEvent, m.eventOf(kind, detail, reason));
+      epoch.abort(reason);
+      return;
+    }
+    if (m.isKind(kind, 'EVENT_FATAL')) {
+      const error = new m.FleetError(String(detail ?? 'the shared limit failed'));
+      this.#refused ??= error;
+      m.emit(fleet.onEvent, m.eventOf(kind, detail, error));
+      this.clear(error);
+      return;
+    }
+    m.emit(fleet.onEvent, m.eventOf(kind, detail));
+  }
+
+  /**
+   * Resolves once this pool is part of its fleet (registered in Redis); rejects with the reason
+   * when it cannot be (a wrong password, an unreachable server after the connect timeout, …). A
+   * local pool is always ready.
+   */
+  ready() {
+    if (this.#fleet === undefined) return Promise.resolve();
+    this.#fleet.ready ??= this.#core.ready().then(noop, error => {
+      throw new this.#fleet.module.FleetError(String(error?.message ?? error));
+    });
+    return this.#fleet.ready;
+  }
+
+  /**
+   * Closes the pool: tasks added from now on reject, queued tasks reject (an AbortError), and once
+   * the running ones have settled, a shared pool returns its permits to the fleet and closes its
+   * connection to Redis. Resolves when that is done; calling it again returns the same promise.
+   */
+  close() {
+    if (this.#closing !== undefined) return this.#closing;
+    const error = closedError('pool');
+    this.#refused ??= error;
+    this.clear(error);
+    this.#closing = this.onIdle().then(() => (this.#fleet === undefined ? undefined : this.#core.close())).then(noop);
+    return this.#closing;
+  }
 }
+
+const closedError = what => new DOMException(`The ${what} was closed`, 'AbortError');
 
 module.exports = {Pool, QueueFullError, DeadlockError, DroppedError};
