@@ -625,10 +625,13 @@ function pLimit(concurrency) {
     map: {
       value: map,
     },
+  });
+  // A shared limit's own methods (a local limit keeps p-limit's shape exactly).
+  if (fleet === undefined) return limit;
+  Object.defineProperties(limit, {
     ready: {
-      /** Resolves once a shared limit is part of its fleet; rejects when it cannot be. A local limit is always ready. */
+      /** Resolves once the limit is part of its fleet (registered in Redis); rejects when it cannot be. */
       value() {
-        if (fleet === undefined) return Promise.resolve();
         fleet.ready ??= core.ready().then(noop, error => {
           throw new fleet.module.FleetError(String(error?.message ?? error));
         });
@@ -638,7 +641,7 @@ function pLimit(concurrency) {
     close: {
       /**
        * Later calls reject, queued tasks reject (an AbortError), and once the running ones have
-       * settled a shared limit returns its permits and closes its connection. Same promise again.
+       * settled the limit returns its permits and closes its connection. Same promise again.
        */
       value() {
         if (closing !== undefined) return closing;
@@ -646,14 +649,14 @@ function pLimit(concurrency) {
         refused ??= error;
         clearWith(error);
         const idle = active() === 0 ? RESOLVED : new Promise(resolve => (onIdle = resolve));
-        closing = idle.then(() => (fleet === undefined ? undefined : core.close())).then(noop);
+        closing = idle.then(() => core.close()).then(noop);
         return closing;
       },
     },
     fleet: {
-      /** A shared limit's fleet figures (see Pool#stats().fleet); undefined for a local limit. */
+      /** The fleet's figures as this process sees them (see Pool#stats().fleet). */
       get() {
-        return fleet === undefined ? undefined : fleet.module.statsOf(core.fleetStats());
+        return fleet.module.statsOf(core.fleetStats());
       },
     },
   });
