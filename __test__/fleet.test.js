@@ -236,6 +236,9 @@ test('one process: tasks run under the fleet limit, stats().fleet reports it, cl
   );
   assert.deepEqual(results, Array.from({length: 30}, (_, i) => i));
   assert.equal(max, 3);
+  assert.throws(() => {
+    pool.concurrency = 4;
+  }, {name: 'TypeError', message: /shared by its fleet/});
   const fleet = pool.stats().fleet;
   assert.equal(fleet.limit, 3);
   assert.equal(fleet.ready, true);

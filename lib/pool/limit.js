@@ -614,6 +614,9 @@ function pLimit(concurrency) {
     concurrency: {
       get: getConcurrency,
       set(newConcurrency) {
+        if (fleet !== undefined) {
+          throw new TypeError("This limit is shared by its fleet: every process must use the same `concurrency` (make a new pLimit with another `shared.key` to change it)");
+        }
         if (adaptive !== undefined) {
           throw new TypeError('This limit is adaptive: it moves by itself (make a new pLimit for a fixed one)');
         }

@@ -234,6 +234,9 @@ class Pool {
   }
 
   set concurrency(value) {
+    if (this.#fleet !== undefined) {
+      throw new TypeError("This pool's limit is shared by its fleet: every process must use the same `concurrency` (make a new Pool with another `shared.key` to change it)");
+    }
     if (this.#core.adaptiveInfo() !== undefined) {
       throw new TypeError('This pool is adaptive: its limit moves by itself (make a new Pool for a fixed limit)');
     }
