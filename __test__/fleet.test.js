@@ -396,3 +396,25 @@ test('LeaseLostError and FleetError are exported with their codes', () => {
   assert.equal(fatal.code, 'ASYNC_SHAPE_FLEET');
   assert.ok(RedisReplyError);
 });
+
+test('demo --fleet: separate limits overrun the downstream, one shared limit does not', {skip: noRedis, timeout: 60_000}, async () => {
+  const {demoFleet} = require('../bin/fleet');
+  const lines = [];
+  const errors = [];
+  const code = await demoFleet({requests: 40, fleet: 4, print: line => lines.push(line), printError: line => errors.push(line)});
+  assert.equal(code, 0, errors.join('\n'));
+  const text = lines.join('\n');
+  const row = name => {
+    const line = text.split('\n').find(l => l.startsWith(name));
+    assert.ok(line, `${name} in\n${text}`);
+    const [wall, served, refused, maxInService, failed] = line.slice(name.length).trim().split(/\s+/).map(Number);
+    return {wall, served, refused, maxInService, failed};
+  };
+  const separate = row('4 × pLimit(20), one each');
+  const shared = row('4 processes sharing one limit of 20');
+  assert.ok(separate.refused > 0, `separate limits: ${separate.refused} 429s`);
+  assert.equal(shared.refused, 0, 'one shared limit: no 429');
+  assert.equal(shared.served, 160);
+  assert.ok(shared.maxInService <= 20);
+  assert.equal(separate.failed + shared.failed, 0);
+});
