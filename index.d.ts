@@ -162,7 +162,7 @@ What the fleet's limit does while Redis cannot be reached: `'wait'` starts nothi
 */
 export type SharedOptions = {
 	/**
-	The Redis server: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS.
+	The Redis server: `redis://[user:password@]host[:port][/db]`. (`rediss://`, TLS, is not supported in this build: a TypeError says so.)
 	*/
 	readonly redis: string;
 	/**
@@ -193,7 +193,7 @@ export type SharedOptions = {
 );
 
 /**
-An event of a fleet's limit. `storeDown`/`storeUp`: Redis stopped or started answering (`detail`: the cause). `leaseLost`: this process's lease ran out before it was renewed; it starts nothing until it is registered again, and a `Pool`'s running tasks reject with `error` (a `LeaseLostError`) and their signals abort (fencing). `leaseRegained`: registered again. `fatal`: a permanent failure (a wrong password, ACL, TLS, …): every waiting and later task rejects with `error`.
+An event of a fleet's limit. `storeDown`/`storeUp`: Redis stopped or started answering (`detail`: the cause). `leaseLost`: this process's lease ran out before it was renewed; it starts nothing until it is registered again, and a `Pool`'s running tasks reject with `error` (a `LeaseLostError`) and their signals abort (fencing). `leaseRegained`: registered again. `fatal`: a permanent failure (a wrong password, an ACL refusal, a script error): every waiting and later task rejects with `error`.
 */
 export type FleetEvent = {
 	readonly type: 'storeDown' | 'storeUp' | 'leaseLost' | 'leaseRegained' | 'fatal';
@@ -260,7 +260,7 @@ export class LeaseLostError extends Error {
 	readonly code: 'ASYNC_SHAPE_LEASE_LOST';
 }
 
-/** A permanent failure of a shared limit (wrong password, ACL, TLS, no server answering). `code` is `'ASYNC_SHAPE_FLEET'`. */
+/** A permanent failure of a shared limit (a wrong password, an ACL refusal, a script error), or `ready()` when no server answered in time. `code` is `'ASYNC_SHAPE_FLEET'`. */
 export class FleetError extends Error {
 	readonly name: 'FleetError';
 	readonly code: 'ASYNC_SHAPE_FLEET';

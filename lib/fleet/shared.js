@@ -40,7 +40,7 @@ class LeaseLostError extends Error {
   }
 }
 
-/** A permanent failure of the shared limit (wrong password, ACL, TLS, …): every task waiting or added later rejects with it. */
+/** A permanent failure of the shared limit (wrong password, ACL, a script error): every task waiting or added later rejects with it; also ready()'s rejection. */
 class FleetError extends Error {
   constructor(message) {
     super(message);

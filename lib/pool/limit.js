@@ -237,6 +237,11 @@ function pLimit(concurrency) {
   };
 
   const core = nativeShared === undefined ? createPool(initialLimit, false, onBatch, adaptive) : createPool(initialLimit, false, onBatch, adaptive, nativeShared);
+  if (fleet !== undefined) {
+    // The addon holds onEvent weakly, as onBatch: what can still need it holds it (the limit's
+    // own methods through `fleet`, running tasks through `release`, below).
+    fleet.onNativeEvent = nativeShared.onEvent;
+  }
   const {submitPlain, submitBatch, releaseTimed, active, pending, drain, clear, setConcurrency} = core;
   const getConcurrency = core.concurrency;
   // A task settled: frees its slot and starts the next task; when that is a map item, Rust hands
@@ -257,6 +262,7 @@ function pLimit(concurrency) {
   // something can start them.
   releaseTimed[KEEP] = onBatch;
   drain[KEEP] = onBatch;
+  if (fleet !== undefined) release[KEEP] = fleet.onNativeEvent;
 
   // An adaptive limit learns from each task's running time: those tasks release through here.
   // The hook runs after the bookkeeping, on its own: a throw is the hook's uncaught exception (as

@@ -197,9 +197,11 @@ class Pool {
     if (shared !== undefined) {
       const fleet = require('../fleet/shared');
       const read = fleet.readShared(shared, limit, adaptive);
-      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, epoch: new AbortController(), ready: undefined};
-      // Called by the addon on the JS thread, outside any other native call.
-      nativeShared = {...read.native, onEvent: (kind, detail) => this.#fleetEvent(kind, detail)};
+      // Called by the addon on the JS thread, outside any other native call. The addon holds it
+      // weakly: the pool keeps it (in #fleet).
+      const onNativeEvent = (kind, detail) => this.#fleetEvent(kind, detail);
+      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, epoch: new AbortController(), ready: undefined, onNativeEvent};
+      nativeShared = {...read.native, onEvent: onNativeEvent};
     }
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
     validateCount(maxQueue, 'maxQueue');
