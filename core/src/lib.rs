@@ -16,6 +16,7 @@ pub mod bridge;
 pub mod combinators;
 pub mod downstream;
 pub mod event_loop;
+pub mod fleet;
 pub mod histogram;
 pub mod pool;
 pub mod wire;
