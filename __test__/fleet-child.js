@@ -72,9 +72,9 @@ async function workload() {
     const ms = Math.floor(random() * (config.maxMs ?? 5));
     let promise;
     if (api === 'pool') {
-      const priority = Math.floor(random() * 5) - 2;
+      const priority = config.priorities === false ? 0 : Math.floor(random() * 5) - 2;
       let signal;
-      if (random() < 0.1) {
+      if (random() < (config.abortRate ?? 0.1)) {
         const controller = new AbortController();
         setTimeout(() => controller.abort(new Error('test abort')), Math.floor(random() * 20));
         signal = controller.signal;

@@ -112,7 +112,8 @@ function readShared(shared, concurrency, adaptive) {
   if (onStoreDown !== 'wait' && onStoreDown !== 'local') {
     throw new TypeError(`Expected \`shared.onStoreDown\` to be 'wait' or 'local', got ${describe(onStoreDown)}`);
   }
-  let local = 0;
+  // Unused under 'wait', where the addon still wants a valid number.
+  let local = concurrency;
   if (onStoreDown === 'local') {
     if (!Number.isInteger(localConcurrency) || localConcurrency < 1) {
       throw new TypeError(`Expected \`shared.localConcurrency\` to be an integer from 1 and up (the limit while Redis is down, with onStoreDown: 'local'), got ${describe(localConcurrency)}`);

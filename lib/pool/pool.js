@@ -166,9 +166,11 @@ class Pool {
     this.#core.drain();
     if (this.#waiters.length > 0) this.#notify();
   };
-  // A pool shared by a fleet (`shared`): the fleet module, the user's onEvent, and the lease
-  // epoch's controller, whose signal every running task's signal follows (fencing). Undefined for
-  // a local pool.
+  // A pool shared by a fleet (`shared`): the fleet module, the user's onEvent, the addon's event
+  // callback (held here: the addon holds it weakly). Undefined for a local pool. Each task of a
+  // shared pool gets an AbortController of its own (fencing aborts it), and its signal aborts
+  // BEFORE its permit goes back (abort, timeout, lease lost), so that a task that stops on its
+  // signal never overlaps the task another process starts with that permit.
   #fleet;
   // Once closed (or failed for good): the reason every later run() rejects with.
   #refused;
@@ -200,7 +202,7 @@ class Pool {
       // Called by the addon on the JS thread, outside any other native call. The addon holds it
       // weakly: the pool keeps it (in #fleet).
       const onNativeEvent = (kind, detail) => this.#fleetEvent(kind, detail);
-      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, epoch: new AbortController(), ready: undefined, onNativeEvent};
+      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, ready: undefined, onNativeEvent};
       nativeShared = {...read.native, onEvent: onNativeEvent};
     }
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
@@ -338,11 +340,12 @@ class Pool {
       signal = record.controller.signal;
       this.#deadlines.arm(this.#core.armDeadline(record.token, timeout));
     }
-    if (this.#fleet !== undefined) {
-      // Fencing: the task's signal also aborts when this process loses its lease. One controller
-      // per lease epoch; AbortSignal.any only when the task has a signal of its own too.
-      const fenced = this.#fleet.epoch.signal;
-      signal = signal === undefined ? fenced : AbortSignal.any([signal, fenced]);
+    if (this.#fleet !== undefined && record.controller === undefined) {
+      // Fencing: a controller per task, aborted when this process loses its lease, and (as a
+      // timeout's) when the run's signal aborts. Not one signal shared by every task: each task's
+      // listeners (fetch's, the user's) would pile up on it for as long as the lease lives.
+      record.controller = new AbortController();
+      signal = record.controller.signal;
     }
 
     let result;
@@ -410,6 +413,12 @@ class Pool {
   #abort(record, reason) {
     if (record.done) return;
     const {controller} = record;
+    if (this.#fleet !== undefined && controller !== undefined) {
+      // Shared: the task hears first, then its permit goes back (see #fleet).
+      controller.abort(reason);
+      this.#settle(record, false, reason);
+      return;
+    }
     this.#settle(record, false, reason);
     controller?.abort(reason);
   }
@@ -425,8 +434,9 @@ class Pool {
       }
       const error = timeoutError(record.timeout);
       const {controller} = record;
+      if (this.#fleet !== undefined) controller?.abort(error);
       this.#settle(record, false, error);
-      controller?.abort(error);
+      if (this.#fleet === undefined) controller?.abort(error);
     }
     return this.#core.nextDeadline();
   }
@@ -806,18 +816,15 @@ class Pool {
     const fleet = this.#fleet;
     const {module: m} = fleet;
     if (m.isKind(kind, 'EVENT_LEASE_LOST')) {
-      // Fencing: the addon starts nothing more; the running tasks settle with the reason and
-      // their signals abort (a new epoch for the tasks that start once the lease is back).
+      // Fencing: the addon starts nothing more; each running task's signal aborts with the
+      // reason, then its promise rejects with it.
       const reason = new m.LeaseLostError(fleet.leaseMs);
-      const epoch = fleet.epoch;
-      fleet.epoch = new AbortController();
       const running = [];
       for (const record of this.#tasks) {
-        if (record instanceof Task && record.state === HOLDING && record.started && !record.done) running.push(record);
+        if (record instanceof Task && record.state === HOLDING && !record.done) running.push(record);
       }
-      for (const record of running) this.#settle(record, false, reason);
       m.emit(fleet.onEvent, m.eventOf(kind, detail, reason));
-      epoch.abort(reason);
+      for (const record of running) this.#abort(record, reason);
       return;
     }
     if (m.isKind(kind, 'EVENT_FATAL')) {
