@@ -271,6 +271,55 @@ async function startRedisServer(options = {}) {
       }
       return out;
     },
+    /**
+     * Counts the commands the server executes from now on, by MONITOR: those sent by clients
+     * (round trips, script calls included once) apart from those scripts ran inside. Resolves
+     * with {stop(): Promise<{client, script, byCommand}>} once monitoring has begun.
+     */
+    async monitor() {
+      const socket = net.connect({host: HOST, port});
+      const counts = {client: 0, script: 0, byCommand: {}};
+      let rest = '';
+      let oks = 0;
+      let started;
+      const begun = new Promise((resolve, reject) => {
+        started = resolve;
+        socket.once('error', reject);
+      });
+      socket.setEncoding('utf8');
+      socket.on('data', chunk => {
+        const lines = (rest + chunk).split('\r\n');
+        rest = lines.pop();
+        for (const line of lines) {
+          if (line === '+OK') {
+            // AUTH's, then MONITOR's.
+            if (++oks === (password === undefined ? 1 : 2)) started();
+            continue;
+          }
+          // +1700000000.123456 [0 127.0.0.1:52416] "evalsha" "…"   or   [0 lua] "hget" …
+          const m = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
+          if (m === null) continue;
+          const name = m[2].toLowerCase();
+          if (m[1] === 'lua') counts.script++;
+          else if (name !== 'info' && name !== 'auth' && name !== 'echo') {
+            counts.client++;
+            counts.byCommand[name] = (counts.byCommand[name] ?? 0) + 1;
+          }
+        }
+      });
+      socket.on('error', () => {});
+      socket.write((password === undefined ? '' : encode(['AUTH', password])) + encode(['MONITOR']));
+      await begun;
+      return {
+        async stop() {
+          // A marker through the server, so that every command before it has been seen.
+          await send(port, [...auth, ['ECHO', 'monitor-end']]);
+          await new Promise(resolve => setTimeout(resolve, 50));
+          socket.destroy();
+          return counts;
+        },
+      };
+    },
     /** SIGSTOP: the server hangs (connections stay open, nothing answers). */
     pause() {
       process.kill(pid, 'SIGSTOP');
