@@ -422,3 +422,107 @@ test('demo --fleet: separate limits overrun the downstream, one shared limit doe
   assert.ok(shared.maxInService <= 20);
   assert.equal(separate.failed + shared.failed, 0);
 });
+
+test('rediss:// is refused by this build with a TypeError that says so', () => {
+  assert.throws(() => new Pool({concurrency: 2, shared: {redis: 'rediss://127.0.0.1:6380', key: 'k'}}), {name: 'TypeError', message: /TLS/});
+  assert.throws(() => pLimit({concurrency: 2, shared: {redis: 'rediss://127.0.0.1:6380', key: 'k'}}), {name: 'TypeError', message: /TLS/});
+});
+
+test('a shared pLimit: limit.fleet, map, close() waits for running tasks then returns the permits', {skip: noRedis, timeout: 30_000}, async () => {
+  const server = await startRedis({password: 's3cret'});
+  const key = newKey('plimit');
+  const limit = pLimit({concurrency: 2, shared: {redis: server.url, key}});
+  await within(limit.ready(), 10_000, 'ready()');
+  assert.deepEqual(await limit.map([1, 2, 3, 4, 5], async x => x * 2), [2, 4, 6, 8, 10]);
+  assert.equal(limit.fleet.limit, 2);
+  assert.equal(limit.fleet.ready, true);
+  assert.throws(() => {
+    limit.concurrency = 3;
+  }, {name: 'TypeError', message: /shared by its fleet/});
+  let finish;
+  const running = limit(() => new Promise(resolve => (finish = resolve)));
+  const other = limit(() => 'other'); // the second permit
+  assert.equal(await other, 'other');
+  await delay(20);
+  let blocker;
+  const second = limit(() => new Promise(resolve => (blocker = resolve))); // both permits busy now
+  await delay(20);
+  const waiting = outcome(limit(() => 'never'));
+  const queued = outcome(limit(() => 'never'));
+  const closed = limit.close();
+  let closedYet = false;
+  closed.then(() => (closedYet = true));
+  assert.equal((await waiting).name, 'AbortError');
+  assert.equal((await queued).name, 'AbortError');
+  await delay(50);
+  assert.equal(closedYet, false, 'close() waits for the running task');
+  finish('done');
+  blocker('second');
+  assert.equal(await running, 'done');
+  assert.equal(await second, 'second');
+  await within(closed, 5000, 'close()');
+  assert.equal(await server.command('HLEN', `async-shape:{${key}}:permits`), 0);
+  await assert.rejects(limit(() => 1), {name: 'AbortError', message: 'The limit was closed'});
+});
+
+test('a shared Pool: map and stream run under the fleet limit, with fenced signals', {skip: noRedis, timeout: 30_000}, async () => {
+  const server = await startRedis();
+  const pool = new Pool({concurrency: 3, shared: {redis: server.url, key: newKey('map')}});
+  let running = 0;
+  let max = 0;
+  const mapper = async (x, _index, {signal}) => {
+    assert.ok(signal instanceof AbortSignal);
+    running++;
+    max = Math.max(max, running);
+    await delay(1);
+    running--;
+    return x + 1;
+  };
+  assert.deepEqual(await pool.map([1, 2, 3, 4, 5, 6, 7], mapper), [2, 3, 4, 5, 6, 7, 8]);
+  const streamed = [];
+  for await (const v of pool.stream([10, 20, 30, 40], mapper)) streamed.push(v);
+  assert.deepEqual(streamed, [11, 21, 31, 41]);
+  assert.ok(max <= 3);
+  await within(pool.close(), 5000, 'close()');
+});
+
+test("onStoreDown 'local': while Redis is stopped, tasks run under localConcurrency; every promise settles", {skip: noRedis, timeout: 30_000}, async () => {
+  const server = await startRedis();
+  const events = [];
+  const pool = new Pool({
+    concurrency: 4,
+    shared: {redis: server.url, key: newKey('local'), leaseMs: 400, onStoreDown: 'local', localConcurrency: 2, onEvent: e => events.push(e.type)},
+  });
+  await within(pool.ready(), 10_000, 'ready()');
+  server.pause();
+  try {
+    // Wait until the pool has noticed (its lease renewal gets no answer).
+    for (let i = 0; i < 100 && !events.includes('storeDown'); i++) await delay(50);
+    assert.ok(events.includes('storeDown'), events.join());
+    let running = 0;
+    let max = 0;
+    const done = await within(
+      Promise.all(
+        Array.from({length: 10}, (_, i) =>
+          pool.run(async () => {
+            running++;
+            max = Math.max(max, running);
+            await delay(5);
+            running--;
+            return i;
+          }),
+        ),
+      ),
+      10_000,
+      'the tasks to run while Redis is down',
+    );
+    assert.equal(done.length, 10);
+    assert.ok(max <= 2, `ran ${max} at once under localConcurrency 2`);
+  } finally {
+    server.resume();
+  }
+  for (let i = 0; i < 100 && !events.includes('storeUp'); i++) await delay(50);
+  assert.ok(events.includes('storeUp'), events.join());
+  assert.equal(await pool.run(() => 'after'), 'after');
+  await within(pool.close(), 5000, 'close()');
+});
