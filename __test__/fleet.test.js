@@ -507,7 +507,8 @@ test("onStoreDown 'local': while Redis is stopped, tasks run under localConcurre
           pool.run(async () => {
             running++;
             max = Math.max(max, running);
-            await delay(5);
+            // 5 rounds of 100 ms: longer than the lease, which runs out meanwhile (not fenced here).
+            await delay(100);
             running--;
             return i;
           }),
@@ -518,6 +519,7 @@ test("onStoreDown 'local': while Redis is stopped, tasks run under localConcurre
     );
     assert.equal(done.length, 10);
     assert.ok(max <= 2, `ran ${max} at once under localConcurrency 2`);
+    assert.ok(events.includes('leaseLost'), `the lease ran out while Redis was down: ${events.join()}`);
   } finally {
     server.resume();
   }

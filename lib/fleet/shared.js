@@ -133,6 +133,7 @@ function readShared(shared, concurrency, adaptive) {
     native: {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local},
     onEvent,
     leaseMs,
+    local: onStoreDown === 'local',
   };
 }
 

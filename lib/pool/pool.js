@@ -202,7 +202,7 @@ class Pool {
       // Called by the addon on the JS thread, outside any other native call. The addon holds it
       // weakly: the pool keeps it (in #fleet).
       const onNativeEvent = (kind, detail) => this.#fleetEvent(kind, detail);
-      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, ready: undefined, onNativeEvent};
+      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, local: read.local, ready: undefined, onNativeEvent};
       nativeShared = {...read.native, onEvent: onNativeEvent};
     }
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
@@ -817,8 +817,13 @@ class Pool {
     const {module: m} = fleet;
     if (m.isKind(kind, 'EVENT_LEASE_LOST')) {
       // Fencing: the addon starts nothing more; each running task's signal aborts with the
-      // reason, then its promise rejects with it.
+      // reason, then its promise rejects with it. Not under onStoreDown 'local' while Redis is
+      // down: the user chose to run on under localConcurrency then (the addon goes on starting).
       const reason = new m.LeaseLostError(fleet.leaseMs);
+      if (fleet.local && !m.statsOf(this.#core.fleetStats()).storeUp) {
+        m.emit(fleet.onEvent, m.eventOf(kind, detail, reason));
+        return;
+      }
       const running = [];
       for (const record of this.#tasks) {
         if (record instanceof Task && record.state === HOLDING && !record.done) running.push(record);
