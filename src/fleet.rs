@@ -57,7 +57,10 @@
 //! `ready()`/`close()` promises are pending), unref'd otherwise.
 //!
 //! Exit: an env cleanup hook closes the client and waits at most 200 ms for it (permits go
-//! back, the runtime thread stops); after a SIGKILL the lease's expiry returns them.
+//! back, the runtime thread stops). `process.exit()` and an uncaught exception end the process
+//! without running env cleanup hooks, so an `atexit` handler does the same for every live
+//! shared pool of the process (200 ms in all). After a SIGKILL (or a signal's default action)
+//! the lease's expiry returns them.
 //!
 //! TLS: `rediss://` is refused in this build: the `redis` crate's rustls support pulls `ring`,
 //! whose build script compiles C for the target and breaks `cargo check` of the cross targets.
@@ -79,6 +82,43 @@ use crate::napi_raw::{check, js_check, throw_range_error, throw_type_error, unde
 
 /// How long the env cleanup hook waits for the permits to go back.
 const EXIT_BOUND: Duration = Duration::from_millis(200);
+
+/// Every shared pool's client in the process, for the `atexit` handler.
+static LIVE: Mutex<Vec<std::sync::Weak<Fleet>>> = Mutex::new(Vec::new());
+
+extern "C" {
+  /// The C library's `atexit` (every platform's libc and msvcrt have it).
+  fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+}
+
+/// Runs at `exit()` (`process.exit()`, an uncaught exception, the end of the main thread):
+/// closes every live client, waiting `EXIT_BOUND` in all.
+extern "C" fn on_process_exit() {
+  crate::napi_raw::contained("the fleet's atexit handler", || {
+    let fleets: Vec<Arc<Fleet>> =
+      LIVE.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(|w| w.upgrade()).collect();
+    for f in &fleets {
+      f.close();
+    }
+    let until = std::time::Instant::now() + EXIT_BOUND;
+    for f in &fleets {
+      f.shutdown(until.saturating_duration_since(std::time::Instant::now()));
+    }
+  });
+}
+
+/// Remembers a live client for the `atexit` handler (registered once).
+fn register_for_exit(fleet: &Arc<Fleet>) {
+  static REGISTERED: std::sync::Once = std::sync::Once::new();
+  REGISTERED.call_once(|| {
+    // SAFETY: `on_process_exit` is a plain `extern "C" fn()` that stays loaded (Node never
+    // unloads an addon) and unwinds nothing (`contained`).
+    unsafe { atexit(on_process_exit) };
+  });
+  let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+  live.retain(|w| w.strong_count() > 0);
+  live.push(Arc::downgrade(fleet));
+}
 
 /// What the pool binding implements for the wake-up callback: start what the ledger allows,
 /// deliver events, settle `ready()`/`close()` promises.
@@ -359,6 +399,7 @@ impl FleetBinding {
         return Err(Thrown);
       }
     };
+    register_for_exit(&fleet);
     let mut on_event = ptr::null_mut();
     // SAFETY: the contract; `on_event` is a value of this call. Weak (count 0): see the contract.
     check(unsafe { sys::napi_create_reference(env, shared.on_event, 0, &mut on_event) }, "napi_create_reference");
