@@ -22,7 +22,11 @@
 //!   WEAK reference, like `onBatch`: JS must keep it reachable (store it on the pool object).
 //!   What it throws is reported as an uncaught exception.
 //! - optional `lingerMs: number` (default 50): how long idle permits are kept before going back
-//!   when no other process waits; optional `connectTimeoutMs: number` (default 5000).
+//!   when no other process waits; optional `quantumMs: number` (default 10): how long a process
+//!   keeps re-using its permits for its own queued tasks once another process waits (counted from
+//!   when it saw them wait, or from its last grant), before freed permits go back to the fleet
+//!   queue (0: at once; larger: fewer round trips, longer waits for the others); optional
+//!   `connectTimeoutMs: number` (default 5000). All integers ≥ 0 (RangeError otherwise).
 //!
 //! A shared pool's object has the local pool's functions, unchanged (per task there is no extra
 //! crossing: the binding consults the permit count in Rust when it decides a start), plus:
@@ -79,6 +83,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::napi_raw::{check, js_check, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown};
+
+/// `shared.quantumMs`'s default (see the contract).
+const DEFAULT_QUANTUM_MS: f64 = 10.0;
 
 /// How long the env cleanup hook waits for the permits to go back.
 const EXIT_BOUND: Duration = Duration::from_millis(200);
@@ -310,6 +317,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
     debug_assert!(on_store_down == STORE_DOWN_WAIT || on_store_down == STORE_DOWN_LOCAL);
     let local = number(env, shared, c"localConcurrency", 1.0..=f64::INFINITY, Some(1.0))?;
     let linger_ms = number(env, shared, c"lingerMs", 0.0..=2_147_483_647.0, Some(50.0))?;
+    let quantum_ms = number(env, shared, c"quantumMs", 0.0..=2_147_483_647.0, Some(DEFAULT_QUANTUM_MS))?;
     let connect_ms = number(env, shared, c"connectTimeoutMs", 1.0..=2_147_483_647.0, Some(5000.0))?;
     let on_event = property(env, shared, c"onEvent")?;
     if type_of(env, on_event) != sys::ValueType::napi_function {
@@ -325,6 +333,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
         on_store_down,
         local_concurrency: if local.is_finite() { local.min(f64::from(u32::MAX)) as u32 } else { u32::MAX },
         linger_ns: linger_ms as u64 * 1_000_000,
+        quantum_ns: quantum_ms as u64 * 1_000_000,
       },
       connect_timeout: Duration::from_millis(connect_ms as u64),
     };
@@ -467,7 +476,7 @@ impl FleetBinding {
       let mut l = self.fleet.ledger();
       let mut poke = l.returned(core.take_returned());
       poke |= l.local(core.active(), core.pending(), core.head_priority(), now);
-      core.set_permits(l.cap(), l.reuse());
+      core.set_permits(l.cap(), l.reuse(now));
       poke
     };
     if poke {

@@ -2,7 +2,7 @@
 //! starts its own on a free loopback port with a temporary directory and no persistence, and
 //! stops it. Several "processes" are threads, each with its own client and a local scheduler
 //! that follows the binding's rules (start while `cap()` allows, give a freed permit back when
-//! `reuse()` says others wait). Bounded in time; no assertion on timing except wide bounds.
+//! `reuse(now)` says others wait). Bounded in time; no assertion on timing except wide bounds.
 
 use super::client::{Config, Fleet};
 use super::ledger::{Readiness, Settings};
@@ -93,6 +93,7 @@ pub fn settings(limit: u32, lease_ms: u64) -> Settings {
     on_store_down: wire::STORE_DOWN_WAIT,
     local_concurrency: 1,
     linger_ns: 20_000_000,
+    quantum_ns: 0,
   }
 }
 
@@ -164,7 +165,7 @@ pub fn simulate(fleet: &Fleet, signal: &Signal, durations: &[u64], gauge: &Gauge
         if running[i] <= now {
           running.swap_remove(i);
           gauge.leave();
-          if !l.reuse() && l.cap() > running.len() as u32 {
+          if !l.reuse(now_ns()) && l.cap() > running.len() as u32 {
             poke |= l.returned(1);
           }
         } else {
@@ -499,7 +500,7 @@ fn measure_fleet() {
           let poke = {
             let mut l = fleet.ledger();
             let mut poke = false;
-            if !l.reuse() {
+            if !l.reuse(now_ns()) {
               poke |= l.returned(1);
             }
             poke | l.local(0, 1, 0, now_ns())
