@@ -674,7 +674,8 @@ unsafe fn js_error(env: sys::napi_env, message: &str) -> sys::napi_value {
   error
 }
 
-/// A new promise and its deferred.
+/// A new promise and its deferred. `Err` when a promise hook threw (the promise, if made, is
+/// settled so its deferred is freed, and the exception propagates).
 ///
 /// # Safety
 /// `env` is the env of the running call, on its JS thread. May run JS (promise hooks).
@@ -684,6 +685,16 @@ unsafe fn promise(env: sys::napi_env) -> JsResult<(sys::napi_deferred, sys::napi
   // SAFETY: the contract.
   let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
   // SAFETY: the contract.
-  unsafe { js_check(env, status, "napi_create_promise") }?;
-  Ok((deferred, promise))
+  let made = unsafe { js_check(env, status, "napi_create_promise") };
+  if made.is_err() && !deferred.is_null() {
+    let mut first = FirstThrow::new();
+    // SAFETY: the contract; the deferred was just made and is settled once, here.
+    unsafe {
+      first.step(env, made);
+      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
+      first.step(env, resolved);
+      first.finish(env)?;
+    }
+  }
+  made.map(|()| (deferred, promise))
 }

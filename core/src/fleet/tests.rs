@@ -63,9 +63,17 @@ impl Server {
 
   pub fn kill(&mut self) {
     if let Some(mut c) = self.child.take() {
+      let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
       let _ = c.kill();
       let _ = c.wait();
     }
+  }
+
+  /// Sends `signal` (`STOP`, `CONT`) to the server.
+  pub fn signal(&self, signal: &str) {
+    let pid = self.child.as_ref().expect("running").id();
+    let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap().success();
+    assert!(ok, "kill -{signal}");
   }
 
   /// Stops it and starts a fresh one (no state) on the same port.
@@ -360,6 +368,42 @@ fn a_restart_without_state_converges_again() {
   let mut con = server.connection();
   let used: Option<u32> = redis::cmd("HGET").arg(&Keys::new("restart").keys[4]).arg("used").query(&mut con).unwrap();
   assert_eq!(used, Some(4));
+}
+
+#[test]
+fn a_server_that_stops_answering_fences_its_holders_and_they_recover() {
+  let server = Server::start(None);
+  let (fleet, signal) = start(config(&server.url(), "sigstop", settings(3, 600)));
+  fleet.ledger().local(0, 3, 0, now_ns());
+  fleet.poke();
+  wait_for("the first grant", Duration::from_secs(5), || {
+    pump(&fleet, &signal);
+    fleet.ledger().cap() == 3
+  });
+  fleet.ledger().local(3, 0, 0, now_ns());
+  server.signal("STOP");
+  // No renewal gets through: past the lease (less its margin) it starts nothing.
+  let mut kinds = vec![];
+  wait_for("fencing", Duration::from_secs(5), || {
+    pump(&fleet, &signal);
+    kinds.extend(fleet.ledger().take_events().into_iter().map(|e| e.0));
+    fleet.ledger().cap() == 0
+  });
+  let stopped = Instant::now();
+  server.signal("CONT");
+  wait_for("recovery", Duration::from_secs(10), || {
+    pump(&fleet, &signal);
+    kinds.extend(fleet.ledger().take_events().into_iter().map(|e| e.0));
+    kinds.contains(&wire::EVENT_LEASE_REGAINED) && fleet.ledger().cap() == 3
+  });
+  assert!(stopped.elapsed() < Duration::from_secs(10));
+  for kind in [wire::EVENT_STORE_DOWN, wire::EVENT_LEASE_LOST, wire::EVENT_STORE_UP, wire::EVENT_LEASE_REGAINED] {
+    assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+  }
+  // Redis still counts exactly what it granted: 3 (re-registered, the old lease reaped).
+  let mut con = server.connection();
+  let used: Option<u32> = redis::cmd("HGET").arg(&Keys::new("sigstop").keys[4]).arg("used").query(&mut con).unwrap();
+  assert_eq!(used, Some(3));
 }
 
 #[test]
