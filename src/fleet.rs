@@ -22,7 +22,11 @@
 //!   WEAK reference, like `onBatch`: JS must keep it reachable (store it on the pool object).
 //!   What it throws is reported as an uncaught exception.
 //! - optional `lingerMs: number` (default 50): how long idle permits are kept before going back
-//!   when no other process waits; optional `connectTimeoutMs: number` (default 5000).
+//!   when no other process waits; optional `quantumMs: number` (default 10): how long a process
+//!   keeps re-using its permits for its own queued tasks once another process waits (counted from
+//!   when it saw them wait, or from its last grant), before freed permits go back to the fleet
+//!   queue (0: at once; larger: fewer round trips, longer waits for the others); optional
+//!   `connectTimeoutMs: number` (default 5000). All integers ≥ 0 (RangeError otherwise).
 //!
 //! A shared pool's object has the local pool's functions, unchanged (per task there is no extra
 //! crossing: the binding consults the permit count in Rust when it decides a start), plus:
@@ -57,7 +61,10 @@
 //! `ready()`/`close()` promises are pending), unref'd otherwise.
 //!
 //! Exit: an env cleanup hook closes the client and waits at most 200 ms for it (permits go
-//! back, the runtime thread stops); after a SIGKILL the lease's expiry returns them.
+//! back, the runtime thread stops). `process.exit()` and an uncaught exception end the process
+//! without running env cleanup hooks, so an `atexit` handler does the same for every live
+//! shared pool of the process (200 ms in all). After a SIGKILL (or a signal's default action)
+//! the lease's expiry returns them.
 //!
 //! TLS: `rediss://` is refused in this build: the `redis` crate's rustls support pulls `ring`,
 //! whose build script compiles C for the target and breaks `cargo check` of the cross targets.
@@ -77,8 +84,48 @@ use std::time::Duration;
 
 use crate::napi_raw::{check, js_check, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown};
 
+/// `shared.quantumMs`'s default (see the contract).
+const DEFAULT_QUANTUM_MS: f64 = 10.0;
+
 /// How long the env cleanup hook waits for the permits to go back.
 const EXIT_BOUND: Duration = Duration::from_millis(200);
+
+/// Every shared pool's client in the process, for the `atexit` handler.
+static LIVE: Mutex<Vec<std::sync::Weak<Fleet>>> = Mutex::new(Vec::new());
+
+extern "C" {
+  /// The C library's `atexit` (every platform's libc and msvcrt have it).
+  fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+}
+
+/// Runs at `exit()` (`process.exit()`, an uncaught exception, the end of the main thread):
+/// closes every live client, waiting `EXIT_BOUND` in all.
+extern "C" fn on_process_exit() {
+  crate::napi_raw::contained("the fleet's atexit handler", || {
+    let fleets: Vec<Arc<Fleet>> =
+      LIVE.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(|w| w.upgrade()).collect();
+    for f in &fleets {
+      f.close();
+    }
+    let until = std::time::Instant::now() + EXIT_BOUND;
+    for f in &fleets {
+      f.shutdown(until.saturating_duration_since(std::time::Instant::now()));
+    }
+  });
+}
+
+/// Remembers a live client for the `atexit` handler (registered once).
+fn register_for_exit(fleet: &Arc<Fleet>) {
+  static REGISTERED: std::sync::Once = std::sync::Once::new();
+  REGISTERED.call_once(|| {
+    // SAFETY: `on_process_exit` is a plain `extern "C" fn()` that stays loaded (Node never
+    // unloads an addon) and unwinds nothing (`contained`).
+    unsafe { atexit(on_process_exit) };
+  });
+  let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+  live.retain(|w| w.strong_count() > 0);
+  live.push(Arc::downgrade(fleet));
+}
 
 /// What the pool binding implements for the wake-up callback: start what the ledger allows,
 /// deliver events, settle `ready()`/`close()` promises.
@@ -270,6 +317,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
     debug_assert!(on_store_down == STORE_DOWN_WAIT || on_store_down == STORE_DOWN_LOCAL);
     let local = number(env, shared, c"localConcurrency", 1.0..=f64::INFINITY, Some(1.0))?;
     let linger_ms = number(env, shared, c"lingerMs", 0.0..=2_147_483_647.0, Some(50.0))?;
+    let quantum_ms = number(env, shared, c"quantumMs", 0.0..=2_147_483_647.0, Some(DEFAULT_QUANTUM_MS))?;
     let connect_ms = number(env, shared, c"connectTimeoutMs", 1.0..=2_147_483_647.0, Some(5000.0))?;
     let on_event = property(env, shared, c"onEvent")?;
     if type_of(env, on_event) != sys::ValueType::napi_function {
@@ -285,6 +333,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
         on_store_down,
         local_concurrency: if local.is_finite() { local.min(f64::from(u32::MAX)) as u32 } else { u32::MAX },
         linger_ns: linger_ms as u64 * 1_000_000,
+        quantum_ns: quantum_ms as u64 * 1_000_000,
       },
       connect_timeout: Duration::from_millis(connect_ms as u64),
     };
@@ -359,6 +408,7 @@ impl FleetBinding {
         return Err(Thrown);
       }
     };
+    register_for_exit(&fleet);
     let mut on_event = ptr::null_mut();
     // SAFETY: the contract; `on_event` is a value of this call. Weak (count 0): see the contract.
     check(unsafe { sys::napi_create_reference(env, shared.on_event, 0, &mut on_event) }, "napi_create_reference");
@@ -426,7 +476,7 @@ impl FleetBinding {
       let mut l = self.fleet.ledger();
       let mut poke = l.returned(core.take_returned());
       poke |= l.local(core.active(), core.pending(), core.head_priority(), now);
-      core.set_permits(l.cap(), l.reuse());
+      core.set_permits(l.cap(), l.reuse(now));
       poke
     };
     if poke {
@@ -624,7 +674,8 @@ unsafe fn js_error(env: sys::napi_env, message: &str) -> sys::napi_value {
   error
 }
 
-/// A new promise and its deferred.
+/// A new promise and its deferred. `Err` when a promise hook threw (the promise, if made, is
+/// settled so its deferred is freed, and the exception propagates).
 ///
 /// # Safety
 /// `env` is the env of the running call, on its JS thread. May run JS (promise hooks).
@@ -634,6 +685,16 @@ unsafe fn promise(env: sys::napi_env) -> JsResult<(sys::napi_deferred, sys::napi
   // SAFETY: the contract.
   let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
   // SAFETY: the contract.
-  unsafe { js_check(env, status, "napi_create_promise") }?;
-  Ok((deferred, promise))
+  let made = unsafe { js_check(env, status, "napi_create_promise") };
+  if made.is_err() && !deferred.is_null() {
+    let mut first = FirstThrow::new();
+    // SAFETY: the contract; the deferred was just made and is settled once, here.
+    unsafe {
+      first.step(env, made);
+      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
+      first.step(env, resolved);
+      first.finish(env)?;
+    }
+  }
+  made.map(|()| (deferred, promise))
 }

@@ -1021,7 +1021,7 @@ pub struct AdaptiveOptions {
 #[napi(
   js_name = "createPool",
   catch_unwind,
-  ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: {algorithm: number, min: number, max: number, initial: number}, shared?: {url: string, key: string, leaseMs: number, onStoreDown: number, localConcurrency: number, onEvent: (kind: number, detail?: string) => void, lingerMs?: number, connectTimeoutMs?: number}"
+  ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: {algorithm: number, min: number, max: number, initial: number}, shared?: {url: string, key: string, leaseMs: number, onStoreDown: number, localConcurrency: number, onEvent: (kind: number, detail?: string) => void, lingerMs?: number, quantumMs?: number, connectTimeoutMs?: number}"
 )]
 pub fn create_pool<'env>(
   env: &'env Env,

@@ -229,7 +229,7 @@ async fn run(sh: &Shared, client: redis::Client) {
     if sh.ledger().is_closing() {
       return;
     }
-    let connected = tokio::time::timeout(timeout, connect(sh, &client)).await;
+    let connected = with_ticks(sh, tokio::time::timeout(timeout, connect(sh, &client))).await;
     let end = match connected {
       Ok(Ok((con, sha, stream))) => {
         attempt = 0;
@@ -287,6 +287,21 @@ async fn run(sh: &Shared, client: redis::Client) {
         _ = tokio::time::sleep_until(wake_at) => {}
       }
       sh.update(|l| l.tick(now_ns()));
+    }
+  }
+}
+
+/// Awaits `work` while the ledger's timers (lease deadline, linger) keep running: a connection
+/// or a call that hangs (a stopped server) must not delay fencing.
+async fn with_ticks<F: std::future::Future>(sh: &Shared, work: F) -> F::Output {
+  let mut work = std::pin::pin!(work);
+  loop {
+    let now = Instant::now();
+    let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+    let wake_at = tick.unwrap_or(now + Duration::from_secs(3600));
+    tokio::select! {
+      output = &mut work => return output,
+      _ = tokio::time::sleep_until(wake_at) => sh.update(|l| l.tick(now_ns())),
     }
   }
 }
@@ -376,7 +391,7 @@ async fn session(
     if let Some(request) = request {
       let sent = now_ns();
       let sent_at = Instant::now();
-      match call(sh, &mut con, &mut sha, &request).await {
+      match with_ticks(sh, call(sh, &mut con, &mut sha, &request)).await {
         Ok(reply) => {
           heartbeat_at = sent_at + interval;
           sh.update(|l| l.on_reply(&request, &reply, sent, now_ns()));

@@ -31,6 +31,10 @@ pub struct Settings {
   pub local_concurrency: u32,
   /// How long idle permits are kept before they go back (when nobody else waits), ns.
   pub linger_ns: u64,
+  /// How long a process may keep re-using its permits for its own queued tasks after another
+  /// process started waiting (or after its own last grant, whichever is later), ns. 0: a freed
+  /// permit goes back as soon as someone else waits.
+  pub quantum_ns: u64,
 }
 
 /// How `ready()` stands.
@@ -91,6 +95,9 @@ pub struct Ledger {
   js_seen: u64,
   idle_since: Option<u64>,
   linger_signalled: bool,
+  /// Since when this process may re-use freed permits although others wait (see
+  /// `Settings::quantum_ns`): when it first saw someone else waiting, or its last grant.
+  slice_start: u64,
   waiting_since: Option<u64>,
   events: Vec<(u32, Option<String>)>,
   counters: Counters,
@@ -124,6 +131,7 @@ impl Ledger {
       js_seen: now,
       idle_since: None,
       linger_signalled: false,
+      slice_start: 0,
       waiting_since: None,
       events: Vec::new(),
       counters: Counters::default(),
@@ -151,10 +159,26 @@ impl Ledger {
     self.held
   }
 
-  /// Whether a freed permit may start the next local task (nobody else waits in the fleet
-  /// queue); otherwise it goes back (fairness).
-  pub fn reuse(&self) -> bool {
-    self.queue <= u32::from(self.queued)
+  /// Whether other processes wait in the fleet queue.
+  pub fn others_wait(&self) -> bool {
+    self.queue > u32::from(self.queued)
+  }
+
+  /// Whether a freed permit may start the next local task at `now`: nobody else waits in the
+  /// fleet queue, or this process's time slice (`quantum_ns` since it saw them waiting or was
+  /// last granted permits) is not over; otherwise it goes back (fairness).
+  pub fn reuse(&self, now: u64) -> bool {
+    !self.others_wait() || now.saturating_sub(self.slice_start) < self.settings.quantum_ns
+  }
+
+  /// The fleet queue changed to `queue` entries (`queued`: this process among them).
+  fn saw_queue(&mut self, queue: u32, queued: bool, now: u64) {
+    let before = self.others_wait();
+    self.queue = queue;
+    self.queued = queued;
+    if !before && self.others_wait() {
+      self.slice_start = self.slice_start.max(now);
+    }
   }
 
   /// The JS thread ran (a callback or a call): the event loop is alive.
@@ -202,7 +226,7 @@ impl Ledger {
     let mut poke = false;
     if pending == 0 && self.held > active && !self.fenced {
       let since = *self.idle_since.get_or_insert(now);
-      if !self.reuse() || now.saturating_sub(since) >= self.settings.linger_ns || self.closing {
+      if self.others_wait() || now.saturating_sub(since) >= self.settings.linger_ns || self.closing {
         poke |= self.returned(self.held - active);
         self.idle_since = None;
         self.linger_signalled = false;
@@ -347,8 +371,7 @@ impl Ledger {
     }
     self.held = held;
     self.seq = reply.seq;
-    self.queue = reply.queue;
-    self.queued = reply.queued;
+    self.saw_queue(reply.queue, reply.queued, now);
     self.holders = reply.holders;
     self.used = reply.used;
     self.lease_deadline = Some(sent + self.settings.lease_ns.saturating_sub(self.margin()));
@@ -364,13 +387,14 @@ impl Ledger {
       wake = true;
     }
     // Idle permits with someone else waiting go back now: the JS thread gives them back.
-    if !self.reuse() && self.pending == 0 && self.held > self.active {
+    if self.others_wait() && self.pending == 0 && self.held > self.active {
       wake = true;
     }
     wake
   }
 
   fn granted(&mut self, n: u32, now: u64) {
+    self.slice_start = now;
     self.counters.grants += u64::from(n);
     if let Some(since) = self.waiting_since.take() {
       self.counters.max_wait_ns = self.counters.max_wait_ns.max(now.saturating_sub(since));
@@ -393,8 +417,9 @@ impl Ledger {
         wake |= self.pending > 0;
       }
     }
-    self.queue = message.queue;
-    if !self.reuse() && self.pending == 0 && self.held > self.active {
+    let queued = self.queued;
+    self.saw_queue(message.queue, queued, now);
+    if self.others_wait() && self.pending == 0 && self.held > self.active {
       wake = true;
     }
     wake
@@ -503,6 +528,7 @@ mod tests {
         on_store_down: wire::STORE_DOWN_WAIT,
         local_concurrency: 2,
         linger_ns: 50 * MS,
+        quantum_ns: 0,
       },
       0,
     )
@@ -531,16 +557,36 @@ mod tests {
     l.local(4, 10, 0, 0);
     let r = l.take_request(false).unwrap();
     l.on_reply(&r, &reply(4, 1, 0, false), 0, 1);
-    assert!(l.reuse());
+    assert!(l.reuse(2));
     // Someone else queues: the next freed permit goes back, and we re-queue with a new ticket.
     let m = Message { seq: 2, queue: 1, grants: vec![] };
     l.on_message(&m, "me", 2);
-    assert!(!l.reuse());
+    assert!(!l.reuse(2));
     assert!(l.returned(1), "the runtime thread is poked");
     assert!(!l.returned(1), "once per batch");
     assert_eq!(l.cap(), 2);
     let r = l.take_request(false).unwrap();
     assert_eq!((r.release, r.requeue), (2, true));
+  }
+
+  #[test]
+  fn a_time_slice_lets_a_holder_reuse_a_while_after_others_queue() {
+    let mut l = ledger(4);
+    l.settings.quantum_ns = 10 * MS;
+    l.local(4, 10, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(4, 1, 0, false), 0, 100 * MS);
+    l.on_message(&Message { seq: 2, queue: 1, grants: vec![] }, "me", 103 * MS);
+    assert!(l.reuse(103 * MS), "within the slice (from seeing them wait at 103 ms)");
+    assert!(l.reuse(112 * MS));
+    assert!(!l.reuse(113 * MS), "over: freed permits go back");
+    // Granted again later: a new slice.
+    l.on_message(&Message { seq: 3, queue: 2, grants: vec![("me", 1, true)] }, "me", 150 * MS);
+    assert!(l.reuse(155 * MS));
+    assert!(!l.reuse(161 * MS));
+    // Nobody else waits: reuse whatever the time.
+    l.on_message(&Message { seq: 4, queue: 0, grants: vec![] }, "me", 200 * MS);
+    assert!(l.reuse(10_000 * MS));
   }
 
   #[test]

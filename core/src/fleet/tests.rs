@@ -2,7 +2,7 @@
 //! starts its own on a free loopback port with a temporary directory and no persistence, and
 //! stops it. Several "processes" are threads, each with its own client and a local scheduler
 //! that follows the binding's rules (start while `cap()` allows, give a freed permit back when
-//! `reuse()` says others wait). Bounded in time; no assertion on timing except wide bounds.
+//! `reuse(now)` says others wait). Bounded in time; no assertion on timing except wide bounds.
 
 use super::client::{Config, Fleet};
 use super::ledger::{Readiness, Settings};
@@ -63,9 +63,17 @@ impl Server {
 
   pub fn kill(&mut self) {
     if let Some(mut c) = self.child.take() {
+      let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
       let _ = c.kill();
       let _ = c.wait();
     }
+  }
+
+  /// Sends `signal` (`STOP`, `CONT`) to the server.
+  pub fn signal(&self, signal: &str) {
+    let pid = self.child.as_ref().expect("running").id();
+    let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap().success();
+    assert!(ok, "kill -{signal}");
   }
 
   /// Stops it and starts a fresh one (no state) on the same port.
@@ -93,6 +101,7 @@ pub fn settings(limit: u32, lease_ms: u64) -> Settings {
     on_store_down: wire::STORE_DOWN_WAIT,
     local_concurrency: 1,
     linger_ns: 20_000_000,
+    quantum_ns: 0,
   }
 }
 
@@ -164,7 +173,7 @@ pub fn simulate(fleet: &Fleet, signal: &Signal, durations: &[u64], gauge: &Gauge
         if running[i] <= now {
           running.swap_remove(i);
           gauge.leave();
-          if !l.reuse() && l.cap() > running.len() as u32 {
+          if !l.reuse(now_ns()) && l.cap() > running.len() as u32 {
             poke |= l.returned(1);
           }
         } else {
@@ -362,6 +371,42 @@ fn a_restart_without_state_converges_again() {
 }
 
 #[test]
+fn a_server_that_stops_answering_fences_its_holders_and_they_recover() {
+  let server = Server::start(None);
+  let (fleet, signal) = start(config(&server.url(), "sigstop", settings(3, 600)));
+  fleet.ledger().local(0, 3, 0, now_ns());
+  fleet.poke();
+  wait_for("the first grant", Duration::from_secs(5), || {
+    pump(&fleet, &signal);
+    fleet.ledger().cap() == 3
+  });
+  fleet.ledger().local(3, 0, 0, now_ns());
+  server.signal("STOP");
+  // No renewal gets through: past the lease (less its margin) it starts nothing.
+  let mut kinds = vec![];
+  wait_for("fencing", Duration::from_secs(5), || {
+    pump(&fleet, &signal);
+    kinds.extend(fleet.ledger().take_events().into_iter().map(|e| e.0));
+    fleet.ledger().cap() == 0
+  });
+  let stopped = Instant::now();
+  server.signal("CONT");
+  wait_for("recovery", Duration::from_secs(10), || {
+    pump(&fleet, &signal);
+    kinds.extend(fleet.ledger().take_events().into_iter().map(|e| e.0));
+    kinds.contains(&wire::EVENT_LEASE_REGAINED) && fleet.ledger().cap() == 3
+  });
+  assert!(stopped.elapsed() < Duration::from_secs(10));
+  for kind in [wire::EVENT_STORE_DOWN, wire::EVENT_LEASE_LOST, wire::EVENT_STORE_UP, wire::EVENT_LEASE_REGAINED] {
+    assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+  }
+  // Redis still counts exactly what it granted: 3 (re-registered, the old lease reaped).
+  let mut con = server.connection();
+  let used: Option<u32> = redis::cmd("HGET").arg(&Keys::new("sigstop").keys[4]).arg("used").query(&mut con).unwrap();
+  assert_eq!(used, Some(3));
+}
+
+#[test]
 fn a_wrong_password_is_a_permanent_error() {
   let server = Server::start(Some("s3cret"));
   for (url, code) in [(format!("redis://:wrong@127.0.0.1:{}", server.port), "WRONGPASS"), (server.url(), "NOAUTH")] {
@@ -414,4 +459,122 @@ fn bad_urls_are_refused_before_anything_starts() {
     panic!()
   };
   assert!(m.contains("TLS not supported in this build"), "{m}");
+}
+
+/// The sum of `calls` over `INFO commandstats`, and the calls of `evalsha`.
+fn command_calls(con: &mut redis::Connection) -> (u64, u64) {
+  let info: String = redis::cmd("INFO").arg("commandstats").query(con).unwrap();
+  let (mut all, mut evalsha) = (0, 0);
+  for line in info.lines().filter(|l| l.starts_with("cmdstat_")) {
+    let calls: u64 =
+      line.split("calls=").nth(1).and_then(|r| r.split(',').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    all += calls;
+    if line.starts_with("cmdstat_evalsha:") {
+      evalsha += calls;
+    }
+  }
+  (all, evalsha)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+  sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Measures, from Rust alone: Redis commands per task at saturation (4 processes, limit 32,
+/// tasks of 1 ms) and the hand-off latency between two processes (limit 1). Prints the
+/// numbers; asserts only the limit. Run with `cargo test -p async-shape-core --release
+/// measure_fleet -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_fleet() {
+  let server = Server::start(None);
+  let mut con = server.connection();
+  // Saturation.
+  let (all0, eval0) = command_calls(&mut con);
+  let gauge = Arc::new(Gauge::default());
+  let t0 = Instant::now();
+  let per = 3000usize;
+  let threads: Vec<_> = (0..4)
+    .map(|_| {
+      let (gauge, url) = (Arc::clone(&gauge), server.url());
+      std::thread::spawn(move || {
+        let (fleet, signal) = start(config(&url, "saturate", settings(32, 5000)));
+        simulate(&fleet, &signal, &vec![1000; per], &gauge, Duration::from_secs(120));
+        fleet.shutdown(Duration::from_secs(2));
+      })
+    })
+    .collect();
+  threads.into_iter().for_each(|t| t.join().unwrap());
+  let elapsed = t0.elapsed();
+  let (all1, eval1) = command_calls(&mut con);
+  let tasks = (4 * per) as f64;
+  println!(
+    "saturation: {tasks} tasks of 1 ms, 4 processes, limit 32: {:.0} tasks/s, max in flight {}, \
+     script calls (EVALSHA) per task {:.3}, all commands per task (INFO commandstats, calls inside \
+     scripts included) {:.2}",
+    tasks / elapsed.as_secs_f64(),
+    gauge.max.load(Ordering::SeqCst),
+    (eval1 - eval0) as f64 / tasks,
+    (all1 - all0) as f64 / tasks,
+  );
+  assert!(gauge.max.load(Ordering::SeqCst) <= 32);
+
+  // Hand-off: two processes, limit 1, each always wanting one more permit.
+  let log: Arc<Mutex<Vec<(Instant, usize, bool)>>> = Arc::default();
+  let rounds = 400;
+  let threads: Vec<_> = (0..2)
+    .map(|me| {
+      let (log, url) = (Arc::clone(&log), server.url());
+      std::thread::spawn(move || {
+        let (fleet, signal) = start(config(&url, "handoff", settings(1, 5000)));
+        let mut l = fleet.ledger();
+        let poke = l.local(0, 1, 0, now_ns());
+        drop(l);
+        if poke {
+          fleet.poke();
+        }
+        for _ in 0..rounds {
+          let until = Instant::now() + Duration::from_secs(10);
+          while fleet.ledger().cap() < 1 {
+            assert!(Instant::now() < until, "no hand-off within 10 s");
+            signal.wait(Duration::from_millis(5));
+          }
+          log.lock().unwrap().push((Instant::now(), me, true));
+          std::thread::sleep(Duration::from_millis(1));
+          let poke = {
+            let mut l = fleet.ledger();
+            let mut poke = false;
+            if !l.reuse(now_ns()) {
+              poke |= l.returned(1);
+            }
+            poke | l.local(0, 1, 0, now_ns())
+          };
+          log.lock().unwrap().push((Instant::now(), me, false));
+          if poke {
+            fleet.poke();
+          }
+        }
+        fleet.shutdown(Duration::from_secs(2));
+      })
+    })
+    .collect();
+  threads.into_iter().for_each(|t| t.join().unwrap());
+  let log = log.lock().unwrap();
+  let mut latencies = vec![];
+  for (i, &(at, who, start)) in log.iter().enumerate() {
+    if !start {
+      continue;
+    }
+    if let Some(&(released, _, _)) = log[..i].iter().rev().find(|&&(_, w, s)| w != who && !s) {
+      latencies.push(at.duration_since(released));
+    }
+  }
+  latencies.sort();
+  println!(
+    "hand-off (a release in one process to the start in the other, {} samples): p50 {:?}, p99 {:?}, max {:?}",
+    latencies.len(),
+    percentile(&latencies, 0.5),
+    percentile(&latencies, 0.99),
+    latencies.last().unwrap()
+  );
 }
