@@ -176,6 +176,12 @@ export type SharedOptions = {
 	*/
 	readonly leaseMs?: number;
 	/**
+	Once another process waits, how long this one keeps re-using freed permits for its own queued tasks before they go back to the fleet queue, in ms (0 to 60,000). Larger: fewer round trips, longer waits for the others; 0: every freed permit goes back at once.
+
+	@default 10
+	*/
+	readonly quantumMs?: number;
+	/**
 	Called on the fleet's events, on its own (a throw is an uncaught exception, never the pool's).
 	*/
 	readonly onEvent?: (event: FleetEvent) => void;

@@ -149,6 +149,8 @@ test('bad shared options are TypeErrors or RangeErrors naming the option', () =>
     [{shared: {redis: 'redis://h', key: 'k', onStoreDown: 'local', localConcurrency: 9}}, RangeError, /`shared\.localConcurrency` \(9\) to be at most `concurrency` \(8\)/],
     [{shared: {redis: 'redis://h', key: 'k', localConcurrency: 2}}, TypeError, /`shared\.localConcurrency` goes with onStoreDown: 'local'/],
     [{shared: {redis: 'redis://h', key: 'k', onEvent: 'log'}}, TypeError, /`shared\.onEvent` to be a function/],
+    [{shared: {redis: 'redis://h', key: 'k', quantumMs: 1.5}}, TypeError, /`shared\.quantumMs` to be an integer/],
+    [{shared: {redis: 'redis://h', key: 'k', quantumMs: -1}}, RangeError, /`shared\.quantumMs` to be from 0 to 60000 ms, got `-1`/],
   ];
   for (const [options, type, message] of cases) {
     assert.throws(() => new Pool({concurrency: 8, ...options}), {name: type.name, message}, JSON.stringify(options));

@@ -43,6 +43,7 @@ const full: SharedOptions = {
 	redis: 'rediss://user:secret@redis.internal:6380/2',
 	key: 'payments-api',
 	leaseMs: 3000,
+	quantumMs: 0,
 	onStoreDown: 'local',
 	localConcurrency: 4,
 	onEvent: event => expectTypeOf(event).toEqualTypeOf<FleetEvent>(),

@@ -27,6 +27,7 @@ const DEFAULT_LEASE_MS = 5000;
 const MIN_LEASE_MS = 100;
 const MAX_LEASE_MS = 3_600_000;
 const MAX_KEY_LENGTH = 512;
+const MAX_QUANTUM_MS = 60_000;
 
 /** Raised (as a task's rejection and its signal's reason) when this process's fleet lease ran out. */
 class LeaseLostError extends Error {
@@ -95,7 +96,7 @@ function readShared(shared, concurrency, adaptive) {
     throw new RangeError(`Expected \`concurrency\` to be a finite integer with \`shared\` (the fleet limit), got ${describe(concurrency)}`);
   }
   // Each property read once, in this order.
-  const {redis, key, leaseMs = DEFAULT_LEASE_MS, onStoreDown = 'wait', localConcurrency, onEvent} = shared;
+  const {redis, key, leaseMs = DEFAULT_LEASE_MS, onStoreDown = 'wait', localConcurrency, quantumMs, onEvent} = shared;
   checkUrl(redis);
   if (typeof key !== 'string') {
     throw new TypeError(`Expected \`shared.key\` to be a string (the limit's name in Redis), got ${describe(key)}`);
@@ -125,12 +126,22 @@ function readShared(shared, concurrency, adaptive) {
   } else if (localConcurrency !== undefined) {
     throw new TypeError("`shared.localConcurrency` goes with onStoreDown: 'local' (with 'wait', nothing runs beyond the fleet's permits)");
   }
+  if (quantumMs !== undefined) {
+    if (typeof quantumMs !== 'number' || !Number.isInteger(quantumMs)) {
+      throw new TypeError(`Expected \`shared.quantumMs\` to be an integer number of milliseconds, got ${describe(quantumMs)}`);
+    }
+    if (quantumMs < 0 || quantumMs > MAX_QUANTUM_MS) {
+      throw new RangeError(`Expected \`shared.quantumMs\` to be from 0 to ${MAX_QUANTUM_MS} ms, got ${describe(quantumMs)}`);
+    }
+  }
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw new TypeError(`Expected \`shared.onEvent\` to be a function, got ${describe(onEvent)}`);
   }
   const c = fleet();
+  const native = {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local};
+  if (quantumMs !== undefined) native.quantumMs = quantumMs;
   return {
-    native: {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local},
+    native,
     onEvent,
     leaseMs,
     local: onStoreDown === 'local',
