@@ -38,6 +38,8 @@ const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 // Tasks per process: sized so that each contender runs for a few seconds.
 const PEERS = {
   'async-shape': {tasks: 8000, quick: 2000, name: () => 'async-shape pLimit shared'},
+  // The same with no time slice: a freed permit goes back as soon as another process waits.
+  'async-shape-q0': {tasks: 8000, quick: 2000, name: () => 'async-shape, quantumMs: 0'},
   'redis-semaphore': {tasks: 1000, quick: 300, name: () => `redis-semaphore ${version('redis-semaphore')}`},
   bottleneck: {tasks: 500, quick: 150, name: () => `bottleneck ${version('bottleneck')}`},
 };
@@ -57,9 +59,9 @@ async function child(config) {
   };
   let run;
   let close;
-  if (peer === 'async-shape') {
+  if (peer === 'async-shape' || peer === 'async-shape-q0') {
     const {pLimit} = require('..');
-    const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key}});
+    const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key, ...(peer === 'async-shape-q0' ? {quantumMs: 0} : {})}});
     await limit.ready();
     run = () => Promise.all(Array.from({length: tasks}, () => limit(task)));
     close = () => limit.close();
@@ -288,7 +290,7 @@ async function fleetBenchmark({quick = QUICK, only} = {}) {
       const spec = PEERS[peer];
       const name = spec.name();
       const tasks = quick ? spec.quick : spec.tasks;
-      if (peer === 'async-shape' && !sharedAvailable()) {
+      if (peer.startsWith('async-shape') && !sharedAvailable()) {
         rows.push({peer, name, error: 'not in this build (the binding has not landed)'});
         continue;
       }
