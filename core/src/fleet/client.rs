@@ -351,7 +351,8 @@ async fn call(
       .arg(request.priority)
       .arg(u8::from(request.requeue))
       .arg(u8::from(request.leave))
-      .arg(&sh.keys.channel);
+      .arg(&sh.keys.channel)
+      .arg(u8::from(request.count));
     match cmd.query_async::<Vec<i64>>(con).await {
       Ok(v) => {
         return Reply::parse(&v)

@@ -324,6 +324,7 @@ impl Ledger {
       priority: self.priority,
       requeue: std::mem::take(&mut self.requeue),
       leave: self.closing,
+      count: renew,
     })
   }
 
@@ -372,7 +373,9 @@ impl Ledger {
     self.held = held;
     self.seq = reply.seq;
     self.saw_queue(reply.queue, reply.queued, now);
-    self.holders = reply.holders;
+    if let Some(holders) = reply.holders {
+      self.holders = holders;
+    }
     self.used = reply.used;
     self.lease_deadline = Some(sent + self.settings.lease_ns.saturating_sub(self.margin()));
     if !self.store_up {
@@ -535,7 +538,7 @@ mod tests {
   }
 
   fn reply(held: u32, seq: u64, queue: u32, queued: bool) -> Reply {
-    Reply { held, seq, queue, queued, holders: 1, used: held, existed: true, redis_ms: 0 }
+    Reply { held, seq, queue, queued, holders: Some(1), used: held, existed: true, redis_ms: 0 }
   }
 
   #[test]

@@ -12,14 +12,20 @@
 
 /// The one script. KEYS: holders, permits, queue, wants, meta. ARGV: pid, limit, lease ms,
 /// release (permits given back), want (total permits wanted after the release), priority,
-/// requeue (1: take a new ticket), leave (1: give back everything and unregister), channel.
+/// requeue (1: take a new ticket), leave (1: give back everything and unregister), channel,
+/// count (1: count the holders, for the statistics; the heartbeat asks).
+///
+/// Written for few calls inside: a typical call is about 10 Redis calls plus 5 per process it
+/// serves (`INFO commandstats` counts them). Invariant: a process is in `queue` exactly when it
+/// has a `wants` entry.
 ///
 /// In order: reap the holders whose lease ran out (their permits return, their queue entries
 /// go); release; renew this process's lease (unless leaving); queue it for `want - held` more
 /// (keeping its ticket unless `requeue`); serve the queue head-first while permits are free
 /// (never above `limit`); bump `seq`; publish the grants made to others (and this process's
 /// queueing, so holders learn that someone waits). Replies
-/// `{held, seq, queue length, queued (0/1), holders, used, existed (0/1), redis time ms}`,
+/// `{held, seq, queue length, queued (0/1), holders (-1 unless counted), used, existed (0/1),
+/// redis time ms}`,
 /// `existed` being 0 when this process had no live lease before the call (first call, reaped,
 /// or Redis restarted without state).
 pub const SYNC_LUA: &str = r#"
@@ -33,43 +39,54 @@ local requeue = ARGV[7] == '1'
 local leave = ARGV[8] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local used = tonumber(redis.call('HGET', KEYS[5], 'used') or '0')
+local meta = redis.call('HMGET', KEYS[5], 'used', 'seq')
+local used = tonumber(meta[1] or '0')
+local seq = tonumber(meta[2] or '0') + 1
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 for _, d in ipairs(dead) do
   used = used - tonumber(redis.call('HGET', KEYS[2], d) or '0')
   redis.call('HDEL', KEYS[2], d)
-  redis.call('HDEL', KEYS[4], d)
-  redis.call('ZREM', KEYS[3], d)
+  if redis.call('HDEL', KEYS[4], d) == 1 then
+    redis.call('ZREM', KEYS[3], d)
+  end
 end
 if #dead > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 end
-local existed = redis.call('ZSCORE', KEYS[1], pid) and 1 or 0
-local mine = tonumber(redis.call('HGET', KEYS[2], pid) or '0')
+local existed
+if leave then
+  existed = redis.call('ZREM', KEYS[1], pid)
+else
+  existed = 1 - redis.call('ZADD', KEYS[1], now + lease, pid)
+end
+local held = tonumber(redis.call('HGET', KEYS[2], pid) or '0')
+local mine = held
 if release > mine then release = mine end
 mine = mine - release
 used = used - release
+local wanted = tonumber(redis.call('HGET', KEYS[4], pid) or '0')
+local inq = wanted > 0
 local joined = false
 if leave then
   used = used - mine
   mine = 0
-  redis.call('ZREM', KEYS[1], pid)
-  redis.call('ZREM', KEYS[3], pid)
-  redis.call('HDEL', KEYS[4], pid)
-else
-  redis.call('ZADD', KEYS[1], now + lease, pid)
-  local want = want_total - mine
-  if want > 0 then
+  want_total = 0
+end
+local want = want_total - mine
+if want > 0 then
+  if want ~= wanted then
     redis.call('HSET', KEYS[4], pid, want)
-    if requeue or not redis.call('ZSCORE', KEYS[3], pid) then
-      local ticket = redis.call('HINCRBY', KEYS[5], 'ticket', 1) % 4294967296
-      redis.call('ZADD', KEYS[3], (32768 - prio) * 4294967296 + ticket, pid)
-      joined = true
-    end
-  else
-    redis.call('ZREM', KEYS[3], pid)
-    redis.call('HDEL', KEYS[4], pid)
   end
+  if requeue or not inq then
+    local ticket = redis.call('HINCRBY', KEYS[5], 'ticket', 1) % 4294967296
+    redis.call('ZADD', KEYS[3], (32768 - prio) * 4294967296 + ticket, pid)
+    joined = true
+  end
+  inq = true
+elseif inq then
+  redis.call('HDEL', KEYS[4], pid)
+  redis.call('ZREM', KEYS[3], pid)
+  inq = false
 end
 if used < 0 then used = 0 end
 local grants = {}
@@ -89,6 +106,7 @@ while free > 0 do
   end
   if head == pid then
     mine = mine + g
+    inq = queued == 1
   elseif g > 0 then
     redis.call('HINCRBY', KEYS[2], head, g)
     grants[#grants + 1] = head .. ' ' .. g .. ' ' .. queued
@@ -96,21 +114,23 @@ while free > 0 do
   used = used + g
   free = free - g
 end
-if mine > 0 then
-  redis.call('HSET', KEYS[2], pid, mine)
-else
-  redis.call('HDEL', KEYS[2], pid)
+if mine ~= held then
+  if mine > 0 then
+    redis.call('HSET', KEYS[2], pid, mine)
+  else
+    redis.call('HDEL', KEYS[2], pid)
+  end
 end
-redis.call('HSET', KEYS[5], 'used', used)
-local seq = redis.call('HINCRBY', KEYS[5], 'seq', 1)
+redis.call('HSET', KEYS[5], 'used', used, 'seq', seq)
 local qlen = redis.call('ZCARD', KEYS[3])
-local inq = redis.call('ZSCORE', KEYS[3], pid) and 1 or 0
-if #grants > 0 or (joined and inq == 1) then
+if #grants > 0 or (joined and inq) then
   local msg = seq .. ' ' .. qlen
   if #grants > 0 then msg = msg .. ' ' .. table.concat(grants, ' ') end
   redis.call('PUBLISH', ARGV[9], msg)
 end
-return {mine, seq, qlen, inq, redis.call('HLEN', KEYS[2]), used, existed, now}
+local holders = -1
+if ARGV[10] == '1' then holders = redis.call('HLEN', KEYS[2]) end
+return {mine, seq, qlen, inq and 1 or 0, holders, used, existed, now}
 "#;
 
 /// Priorities are clamped to ±`PRIORITY_BIAS - 1` so a queue score stays an exact double.
@@ -143,6 +163,8 @@ pub struct Request {
   pub requeue: bool,
   /// Give back everything and unregister.
   pub leave: bool,
+  /// Count the holders (for the statistics): the heartbeat asks.
+  pub count: bool,
 }
 
 /// The script's reply.
@@ -152,7 +174,8 @@ pub struct Reply {
   pub seq: u64,
   pub queue: u32,
   pub queued: bool,
-  pub holders: u32,
+  /// The processes holding permits, when counted.
+  pub holders: Option<u32>,
   pub used: u32,
   pub existed: bool,
   pub redis_ms: u64,
@@ -170,7 +193,7 @@ impl Reply {
       seq: u64::try_from(seq).ok()?,
       queue: u(queue)?,
       queued: queued == 1,
-      holders: u(holders)?,
+      holders: if holders < 0 { None } else { Some(u(holders)?) },
       used: u(used)?,
       existed: existed == 1,
       redis_ms: u64::try_from(now).ok()?,

@@ -269,6 +269,7 @@ fn script(con: &mut redis::Connection, key: &str, pid: &str, limit: u32, release
     .arg(0)
     .arg(0)
     .arg(&keys.channel)
+    .arg(1)
     .query(con)
     .unwrap();
   Reply::parse(&v).unwrap()
@@ -317,6 +318,7 @@ fn a_dead_holders_permits_return_within_the_ttl() {
     .arg(0)
     .arg(0)
     .arg(&keys.channel)
+    .arg(1)
     .query(&mut con)
     .unwrap();
   assert_eq!(Reply::parse(&v).unwrap().held, 3);
