@@ -131,6 +131,18 @@ const pages = await Promise.all(urls.map(url => limit(() => fetch(url))));
 */
 export default function pLimit(concurrency: number | Options): LimitFunction;
 /**
+A limit for the whole fleet: `concurrency` tasks at once across every process that uses the same Redis `key` (see `SharedOptions` and the README's "A limit for the whole fleet").
+
+@example
+```
+const limit = pLimit({concurrency: 20, shared: {redis: process.env.REDIS_URL, key: 'payments-api'}});
+await limit.ready();
+const receipts = await Promise.all(orders.map(order => limit(() => charge(order))));
+await limit.close(); // returns this process's permits
+```
+*/
+export default function pLimit(options: SharedLimitOptions): SharedLimitFunction;
+/**
 Run promise-returning and async functions with a limit that may be adaptive: `'adaptive'`, an `AdaptiveConcurrency`, or `AdaptiveOptions` (see the README's "Adaptive concurrency").
 
 @example
@@ -140,6 +152,125 @@ const limit = pLimit({concurrency: 'adaptive', onLimitChange: limit => metrics.g
 */
 export default function pLimit(concurrency: number | 'adaptive' | AdaptiveConcurrency | AdaptiveOptions): LimitFunction;
 export {pLimit};
+
+// ---------------------------------------------------------------------------------------------
+// A limit for the whole fleet (shared through Redis)
+// ---------------------------------------------------------------------------------------------
+
+/**
+What the fleet's limit does while Redis cannot be reached: `'wait'` starts nothing beyond the permits this process still holds under a live lease (the fleet limit holds); `'local'` runs under `localConcurrency` in this process alone until Redis answers again (the fleet limit may then be exceeded, by up to `localConcurrency` per process).
+*/
+export type SharedOptions = {
+	/**
+	The Redis server: `redis://[user:password@]host[:port][/db]`. (`rediss://`, TLS, is not supported in this build: a TypeError says so.)
+	*/
+	readonly redis: string;
+	/**
+	The limit's name: every process that passes the same `key` (and the same `concurrency`) shares one limit. Its keys in Redis are `async-shape:{key}:…`, one hash tag, so Redis Cluster keeps them on one node.
+	*/
+	readonly key: string;
+	/**
+	How long a lease lives unless renewed, in ms (100 to 3,600,000). A process killed without closing returns its permits within this time; one that cannot renew in time (Redis unreachable, or its event loop blocked) stops starting tasks and aborts its running tasks' signals when it runs out.
+
+	@default 5000
+	*/
+	readonly leaseMs?: number;
+	/**
+	Once another process waits, how long this one keeps re-using freed permits for its own queued tasks before they go back to the fleet queue, in ms (0 to 60,000). Larger: fewer round trips, longer waits for the others; 0: every freed permit goes back at once.
+
+	@default 10
+	*/
+	readonly quantumMs?: number;
+	/**
+	Called on the fleet's events, on its own (a throw is an uncaught exception, never the pool's).
+	*/
+	readonly onEvent?: (event: FleetEvent) => void;
+} & (
+	| {
+			/** @default 'wait' */
+			readonly onStoreDown?: 'wait';
+			readonly localConcurrency?: never;
+	  }
+	| {
+			readonly onStoreDown: 'local';
+			/** The limit of this process while Redis is down (at most `concurrency`). */
+			readonly localConcurrency: number;
+	  }
+);
+
+/**
+An event of a fleet's limit. `storeDown`/`storeUp`: Redis stopped or started answering (`detail`: the cause). `leaseLost`: this process's lease ran out before it was renewed; it starts nothing until it is registered again, and a `Pool`'s running tasks reject with `error` (a `LeaseLostError`) and their signals abort (fencing). `leaseRegained`: registered again. `fatal`: a permanent failure (a wrong password, an ACL refusal, a script error): every waiting and later task rejects with `error`.
+*/
+export type FleetEvent = {
+	readonly type: 'storeDown' | 'storeUp' | 'leaseLost' | 'leaseRegained' | 'fatal';
+	readonly detail?: string;
+	readonly error?: Error;
+};
+
+/**
+The fleet's figures as this process sees them (as of its last answer from Redis).
+*/
+export type FleetStats = {
+	/** The fleet's limit (`concurrency`). */
+	readonly limit: number;
+	/** Permits this process holds now: its share. */
+	readonly held: number;
+	/** Processes holding permits. */
+	readonly holders: number;
+	/** Permits held across the fleet (at most `limit`). */
+	readonly inFlight: number;
+	/** Processes waiting in the fleet's queue. */
+	readonly fleetQueue: number;
+	/** Whether Redis answers. */
+	readonly storeUp: boolean;
+	/** Milliseconds until this process's lease runs out unless renewed (0 when it holds none). */
+	readonly leaseRemainingMs: number;
+	/** Permits granted to this process so far. */
+	readonly grants: number;
+	/** Permits it returned so far. */
+	readonly returned: number;
+	/** Script calls to Redis so far (round trips). */
+	readonly roundTrips: number;
+	/** Its longest wait for a permit, in ms. */
+	readonly maxWaitMs: number;
+	/** How many times it lost its lease (fencing). */
+	readonly fenced: number;
+	/** Whether it is registered (`ready()` resolved). */
+	readonly ready: boolean;
+};
+
+/**
+`pLimit`'s options for a limit shared by a fleet: `concurrency` is the fleet's limit (a finite integer, the same in every process).
+*/
+export type SharedLimitOptions = {
+	readonly concurrency: number;
+	readonly shared: SharedOptions;
+	readonly rejectOnClear?: boolean;
+};
+
+/**
+A limit function shared by a fleet: p-limit's `LimitFunction` plus the fleet's lifecycle. Its tasks get no signal: when the lease is lost, fencing stops new starts, not running tasks (use a `Pool` with `shared` for that).
+*/
+export type SharedLimitFunction = LimitFunction & {
+	/** Resolves once this process is registered in its fleet; rejects with a `FleetError` when it cannot be (a wrong password, no server answering within 5 s, …). */
+	ready(): Promise<void>;
+	/** Later calls reject, waiting tasks reject (an `AbortError`), and once the running ones settled the permits go back to the fleet and the connection closes. */
+	close(): Promise<void>;
+	/** The fleet's figures as this process sees them. */
+	readonly fleet: FleetStats;
+};
+
+/** A task's rejection, and its signal's reason, when this process lost its fleet lease (fencing). `code` is `'ASYNC_SHAPE_LEASE_LOST'`. */
+export class LeaseLostError extends Error {
+	readonly name: 'LeaseLostError';
+	readonly code: 'ASYNC_SHAPE_LEASE_LOST';
+}
+
+/** A permanent failure of a shared limit (a wrong password, an ACL refusal, a script error), or `ready()` when no server answered in time. `code` is `'ASYNC_SHAPE_FLEET'`. */
+export class FleetError extends Error {
+	readonly name: 'FleetError';
+	readonly code: 'ASYNC_SHAPE_FLEET';
+}
 
 /**
 Returns a function that runs `function_` with limited concurrency.
@@ -201,6 +332,11 @@ export type PoolOptions = {
 	@default false
 	*/
 	readonly detectDeadlock?: boolean;
+
+	/**
+	A limit for the whole fleet: `concurrency` (a finite integer, the same in every process) is then the limit across every process using the same Redis `key`. Not with an adaptive `concurrency`.
+	*/
+	readonly shared?: SharedOptions;
 };
 
 export type RunOptions = {
@@ -224,7 +360,7 @@ export type RunOptions = {
 
 export type TaskContext = {
 	/**
-	The run's `signal`, or with a `timeout` a signal that also aborts when the timeout passes. `undefined` for a task given neither, as p-queue passes it: nothing could abort such a task, and making a signal per task would cost every task that destructures `({signal})` an `AbortController`. (`MapContext.signal` is always a signal: a map makes one for all its items.)
+	The run's `signal`, or with a `timeout` a signal that also aborts when the timeout passes. `undefined` for a task given neither, as p-queue passes it: nothing could abort such a task, and making a signal per task would cost every task that destructures `({signal})` an `AbortController`. (`MapContext.signal` is always a signal: a map makes one for all its items.) In a pool with `shared`, always a signal: it also aborts when this process loses its fleet lease (fencing).
 	*/
 	readonly signal: AbortSignal | undefined;
 
@@ -298,6 +434,8 @@ export type PoolStats = {
 	readonly littleConcurrency: number;
 	/** An adaptive pool's controller, absent for a fixed limit. */
 	readonly adaptive?: AdaptiveStats;
+	/** A shared pool's fleet figures, absent for a local pool. */
+	readonly fleet?: FleetStats;
 };
 
 /** An adaptive pool's controller state. Times in ms. */
@@ -398,6 +536,16 @@ export class Pool {
 	Statistics in Little's-law terms. `{reset: true}` starts a new window after reading.
 	*/
 	stats(options?: {readonly reset?: boolean}): PoolStats;
+
+	/**
+	Resolves once a shared pool is registered in its fleet; rejects with a `FleetError` when it cannot be. A local pool is always ready.
+	*/
+	ready(): Promise<void>;
+
+	/**
+	Close the pool: later `run()`s reject and waiting tasks reject (an `AbortError` DOMException); once the running tasks have settled, a shared pool returns its permits to the fleet and closes its connection. Resolves when done; the same promise on later calls.
+	*/
+	close(): Promise<void>;
 }
 
 /** `run()` on a pool whose queue holds `maxQueue` tasks. `code` is `'ASYNC_SHAPE_QUEUE_FULL'`. */

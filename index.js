@@ -8,6 +8,7 @@ const {all, allSettled, race, any, timeout} = require('./lib/combinators/group')
 const {stream} = require('./lib/combinators/stream');
 const {promisify, callbackify, dezalgo, bridgeStats} = require('./lib/bridge/bridge');
 const {monitorEventLoop, currentStall} = require('./lib/event-loop/monitor');
+const {LeaseLostError, FleetError} = require('./lib/fleet/shared');
 
 module.exports = {
   pLimit,
@@ -16,6 +17,8 @@ module.exports = {
   QueueFullError,
   DeadlockError,
   DroppedError,
+  LeaseLostError,
+  FleetError,
   pMapSkip,
   all,
   allSettled,

@@ -10,6 +10,8 @@ export const {
   QueueFullError,
   DeadlockError,
   DroppedError,
+  LeaseLostError,
+  FleetError,
   pMapSkip,
   all,
   allSettled,

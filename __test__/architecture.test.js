@@ -84,12 +84,13 @@ const layer = file => {
 };
 const allowed = {
   internal: ['internal'],
-  pool: ['internal', 'pool'],
+  fleet: ['internal', 'fleet'],
+  pool: ['internal', 'fleet', 'pool'],
   combinators: ['internal', 'pool', 'combinators'],
   bridge: ['internal', 'bridge'],
   'event-loop': ['internal', 'event-loop'],
-  cli: ['internal', 'pool', 'combinators', 'bridge', 'event-loop', 'cli', 'entry'],
-  entry: ['internal', 'pool', 'combinators', 'bridge', 'event-loop', 'entry'],
+  cli: ['internal', 'fleet', 'pool', 'combinators', 'bridge', 'event-loop', 'cli', 'entry'],
+  entry: ['internal', 'fleet', 'pool', 'combinators', 'bridge', 'event-loop', 'entry'],
 };
 
 test('every lib/ file lives in a room, and rooms depend downward only', () => {
@@ -115,6 +116,7 @@ test('each room has the same name in the core, the addon and the JS layer', () =
     {rust: 'bridge', js: 'lib/bridge'},
     {rust: 'event_loop', js: 'lib/event-loop'},
     {rust: 'downstream', js: 'bin/downstream.js'},
+    {rust: 'fleet', js: 'lib/fleet'},
   ];
   for (const {rust, js} of rooms) {
     assert.ok(exists(`core/src/${rust}.rs`) || exists(`core/src/${rust}/mod.rs`), `core/src/${rust}`);

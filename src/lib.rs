@@ -6,6 +6,7 @@
 //! - [`combinators`]: the group behind `all`/`allSettled`/`race`/`any`.
 //! - [`bridge`]: the promisify/callbackify registry.
 //! - [`event_loop`]: the libuv check/timer handles on the host's libuv, the watchdog, stalls.
+//! - [`fleet`]: a pool limit shared by a fleet through Redis (`createPool`'s `shared`).
 //! - [`downstream`]: the CLI's built-in downstream server.
 //! - [`histogram`]: the histogram the CLI records latencies in.
 //! - [`wire`]: the protocol's constants, exported once for `lib/internal/wire.js`.
@@ -18,6 +19,7 @@ pub mod combinators;
 pub mod diagnostics;
 pub mod downstream;
 pub mod event_loop;
+pub mod fleet;
 pub mod histogram;
 mod napi_raw;
 pub mod pool;

@@ -54,6 +54,7 @@
 //! settles gates or starts batch items runs to its end, holding the first exception
 //! (`napi_raw::FirstThrow`), which it throws at the end to this call's JS caller.
 
+use crate::fleet::{FleetBinding, Pump};
 use crate::napi_raw::{
   array, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table, num,
   numbers, object, raw_entries, throw_error, throw_type_error, u32_of, undefined, Callback, FirstThrow, FunctionData,
@@ -94,6 +95,43 @@ struct PoolCell {
   tracked: bool,
   /// Weak reference to the JS `onBatch(id)` callback, or null. Deleted with the last `Rc`.
   on_batch: sys::napi_ref,
+  /// A shared pool's fleet side (`createPool`'s `shared`), or None for a local pool.
+  fleet: Option<FleetBinding>,
+}
+
+impl Pump for PoolCell {
+  /// The fleet's wake-up: start what the permits now allow (as `set_concurrency` + `drain`
+  /// do), deliver events, settle `ready()`/`close()`, and keep the loop alive only while tasks
+  /// wait for permits.
+  unsafe fn pump(&self, env: sys::napi_env) {
+    let Some(fleet) = &self.fleet else {
+      return;
+    };
+    let now = now_ns();
+    let started = match self.core.try_borrow_mut() {
+      Ok(mut core) => {
+        fleet.settle(&mut core, now);
+        let started = start_all(&mut core, now);
+        fleet.settle(&mut core, now);
+        started
+      }
+      // Re-entered (cannot happen from the event loop): the next wake-up or call settles.
+      Err(_) => return,
+    };
+    let mut first = FirstThrow::new();
+    // SAFETY: the pool's env, on its JS thread (Pump's contract); the core is unborrowed.
+    unsafe {
+      open(env, self, &started, &mut first);
+      fleet.deliver(env, &mut first);
+      if let Ok(core) = self.core.try_borrow() {
+        let pending = core.pending();
+        drop(core);
+        fleet.update_ref(env, pending);
+      }
+      // What JS threw is reported as uncaught (there is no JS caller here).
+      let _ = first.finish(env);
+    }
+  }
 }
 
 /// What each pool function's data points to: a leaked `Box` of its own `Rc` of the pool.
@@ -120,8 +158,25 @@ unsafe fn with_pool<const N: usize>(
   // collected: never while the function is being called. So the box is valid for this whole call,
   // and only shared references are ever made from it.
   let shared: &Shared = unsafe { &*data };
+  // A shared pool: the scheduler works with the permits held now, and the ledger hears of the
+  // permits given back and of the demand after the call (one batch per call).
+  if let Some(fleet) = &shared.fleet {
+    if let Ok(mut core) = shared.core.try_borrow_mut() {
+      fleet.settle(&mut core, now_ns());
+    }
+  }
   // `Err`: an exception is pending (or JS cannot run); null propagates it.
-  f(call.argv, shared).unwrap_or(ptr::null_mut())
+  let result = f(call.argv, shared).unwrap_or(ptr::null_mut());
+  if let Some(fleet) = &shared.fleet {
+    if let Ok(mut core) = shared.core.try_borrow_mut() {
+      fleet.settle(&mut core, now_ns());
+      let pending = core.pending();
+      drop(core);
+      // SAFETY: this call's env, on the JS thread.
+      unsafe { fleet.update_ref(env, pending) };
+    }
+  }
+  result
 }
 
 /// `Err` (a thrown Error, "internal API misuse") unless the pool is tracked (`tracked`) or
@@ -356,6 +411,9 @@ raw_entries! {
   js_next_deadline => next_deadline,
   js_stats => stats,
   js_adaptive_info => adaptive_info,
+  js_fleet_stats => fleet_stats,
+  js_ready => ready,
+  js_close => close,
 }
 
 // The bodies. Each one's `# Safety` is `with_pool`'s, and its one `unsafe` block passes only this
@@ -833,6 +891,46 @@ unsafe fn adaptive_info(env: sys::napi_env, info: sys::napi_callback_info) -> sy
   }
 }
 
+/// `fleetStats()`, shared pools: the fleet's figures (see `crate::fleet`).
+///
+/// # Safety
+/// [`with_pool`]'s.
+unsafe fn fleet_stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: this fn's contract; this call's env and values only.
+  unsafe { with_pool::<0>(env, info, |[], cell| Ok(expect_fleet(env, cell)?.stats(env))) }
+}
+
+/// `ready()`, shared pools: resolves once registered (see `crate::fleet`).
+///
+/// # Safety
+/// [`with_pool`]'s.
+unsafe fn ready(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: this fn's contract; this call's env and values only.
+  unsafe { with_pool::<0>(env, info, |[], cell| expect_fleet(env, cell)?.ready(env)) }
+}
+
+/// `close()`, shared pools: returns the permits and closes the connections (see `crate::fleet`).
+///
+/// # Safety
+/// [`with_pool`]'s.
+unsafe fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: this fn's contract; this call's env and values only.
+  unsafe { with_pool::<0>(env, info, |[], cell| expect_fleet(env, cell)?.close(env)) }
+}
+
+/// The pool's fleet side, or `Err` with an Error thrown (a local pool has no fleet functions,
+/// so only a misuse of this internal API gets here).
+///
+/// # Safety
+/// The module's contract.
+unsafe fn expect_fleet(env: sys::napi_env, cell: &PoolCell) -> JsResult<&FleetBinding> {
+  cell.fleet.as_ref().ok_or_else(|| {
+    // SAFETY: the module's contract.
+    unsafe { throw_error(env, c"async-shape: not a shared pool (internal API misuse)") };
+    Thrown
+  })
+}
+
 /// The finalizer of each pool function: drops the function's `Rc` of the pool; the last one also
 /// deletes the weak reference to `onBatch`. Runs under `contained`: a panic must not unwind into
 /// Node (nothing can be thrown from a finalizer).
@@ -900,6 +998,10 @@ const METHODS: [(&CStr, Callback); 20] = [
   (c"stats", js_stats),
 ];
 
+/// A shared pool's functions, besides `METHODS`.
+const FLEET_METHODS: [(&CStr, Callback); 3] =
+  [(c"fleetStats", js_fleet_stats), (c"ready", js_ready), (c"close", js_close)];
+
 /// `createPool`'s `adaptive` option, which makes the limit adaptive (a cold path, so an object by
 /// name): `algorithm` is `wire::VEGAS`, `wire::GRADIENT` or `wire::AIMD`, and the bounds are
 /// checked by the JS layer (`parseConcurrency`, `lib/internal/validate.js`) and made usable here
@@ -914,11 +1016,12 @@ pub struct AdaptiveOptions {
 
 /// Creates one pool. `tracked` keeps running tasks in slots (abort, timeouts, stats, deadlock
 /// detection); p-limit's API needs none of that and runs untracked. `onBatch(id)`, for untracked
-/// pools, starts one item of batch `id`. `adaptive` makes the limit adaptive.
+/// pools, starts one item of batch `id`. `adaptive` makes the limit adaptive. `shared` makes the
+/// limit the fleet's, through Redis (the contract is in `crate::fleet`).
 #[napi(
   js_name = "createPool",
   catch_unwind,
-  ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: {algorithm: number, min: number, max: number, initial: number}"
+  ts_args_type = "concurrency: number, tracked: boolean, onBatch?: (batchId: number) => void, adaptive?: {algorithm: number, min: number, max: number, initial: number}, shared?: {url: string, key: string, leaseMs: number, onStoreDown: number, localConcurrency: number, onEvent: (kind: number, detail?: string) => void, lingerMs?: number, quantumMs?: number, connectTimeoutMs?: number}"
 )]
 pub fn create_pool<'env>(
   env: &'env Env,
@@ -926,8 +1029,19 @@ pub fn create_pool<'env>(
   tracked: bool,
   on_batch: Option<Unknown<'env>>,
   adaptive: Option<AdaptiveOptions>,
+  shared: Option<Unknown<'env>>,
 ) -> Result<Unknown<'env>> {
   let raw = env.raw();
+  let pending = || napi::Error::new(napi::Status::PendingException, "");
+  let fleet = match shared {
+    None => None,
+    // SAFETY: `raw` is this call's env, on its JS thread, and `s` one of this call's values.
+    Some(s) => match unsafe { crate::fleet::parse(raw, concurrency, s.raw()) } {
+      // SAFETY: the same.
+      Ok(parsed) => Some(unsafe { FleetBinding::start(raw, parsed) }.map_err(|Thrown| pending())?),
+      Err(Thrown) => return Err(pending()),
+    },
+  };
   let controller = match adaptive {
     None => None,
     Some(a) => {
@@ -950,13 +1064,25 @@ pub fn create_pool<'env>(
   if let Some(controller) = controller {
     core.set_controller(controller, now_ns());
   }
-  let shared: Shared = Rc::new(PoolCell { core: RefCell::new(core), tracked, on_batch: on_batch_ref });
+  if fleet.is_some() {
+    // Nothing starts before the fleet grants permits.
+    core.set_permits(0, true);
+  }
+  let is_shared = fleet.is_some();
+  let shared: Shared = Rc::new(PoolCell { core: RefCell::new(core), tracked, on_batch: on_batch_ref, fleet });
+  let all_methods: Vec<(&CStr, Callback)>;
+  let methods: &[(&CStr, Callback)] = if is_shared {
+    all_methods = METHODS.iter().chain(FLEET_METHODS.iter()).copied().collect();
+    &all_methods
+  } else {
+    &METHODS
+  };
   // SAFETY: `raw` is this call's env, on its JS thread. Each function gets its own leaked
   // `Box<Shared>` as data, freed once: by its finalizer `drop_shared` after the function is
   // collected, or by `free_shared` if the function was not made; the entries reach it only through
   // `with_pool`, while the function runs.
   let made = unsafe {
-    method_table(raw, &METHODS, || {
+    method_table(raw, methods, || {
       Some(FunctionData {
         data: Box::into_raw(Box::new(Rc::clone(&shared))).cast(),
         finalize: Some(drop_shared),
@@ -965,8 +1091,15 @@ pub fn create_pool<'env>(
     })
   };
   match made {
-    // SAFETY: `obj` is the object `method_table` just made, a value of this call's scope.
-    Ok(obj) => Ok(unsafe { Unknown::from_raw_unchecked(raw, obj) }),
+    Ok(obj) => {
+      if let Some(fleet) = &shared.fleet {
+        let weak: std::rc::Weak<PoolCell> = Rc::downgrade(&shared);
+        // SAFETY: `raw` is this call's env, on its JS thread.
+        unsafe { fleet.connect_wakeups(raw, weak) }.map_err(|Thrown| pending())?;
+      }
+      // SAFETY: `obj` is the object `method_table` just made, a value of this call's scope.
+      Ok(unsafe { Unknown::from_raw_unchecked(raw, obj) })
+    }
     Err(what) => {
       // SAFETY: this call's env, on its JS thread.
       unsafe { release_on_batch(raw, &shared) };

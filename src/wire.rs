@@ -1,5 +1,5 @@
 //! Exports the wire protocol (`async_shape_core::wire::ROOMS`) to JS: `wire()` returns
-//! `{pool: {NAME: number, ...}, combinators: {...}, ...}`. Called once, when
+//! `{pool: {NAME: number, ...}, combinators: {...}, ..., fleet: {...}}`. Called once, when
 //! `lib/internal/wire.js` loads; the hot paths then pass plain numbers.
 
 use async_shape_core::wire::ROOMS;

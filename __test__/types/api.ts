@@ -12,17 +12,22 @@ import type {
 	Options,
 	PoolOptions,
 	PoolStats,
+	SharedOptions,
 	PoolStreamOptions,
 	RunOptions,
 	StreamIterator,
 	TaskContext,
 } from 'async-shape';
 import {expectTypeOf} from 'expect-type';
+import type {FleetStats, SharedLimitFunction, SharedLimitOptions} from 'async-shape';
+// The fleet's types (#16) are tested in fleet.ts, part of this program through this import.
+import './fleet.js';
 
 // --- pLimit: p-limit 7.3's contract (esm.mts checks Options, LimitFunction and limitFunction
 // against p-limit's own) and an overload for an adaptive limit ---
 expectTypeOf(pLimit).toEqualTypeOf<{
 	(concurrency: number | Options): LimitFunction;
+	(options: SharedLimitOptions): SharedLimitFunction;
 	(concurrency: number | 'adaptive' | AdaptiveConcurrency | AdaptiveOptions): LimitFunction;
 }>();
 // Options is p-limit's, exactly: a fixed concurrency (issue #14: it was widened with the adaptive
@@ -162,6 +167,7 @@ expectTypeOf<PoolOptions>().toEqualTypeOf<{
 	readonly maxQueue?: number;
 	readonly timeout?: number;
 	readonly detectDeadlock?: boolean;
+	readonly shared?: SharedOptions;
 }>();
 const pool = new Pool({concurrency: 4, maxQueue: 100, timeout: 1000, detectDeadlock: true, onLimitChange: limit => void limit});
 
@@ -282,6 +288,7 @@ expectTypeOf<PoolStats>().toEqualTypeOf<{
 	readonly meanInFlight: number;
 	readonly littleConcurrency: number;
 	readonly adaptive?: AdaptiveStats;
+	readonly fleet?: FleetStats;
 }>();
 expectTypeOf(pool.stats({reset: true}).latency.p99).toEqualTypeOf<number>();
 

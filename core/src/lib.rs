@@ -8,6 +8,8 @@
 //! - [`combinators`]: the state of one `all`/`allSettled`/`race`/`any` group.
 //! - [`bridge`]: the promisify/callbackify misuse registry.
 //! - [`event_loop`]: event-loop sampling and the watchdog thread that sees a stall while it lasts.
+//! - [`fleet`]: a pool limit shared by a fleet of processes through Redis: the protocol (Lua),
+//!   the permit/lease ledger and the Redis client on its own tokio runtime thread.
 //! - [`downstream`]: the CLI's built-in test server (model, simulator, HTTP server).
 //! - [`histogram`]: the log-linear latency histogram the pool, the event loop and the CLI share.
 //! - [`wire`]: the numeric codes and layouts that cross to JS, defined once.
@@ -16,6 +18,7 @@ pub mod bridge;
 pub mod combinators;
 pub mod downstream;
 pub mod event_loop;
+pub mod fleet;
 pub mod histogram;
 pub mod pool;
 pub mod wire;

@@ -22,6 +22,7 @@ pub const ROOMS: &[(&str, &[(&str, f64)])] = &[
   ("bridge", crate::bridge::wire::TABLE),
   ("eventLoop", crate::event_loop::wire::TABLE),
   ("downstream", crate::downstream::wire::TABLE),
+  ("fleet", crate::fleet::wire::TABLE),
 ];
 
 #[cfg(test)]

@@ -177,9 +177,10 @@ function feed(iterable, add, addAll) {
 function pLimit(concurrency) {
   let rejectOnClear = false;
   let onLimitChange;
+  let shared;
 
   if (typeof concurrency === 'object') {
-    ({concurrency, rejectOnClear = false, onLimitChange} = concurrency);
+    ({concurrency, rejectOnClear = false, onLimitChange, shared} = concurrency);
   }
 
   // A number (p-limit's exact check), or 'adaptive' / {adaptive, min, max, initial}.
@@ -191,6 +192,19 @@ function pLimit(concurrency) {
   if (onLimitChange !== undefined && typeof onLimitChange !== 'function') {
     throw new TypeError(`Expected \`onLimitChange\` to be a function, got ${describe(onLimitChange)}`);
   }
+  // A limit for the whole fleet (see lib/fleet/shared.js): `concurrency` is the fleet's limit.
+  let fleet;
+  let nativeShared;
+  if (shared !== undefined) {
+    const m = require('../fleet/shared');
+    const read = m.readShared(shared, initialLimit, adaptive);
+    fleet = {module: m, onEvent: read.onEvent, leaseMs: read.leaseMs, ready: undefined};
+    nativeShared = {...read.native, onEvent: (kind, detail) => onFleetEvent(kind, detail)};
+  }
+  // Once closed (or failed for good): what every later limit() rejects with.
+  let refused;
+  let closing;
+  let onIdle;
 
   // The map runs waiting in the queue, by id. A run's items start in order: the next is `next`.
   const runs = new Map();
@@ -222,7 +236,12 @@ function pLimit(concurrency) {
     batch.resource.runInAsyncScope(scheduleItem, undefined, batch, index);
   };
 
-  const core = createPool(initialLimit, false, onBatch, adaptive);
+  const core = nativeShared === undefined ? createPool(initialLimit, false, onBatch, adaptive) : createPool(initialLimit, false, onBatch, adaptive, nativeShared);
+  if (fleet !== undefined) {
+    // The addon holds onEvent weakly, as onBatch: what can still need it holds it (the limit's
+    // own methods through `fleet`, running tasks through `release`, below).
+    fleet.onNativeEvent = nativeShared.onEvent;
+  }
   const {submitPlain, submitBatch, releaseTimed, active, pending, drain, clear, setConcurrency} = core;
   const getConcurrency = core.concurrency;
   // A task settled: frees its slot and starts the next task; when that is a map item, Rust hands
@@ -231,6 +250,11 @@ function pLimit(concurrency) {
   const release = () => {
     const run = releaseNative();
     if (run !== undefined) onBatch(run);
+    if (onIdle !== undefined && active() === 0) {
+      const resolve = onIdle;
+      onIdle = undefined;
+      resolve();
+    }
   };
   // Rust holds onBatch weakly (a strong handle would be a cycle through this closure). What can
   // pop a run holds it (a running task's `release` by closure; `releaseTimed` and the `drain` after
@@ -238,6 +262,7 @@ function pLimit(concurrency) {
   // something can start them.
   releaseTimed[KEEP] = onBatch;
   drain[KEEP] = onBatch;
+  if (fleet !== undefined) release[KEEP] = fleet.onNativeEvent;
 
   // An adaptive limit learns from each task's running time: those tasks release through here.
   // The hook runs after the bookkeeping, on its own: a throw is the hook's uncaught exception (as
@@ -358,6 +383,7 @@ function pLimit(concurrency) {
   // arguments, starts through a function bound to it (`this` is `fn`).
   const {limit} = {
     limit(fn) {
+      if (refused !== undefined) return Promise.reject(refused);
       if (arguments.length > 1) {
         const start = Reflect.apply(bind, startWith, arguments);
         const gate = submitPlain();
@@ -542,6 +568,43 @@ function pLimit(concurrency) {
     return all;
   };
 
+  // Empties the queue: with `error`, each queued task's promise (and a map that lost items)
+  // rejects with it; without, they never settle (p-limit's clearQueue without rejectOnClear).
+  const clearWith = error => {
+    if (pending() === 0) return;
+    const cleared = clear(error);
+    for (const id of cleared) {
+      if (id <= CLEARED_NAME_BASE) {
+        // A task named CLEARED_NAME_BASE - id (UNNAMED: one bound to its function, nothing kept here).
+        const token = CLEARED_NAME_BASE - id;
+        if (token !== UNNAMED && names[token & mask] === token) unname(token & mask);
+        continue;
+      }
+      const run = runs.get(id);
+      if (run === undefined) continue;
+      dropRun(run);
+      // Cleared items never start; a map that lost items never resolves (p-limit's
+      // Promise.all), or rejects with the error one microtask later, as their promises do.
+      const {batch} = run;
+      for (let k = run.next; k < run.end; k++) batch.values[k] = undefined;
+      if (error !== undefined && !batch.failed) RESOLVED.then(() => batch.onReject(error));
+    }
+  };
+
+  // The addon's events for a shared limit. pLimit's tasks have no signal: when the lease is lost,
+  // fencing stops new starts (in the addon) but cannot stop running tasks.
+  const onFleetEvent = (kind, detail) => {
+    const m = fleet.module;
+    if (m.isKind(kind, 'EVENT_FATAL')) {
+      const error = new m.FleetError(String(detail ?? 'the shared limit failed'));
+      refused ??= error;
+      m.emit(fleet.onEvent, m.eventOf(kind, detail, error));
+      clearWith(error);
+      return;
+    }
+    m.emit(fleet.onEvent, m.eventOf(kind, detail, m.isKind(kind, 'EVENT_LEASE_LOST') ? new m.LeaseLostError(fleet.leaseMs) : undefined));
+  };
+
   Object.defineProperties(limit, {
     activeCount: {
       get: active,
@@ -551,30 +614,15 @@ function pLimit(concurrency) {
     },
     clearQueue: {
       value() {
-        if (pending() === 0) return;
-        const error = rejectOnClear ? AbortSignal.abort().reason : undefined;
-        const cleared = clear(error);
-        for (const id of cleared) {
-          if (id <= CLEARED_NAME_BASE) {
-            // A task named CLEARED_NAME_BASE - id (UNNAMED: one bound to its function, nothing kept here).
-            const token = CLEARED_NAME_BASE - id;
-            if (token !== UNNAMED && names[token & mask] === token) unname(token & mask);
-            continue;
-          }
-          const run = runs.get(id);
-          if (run === undefined) continue;
-          dropRun(run);
-          // Cleared items never start; a map that lost items never resolves (p-limit's
-          // Promise.all), or rejects with the error one microtask later, as their promises do.
-          const {batch} = run;
-          for (let k = run.next; k < run.end; k++) batch.values[k] = undefined;
-          if (rejectOnClear && !batch.failed) RESOLVED.then(() => batch.onReject(error));
-        }
+        clearWith(rejectOnClear ? AbortSignal.abort().reason : undefined);
       },
     },
     concurrency: {
       get: getConcurrency,
       set(newConcurrency) {
+        if (fleet !== undefined) {
+          throw new TypeError("This limit is shared by its fleet: every process must use the same `concurrency` (make a new pLimit with another `shared.key` to change it)");
+        }
         if (adaptive !== undefined) {
           throw new TypeError('This limit is adaptive: it moves by itself (make a new pLimit for a fixed one)');
         }
@@ -585,6 +633,40 @@ function pLimit(concurrency) {
     },
     map: {
       value: map,
+    },
+  });
+  // A shared limit's own methods (a local limit keeps p-limit's shape exactly).
+  if (fleet === undefined) return limit;
+  Object.defineProperties(limit, {
+    ready: {
+      /** Resolves once the limit is part of its fleet (registered in Redis); rejects when it cannot be. */
+      value() {
+        fleet.ready ??= core.ready().then(noop, error => {
+          throw new fleet.module.FleetError(String(error?.message ?? error));
+        });
+        return fleet.ready;
+      },
+    },
+    close: {
+      /**
+       * Later calls reject, queued tasks reject (an AbortError), and once the running ones have
+       * settled the limit returns its permits and closes its connection. Same promise again.
+       */
+      value() {
+        if (closing !== undefined) return closing;
+        const error = new DOMException('The limit was closed', 'AbortError');
+        refused ??= error;
+        clearWith(error);
+        const idle = active() === 0 ? RESOLVED : new Promise(resolve => (onIdle = resolve));
+        closing = idle.then(() => core.close()).then(noop);
+        return closing;
+      },
+    },
+    fleet: {
+      /** The fleet's figures as this process sees them (see Pool#stats().fleet). */
+      get() {
+        return fleet.module.statsOf(core.fleetStats());
+      },
     },
   });
 

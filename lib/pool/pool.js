@@ -166,6 +166,15 @@ class Pool {
     this.#core.drain();
     if (this.#waiters.length > 0) this.#notify();
   };
+  // A pool shared by a fleet (`shared`): the fleet module, the user's onEvent, the addon's event
+  // callback (held here: the addon holds it weakly). Undefined for a local pool. Each task of a
+  // shared pool gets an AbortController of its own (fencing aborts it), and its signal aborts
+  // BEFORE its permit goes back (abort, timeout, lease lost), so that a task that stops on its
+  // signal never overlaps the task another process starts with that permit.
+  #fleet;
+  // Once closed (or failed for good): the reason every later run() rejects with.
+  #refused;
+  #closing;
 
   /**
    * @param {object} [options]
@@ -173,6 +182,7 @@ class Pool {
    * @param {number} [options.maxQueue=Infinity]
    * @param {number} [options.timeout] default per-task timeout in ms
    * @param {boolean} [options.detectDeadlock=false]
+   * @param {object} [options.shared] a limit for the whole fleet: {redis, key, leaseMs, onStoreDown, localConcurrency, onEvent}
    */
   constructor(options = {}) {
     validateOptionsObject(options);
@@ -182,15 +192,26 @@ class Pool {
       timeout,
       detectDeadlock = false,
       onLimitChange,
+      shared,
     } = options;
     const {limit, adaptive} = parseConcurrency(concurrency, value => validateConcurrency(value));
+    let nativeShared;
+    if (shared !== undefined) {
+      const fleet = require('../fleet/shared');
+      const read = fleet.readShared(shared, limit, adaptive);
+      // Called by the addon on the JS thread, outside any other native call. The addon holds it
+      // weakly: the pool keeps it (in #fleet).
+      const onNativeEvent = (kind, detail) => this.#fleetEvent(kind, detail);
+      this.#fleet = {module: fleet, onEvent: read.onEvent, leaseMs: read.leaseMs, local: read.local, ready: undefined, onNativeEvent};
+      nativeShared = {...read.native, onEvent: onNativeEvent};
+    }
     if (onLimitChange !== undefined) validateFunction(onLimitChange, 'onLimitChange');
     validateCount(maxQueue, 'maxQueue');
     validateTimeout(timeout, 'timeout', true);
     if (typeof detectDeadlock !== 'boolean') {
       throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
     }
-    this.#core = createPool(limit, true, undefined, adaptive);
+    this.#core = nativeShared === undefined ? createPool(limit, true, undefined, adaptive) : createPool(limit, true, undefined, adaptive, nativeShared);
     this.#onLimitChange = onLimitChange;
     this.#maxQueue = maxQueue;
     this.#defaultTimeout = timeout;
@@ -217,6 +238,9 @@ class Pool {
   }
 
   set concurrency(value) {
+    if (this.#fleet !== undefined) {
+      throw new TypeError("This pool's limit is shared by its fleet: every process must use the same `concurrency` (make a new Pool with another `shared.key` to change it)");
+    }
     if (this.#core.adaptiveInfo() !== undefined) {
       throw new TypeError('This pool is adaptive: its limit moves by itself (make a new Pool for a fixed limit)');
     }
@@ -263,6 +287,7 @@ class Pool {
     }
 
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#refused !== undefined) return Promise.reject(this.#refused);
 
     const core = this.#core;
     if (maxQueue !== Number.POSITIVE_INFINITY) {
@@ -314,6 +339,13 @@ class Pool {
       record.controller = new AbortController();
       signal = record.controller.signal;
       this.#deadlines.arm(this.#core.armDeadline(record.token, timeout));
+    }
+    if (this.#fleet !== undefined && record.controller === undefined) {
+      // Fencing: a controller per task, aborted when this process loses its lease, and (as a
+      // timeout's) when the run's signal aborts. Not one signal shared by every task: each task's
+      // listeners (fetch's, the user's) would pile up on it for as long as the lease lives.
+      record.controller = new AbortController();
+      signal = record.controller.signal;
     }
 
     let result;
@@ -381,6 +413,12 @@ class Pool {
   #abort(record, reason) {
     if (record.done) return;
     const {controller} = record;
+    if (this.#fleet !== undefined && controller !== undefined) {
+      // Shared: the task hears first, then its permit goes back (see #fleet).
+      controller.abort(reason);
+      this.#settle(record, false, reason);
+      return;
+    }
     this.#settle(record, false, reason);
     controller?.abort(reason);
   }
@@ -396,8 +434,9 @@ class Pool {
       }
       const error = timeoutError(record.timeout);
       const {controller} = record;
+      if (this.#fleet !== undefined) controller?.abort(error);
       this.#settle(record, false, error);
-      controller?.abort(error);
+      if (this.#fleet === undefined) controller?.abort(error);
     }
     return this.#core.nextDeadline();
   }
@@ -465,7 +504,8 @@ class Pool {
   #mapLazily(input, mapper, outerSignal, stopOnError) {
     const core = this.#core;
     const tasks = this.#tasks;
-    const direct = this.#defaultTimeout === undefined && this.#context === undefined;
+    // Shared pools too go through run(): their mappers' signals follow the lease (fencing).
+    const direct = this.#defaultTimeout === undefined && this.#context === undefined && this.#fleet === undefined;
     return new Promise((resolve, reject) => {
       const controller = new AbortController();
       const context = {signal: controller.signal};
@@ -740,6 +780,7 @@ class Pool {
     }
     const s = this.#core.stats(reset);
     const adaptive = this.#core.adaptiveInfo();
+    const fleet = this.#fleet === undefined ? undefined : this.#fleet.module.statsOf(this.#core.fleetStats());
     return {
       completed: s.completed,
       failed: s.failed,
@@ -765,8 +806,70 @@ class Pool {
               history: adaptive.history.map(pair => ({time: pair[HISTORY_TIME], limit: pair[HISTORY_LIMIT]})),
             },
           }),
+      ...(fleet === undefined ? {} : {fleet}),
     };
   }
+
+  // --- a pool shared by a fleet ---
+
+  #fleetEvent(kind, detail) {
+    const fleet = this.#fleet;
+    const {module: m} = fleet;
+    if (m.isKind(kind, 'EVENT_LEASE_LOST')) {
+      // Fencing: the addon starts nothing more; each running task's signal aborts with the
+      // reason, then its promise rejects with it. Not under onStoreDown 'local' while Redis is
+      // down: the user chose to run on under localConcurrency then (the addon goes on starting).
+      const reason = new m.LeaseLostError(fleet.leaseMs);
+      if (fleet.local && !m.statsOf(this.#core.fleetStats()).storeUp) {
+        m.emit(fleet.onEvent, m.eventOf(kind, detail, reason));
+        return;
+      }
+      const running = [];
+      for (const record of this.#tasks) {
+        if (record instanceof Task && record.state === HOLDING && !record.done) running.push(record);
+      }
+      m.emit(fleet.onEvent, m.eventOf(kind, detail, reason));
+      for (const record of running) this.#abort(record, reason);
+      return;
+    }
+    if (m.isKind(kind, 'EVENT_FATAL')) {
+      const error = new m.FleetError(String(detail ?? 'the shared limit failed'));
+      this.#refused ??= error;
+      m.emit(fleet.onEvent, m.eventOf(kind, detail, error));
+      this.clear(error);
+      return;
+    }
+    m.emit(fleet.onEvent, m.eventOf(kind, detail));
+  }
+
+  /**
+   * Resolves once this pool is part of its fleet (registered in Redis); rejects with the reason
+   * when it cannot be (a wrong password, an unreachable server after the connect timeout, …). A
+   * local pool is always ready.
+   */
+  ready() {
+    if (this.#fleet === undefined) return Promise.resolve();
+    this.#fleet.ready ??= this.#core.ready().then(noop, error => {
+      throw new this.#fleet.module.FleetError(String(error?.message ?? error));
+    });
+    return this.#fleet.ready;
+  }
+
+  /**
+   * Closes the pool: tasks added from now on reject, queued tasks reject (an AbortError), and once
+   * the running ones have settled, a shared pool returns its permits to the fleet and closes its
+   * connection to Redis. Resolves when that is done; calling it again returns the same promise.
+   */
+  close() {
+    if (this.#closing !== undefined) return this.#closing;
+    const error = closedError('pool');
+    this.#refused ??= error;
+    this.clear(error);
+    this.#closing = this.onIdle().then(() => (this.#fleet === undefined ? undefined : this.#core.close())).then(noop);
+    return this.#closing;
+  }
 }
+
+const closedError = what => new DOMException(`The ${what} was closed`, 'AbortError');
 
 module.exports = {Pool, QueueFullError, DeadlockError, DroppedError};

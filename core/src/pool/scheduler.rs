@@ -120,6 +120,18 @@ impl Outcome {
   }
 }
 
+/// A shared pool's permits (`createPool`'s `shared`): the fleet lends this process `cap`
+/// permits, and a task starts only while fewer than `cap` run (the effective limit is
+/// `min(concurrency, cap)`). When `reuse` is false (other processes wait in the fleet queue), a
+/// finishing task's permit goes back rather than to the next local task: the cap drops by one and
+/// `returned` counts it, for the binding to hand to the fleet in one batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permits {
+  pub cap: u32,
+  pub reuse: bool,
+  pub returned: u32,
+}
+
 /// How many limit changes `limit_history` keeps.
 const HISTORY: usize = 256;
 
@@ -144,6 +156,8 @@ pub struct PoolCore<T> {
   controller: Option<Controller>,
   history: VecDeque<(u64, f64)>,
   limit_changed: bool,
+  /// A shared pool's permits; `None` for a local pool.
+  permits: Option<Permits>,
 }
 
 impl<T: Copy> PoolCore<T> {
@@ -164,6 +178,7 @@ impl<T: Copy> PoolCore<T> {
       controller: None,
       history: VecDeque::new(),
       limit_changed: false,
+      permits: None,
     }
   }
 
@@ -231,7 +246,41 @@ impl<T: Copy> PoolCore<T> {
     self.concurrency = c;
   }
   fn has_room(&self) -> bool {
-    (self.active as f64) < self.concurrency
+    (self.active as f64) < self.concurrency && self.permits.is_none_or(|p| self.active < p.cap)
+  }
+
+  /// Makes the pool shared (or updates it): `cap` permits held, `reuse` as [`Permits`] says.
+  /// Takes effect on the next start; callers drain after raising it.
+  pub fn set_permits(&mut self, cap: u32, reuse: bool) {
+    let returned = self.permits.map_or(0, |p| p.returned);
+    self.permits = Some(Permits { cap, reuse, returned });
+  }
+
+  /// A shared pool's permits, if shared.
+  pub fn permits(&self) -> Option<Permits> {
+    self.permits
+  }
+
+  /// The permits given back since the last call (see [`Permits`]); the cap already excludes
+  /// them.
+  pub fn take_returned(&mut self) -> u32 {
+    self.permits.as_mut().map_or(0, |p| std::mem::take(&mut p.returned))
+  }
+
+  /// A task finished: in a shared pool whose permits must not be reused, its permit goes back.
+  fn give_back(&mut self) {
+    if let Some(p) = self.permits.as_mut() {
+      if !p.reuse && p.cap > self.active {
+        p.cap -= 1;
+        p.returned += 1;
+      }
+    }
+  }
+
+  /// The priority of the task that would start next (0 when nothing is queued, and always in
+  /// an untracked pool).
+  pub fn head_priority(&self) -> i32 {
+    self.queue.last_key_value().map_or(0, |(p, _)| *p)
   }
 
   fn alloc(&mut self, state: State, payload: Option<T>, now: u64, parent: Token) -> u32 {
@@ -411,7 +460,10 @@ impl<T: Copy> PoolCore<T> {
     if self.pending > 0 || self.tracked {
       return 0;
     }
-    let room = (self.concurrency - self.active as f64).max(0.0);
+    let mut room = (self.concurrency - self.active as f64).max(0.0);
+    if let Some(p) = self.permits {
+      room = room.min(f64::from(p.cap.saturating_sub(self.active)));
+    }
     let n = if room >= count as f64 { count } else { room as u32 };
     self.active += n;
     n
@@ -490,6 +542,7 @@ impl<T: Copy> PoolCore<T> {
         return false;
       }
       self.active -= 1;
+      self.give_back();
       return true;
     }
     let Some(id) = self.slot_of(id, State::Running) else {
@@ -497,6 +550,7 @@ impl<T: Copy> PoolCore<T> {
     };
     let inflight = self.active;
     self.active -= 1;
+    self.give_back();
     let s = &mut self.slots[id as usize];
     let ran = now.saturating_sub(s.since);
     let had_deadline = s.deadline_armed;
@@ -668,6 +722,35 @@ mod tests {
     assert_eq!((p.active(), p.pending()), (2, 1));
     // Nothing queued may jump the queue while something waits.
     assert_eq!(p.try_start_now(0, NO_ID), None);
+  }
+
+  #[test]
+  fn a_shared_pool_starts_within_its_permits_and_gives_them_back_when_told() {
+    let mut p = PoolCore::new(8.0, false);
+    p.set_permits(2, true);
+    assert_eq!(p.try_start_many(5), 2, "the permits bound the limit");
+    p.enqueue_run("run", 3);
+    assert!(p.start_next(0).is_none());
+    // Reuse: a freed permit starts the next local task.
+    assert!(p.finish(NO_ID, Outcome::Fulfilled, 0));
+    assert_eq!(p.start_next(0).map(|s| s.1), Some("run"));
+    assert_eq!(p.take_returned(), 0);
+    // Others wait in the fleet: a freed permit goes back instead.
+    p.set_permits(2, false);
+    assert!(p.finish(NO_ID, Outcome::Fulfilled, 0));
+    assert!(p.start_next(0).is_none());
+    assert_eq!((p.permits().unwrap().cap, p.take_returned(), p.take_returned()), (1, 1, 0));
+    // A grant raises the cap: the queue moves.
+    p.set_permits(3, true);
+    assert_eq!(p.start_next(0).map(|s| s.1), Some("run"));
+    assert_eq!(p.start_next(0).map(|s| s.1), Some("run"));
+    assert_eq!((p.active(), p.pending()), (3, 0));
+    // Fenced (cap 0) with tasks still running: finishing gives nothing back (nothing is held).
+    p.set_permits(0, false);
+    assert!(p.finish(NO_ID, Outcome::Fulfilled, 0));
+    assert_eq!(p.take_returned(), 0);
+    let local: PoolCore<&str> = PoolCore::new(2.0, false);
+    assert_eq!(local.permits(), None, "a local pool has no permits");
   }
 
   #[test]
@@ -888,6 +971,10 @@ mod model {
     Arm(usize, u64),
     Expire,
     Stale(u64),
+    /// The pool becomes shared, or the fleet lends it a new number of permits.
+    Permits(u32, bool),
+    /// The binding hands the returned permits to the fleet.
+    TakeReturned,
   }
 
   fn op() -> impl Strategy<Value = Op> {
@@ -900,6 +987,8 @@ mod model {
       1 => ((0usize..64), (0u64..20)).prop_map(|(i, after)| Op::Arm(i, after)),
       1 => Just(Op::Expire),
       1 => any::<u64>().prop_map(Op::Stale),
+      1 => ((0u32..5), any::<bool>()).prop_map(|(cap, reuse)| Op::Permits(cap, reuse)),
+      1 => Just(Op::TakeReturned),
     ]
   }
 
@@ -918,6 +1007,8 @@ mod model {
     deadline: HashMap<Token, u64>,
     issued: Vec<Token>,
     seq: u64,
+    /// A shared pool's (cap, reuse, returned).
+    permits: Option<(u32, bool, u32)>,
   }
 
   impl Model {
@@ -926,6 +1017,10 @@ mod model {
     }
     fn active(&self) -> u32 {
       self.count(|m| *m == M::Running)
+    }
+    /// The effective limit: the concurrency, and a shared pool's permits.
+    fn room(&self) -> u32 {
+      self.permits.map_or(self.limit, |(cap, _, _)| self.limit.min(cap))
     }
     fn pending(&self) -> u32 {
       self.count(|m| matches!(m, M::Queued { .. }))
@@ -957,14 +1052,14 @@ mod model {
           at = self.parent.get(&t).copied();
         }
       }
-      pending > 0 && active > 0 && active >= self.limit && stuck.len() as u32 == active
+      pending > 0 && active > 0 && active >= self.room() && stuck.len() as u32 == active
     }
   }
 
   /// Starts what the core starts, checking each start against the model.
   fn drain(core: &mut PoolCore<u64>, model: &mut Model, now: u64) -> Result<(), TestCaseError> {
     while let Some((t, seq)) = core.start_next(now) {
-      prop_assert!(model.active() < model.limit, "started beyond the limit");
+      prop_assert!(model.active() < model.room(), "started beyond the limit (or the permits)");
       let best = model.best();
       prop_assert_eq!(Some(t), best, "priority then FIFO");
       prop_assert!(
@@ -973,7 +1068,7 @@ mod model {
       );
       model.tasks.insert(t, M::Running);
     }
-    prop_assert!(model.active() >= model.limit || model.pending() == 0, "a free slot with a queue");
+    prop_assert!(model.active() >= model.room() || model.pending() == 0, "a free slot with a queue");
     Ok(())
   }
 
@@ -1003,19 +1098,19 @@ mod model {
             let parent_running = model.tasks.get(&parent) == Some(&M::Running);
             let t = match core.try_start_now(now, parent) {
               Some(t) => {
-                prop_assert!(model.pending() == 0 && model.active() < model.limit);
+                prop_assert!(model.pending() == 0 && model.active() < model.room());
                 prop_assert!(!model.tasks.contains_key(&t), "a fresh token");
                 model.tasks.insert(t, M::Running);
                 t
               }
               None => {
-                prop_assert!(model.pending() > 0 || model.active() >= model.limit);
+                prop_assert!(model.pending() > 0 || model.active() >= model.room());
                 let t = core.enqueue(priority, seq, now, parent);
                 prop_assert_eq!(core.last_id(), t);
                 prop_assert!(!model.tasks.contains_key(&t), "a fresh token");
                 model.tasks.insert(t, M::Queued { priority, seq });
                 if let Some((s, payload)) = core.start_next(now) {
-                  prop_assert!(model.active() < model.limit);
+                  prop_assert!(model.active() < model.room());
                   prop_assert_eq!(Some(s), model.best());
                   prop_assert!(matches!(model.tasks[&s], M::Queued { seq: q, .. } if q == payload), "the payload travels with its token");
                   model.tasks.insert(s, M::Running);
@@ -1035,6 +1130,13 @@ mod model {
             if running {
               model.tasks.insert(t, M::Gone);
               model.deadline.remove(&t);
+              // A shared pool whose permits must not be reused gives the freed one back.
+              let active = model.active();
+              if let Some((cap, false, returned)) = model.permits {
+                if cap > active {
+                  model.permits = Some((cap - 1, false, returned + 1));
+                }
+              }
               drain(&mut core, &mut model, now)?;
             }
           }
@@ -1098,6 +1200,19 @@ mod model {
             let next = model.deadline.values().min().map(|at| at - now);
             prop_assert_eq!(core.next_deadline_in(now), next);
           }
+          Op::Permits(cap, reuse) => {
+            core.set_permits(cap, reuse);
+            let returned = model.permits.map_or(0, |p| p.2);
+            model.permits = Some((cap, reuse, returned));
+            drain(&mut core, &mut model, now)?;
+          }
+          Op::TakeReturned => {
+            let returned = model.permits.map_or(0, |p| p.2);
+            prop_assert_eq!(core.take_returned(), returned);
+            if let Some(p) = model.permits.as_mut() {
+              p.2 = 0;
+            }
+          }
           Op::Stale(t) => {
             // A token never issued (or a garbage number) acts on nothing.
             if !model.tasks.contains_key(&t) {
@@ -1110,6 +1225,7 @@ mod model {
         prop_assert_eq!(core.active(), model.active());
         prop_assert_eq!(core.pending(), model.pending());
         prop_assert_eq!(core.deadlocked(), model.deadlocked());
+        prop_assert_eq!(core.permits().map(|p| (p.cap, p.reuse, p.returned)), model.permits);
         // Nothing is kept for priorities no longer queued.
         let queued: BTreeSet<i32> = model.tasks.values().filter_map(|m| match m { M::Queued { priority, .. } => Some(*priority), _ => None }).collect();
         prop_assert_eq!(core.queue.keys().copied().collect::<BTreeSet<_>>(), queued);

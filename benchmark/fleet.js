@@ -1,0 +1,341 @@
+'use strict';
+// A limit shared by a fleet: four processes, fleet limit 32, tasks of 1 ms, on one redis-server,
+// async-shape's shared pLimit side by side with redis-semaphore (Semaphore over ioredis) and
+// bottleneck (datastore 'ioredis', maxConcurrent 32).
+//
+//   node benchmark/fleet.js            prints the table (markdown)
+//   BENCH_QUICK=1 node benchmark/fleet.js
+//   node benchmark/fleet.js --json     the measurements as JSON (the last line)
+//
+// The lead's benchmark/run.js calls `fleetBenchmark({quick})` → {rows, table, goals}.
+//
+// How each figure is measured, with no shared counter to slow the run down: every child process
+// records the start and finish time of each task with `performance.timeOrigin + performance.now()`
+// (one machine, one clock; a start is taken after the permit is granted, a finish before it is
+// released) and sends them to the parent at the end. The parent then computes, offline:
+// - tasks/s: all tasks / (last finish − the moment the parent said go);
+// - max in flight: the largest overlap of the recorded intervals across the fleet;
+// - hand-off: replaying the fleet's events in time order, a finish frees a slot; a start takes a
+//   slot freed in its own process if there is one (a local re-use, no hand-off), else a slot never
+//   used yet (no wait), else the oldest slot freed in another process: that gap, release in one
+//   process to start in another, is one hand-off sample (p50/p99);
+// - Redis commands per task: the INFO commandstats delta over the run (all clients) / tasks;
+// - fairness: each process's share of the starts in the middle half of the run (25% is even).
+
+const {fork} = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const {startRedisServer} = require('../bin/redis-server');
+
+const FLEET = 4;
+const LIMIT = 32;
+const TASK_MS = 1;
+const QUICK = process.env.BENCH_QUICK === '1';
+const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
+const now = () => performance.timeOrigin + performance.now();
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+// Tasks per process: sized so that each contender runs for a few seconds.
+const PEERS = {
+  'async-shape': {tasks: 8000, quick: 2000, name: () => 'async-shape pLimit shared'},
+  // The same with no time slice: a freed permit goes back as soon as another process waits.
+  'async-shape-q0': {tasks: 8000, quick: 2000, name: () => 'async-shape, quantumMs: 0'},
+  'redis-semaphore': {tasks: 1000, quick: 300, name: () => `redis-semaphore ${version('redis-semaphore')}`},
+  bottleneck: {tasks: 500, quick: 150, name: () => `bottleneck ${version('bottleneck')}`},
+};
+
+// ---------------------------------------------------------------- child side
+
+async function child(config) {
+  const {peer, url, port, key, tasks} = config;
+  const starts = new Float64Array(tasks);
+  const finishes = new Float64Array(tasks);
+  let next = 0;
+  const task = async () => {
+    const i = next++;
+    starts[i] = now();
+    await sleep(TASK_MS);
+    finishes[i] = now();
+  };
+  let run;
+  let close;
+  if (peer === 'async-shape' || peer === 'async-shape-q0') {
+    const {pLimit} = require('..');
+    const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key, ...(peer === 'async-shape-q0' ? {quantumMs: 0} : {})}});
+    await limit.ready();
+    run = () => Promise.all(Array.from({length: tasks}, () => limit(task)));
+    close = () => limit.close();
+  } else if (peer === 'redis-semaphore') {
+    const {default: Redis} = require('ioredis');
+    const {Semaphore} = require('redis-semaphore');
+    const client = new Redis({host: '127.0.0.1', port});
+    await client.ping();
+    // As a service would use it: every request acquires the fleet semaphore; here 32 requests
+    // at a time in each process (each process alone could fill the fleet), defaults otherwise
+    // (retryInterval 10 ms), with acquire timeouts far beyond the run.
+    let left = tasks;
+    const worker = async () => {
+      while (left > 0) {
+        left--;
+        const semaphore = new Semaphore(client, key, LIMIT, {acquireTimeout: 600_000, lockTimeout: 10_000});
+        await semaphore.acquire();
+        try {
+          await task();
+        } finally {
+          await semaphore.release();
+        }
+      }
+    };
+    run = () => Promise.all(Array.from({length: LIMIT}, worker));
+    close = () => client.quit();
+  } else if (peer === 'bottleneck') {
+    const Bottleneck = require('bottleneck');
+    const limiter = new Bottleneck({
+      id: key,
+      datastore: 'ioredis',
+      clientOptions: {host: '127.0.0.1', port},
+      maxConcurrent: LIMIT,
+      clearDatastore: false, // a fresh id per run: nothing to clear, and clearing from one process would race the others
+    });
+    let closing = false;
+    // After disconnect() its blacklist timer still fires on the closed connection: not an error of the run.
+    limiter.on('error', error => closing || console.error('bottleneck error:', error));
+    await limiter.ready();
+    run = () => Promise.all(Array.from({length: tasks}, () => limiter.schedule(task)));
+    close = () => {
+      closing = true;
+      return limiter.disconnect();
+    };
+  } else {
+    throw new Error(`unknown peer ${peer}`);
+  }
+  process.send({ready: true});
+  await new Promise(resolve => process.once('message', resolve));
+  await run();
+  await close();
+  process.send({starts: Array.from(starts), finishes: Array.from(finishes)}, () => process.disconnect());
+}
+
+// ---------------------------------------------------------------- parent side
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Max overlap, hand-off samples and mid-run shares from each process's {starts, finishes}. */
+function analyse(perProcess, limit) {
+  const events = [];
+  perProcess.forEach(({starts, finishes}, p) => {
+    for (let i = 0; i < starts.length; i++) {
+      events.push([starts[i], 1, p]);
+      events.push([finishes[i], -1, p]);
+    }
+  });
+  // Finishes before starts at equal times: causally a start after a release is always later.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let initial = limit;
+  const freed = perProcess.map(() => []); // per process: times of slots it freed, oldest first
+  const heads = perProcess.map(() => 0);
+  const handoffs = [];
+  let overruns = 0;
+  for (const [t, kind, p] of events) {
+    inFlight += kind;
+    if (inFlight > maxInFlight) maxInFlight = inFlight;
+    if (kind === -1) {
+      freed[p].push(t);
+      continue;
+    }
+    if (heads[p] < freed[p].length) {
+      heads[p]++; // re-used locally
+    } else if (initial > 0) {
+      initial--;
+    } else {
+      let best = -1;
+      for (let q = 0; q < freed.length; q++) {
+        if (q !== p && heads[q] < freed[q].length && (best < 0 || freed[q][heads[q]] < freed[best][heads[best]])) best = q;
+      }
+      if (best < 0) overruns++;
+      else handoffs.push(t - freed[best][heads[best]++]);
+    }
+  }
+  handoffs.sort((a, b) => a - b);
+  const first = Math.min(...perProcess.map(r => Math.min(...r.starts)));
+  const last = Math.max(...perProcess.map(r => Math.max(...r.finishes)));
+  const lo = first + (last - first) / 4;
+  const hi = first + (3 * (last - first)) / 4;
+  const mid = perProcess.map(r => r.starts.filter(t => t >= lo && t < hi).length);
+  const midTotal = mid.reduce((a, b) => a + b, 0);
+  let busy = 0;
+  let count = 0;
+  for (const {starts, finishes} of perProcess) {
+    for (let i = 0; i < starts.length; i++) busy += finishes[i] - starts[i];
+    count += starts.length;
+  }
+  return {
+    meanTaskMs: busy / count,
+    maxInFlight,
+    overruns,
+    handoffs: handoffs.length,
+    handoffP50: percentile(handoffs, 50),
+    handoffP99: percentile(handoffs, 99),
+    shares: mid.map(n => (midTotal === 0 ? NaN : n / midTotal)),
+    last,
+  };
+}
+
+async function runPeer(peer, redis, tasks, {monitor: watch = false} = {}) {
+  const key = `bench-${peer}-${process.pid}-${Date.now()}`;
+  const config = {peer, url: redis.url, port: redis.port, key, tasks};
+  const children = [];
+  const results = [];
+  const exits = [];
+  for (let p = 0; p < FLEET; p++) {
+    const c = fork(__filename, ['--child', JSON.stringify(config)], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
+    children.push(c);
+    exits.push(
+      new Promise((resolve, reject) => {
+        c.on('message', m => {
+          if (m.starts) results[p] = m;
+        });
+        c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${peer} child ${p} exited with ${signal ?? code}`))));
+      }),
+    );
+  }
+  const killAll = () => children.forEach(c => c.exitCode === null && c.kill('SIGKILL'));
+  const timer = setTimeout(killAll, 300_000);
+  try {
+    await Promise.all(children.map(c => new Promise((resolve, reject) => {
+      c.on('message', m => m.ready && resolve());
+      c.on('exit', () => reject(new Error(`${peer}: a child exited before it was ready`)));
+    })));
+    const before = await redis.commandCalls();
+    const monitor = watch ? await redis.monitor() : undefined;
+    const go = now();
+    for (const c of children) c.send('go');
+    await Promise.all(exits);
+    const sent = watch ? await monitor.stop() : undefined;
+    const after = await redis.commandCalls();
+    // Our own INFO (one, between the two snapshots' replies) is not the contender's.
+    // commandstats counts the commands scripts run inside too; our own INFO, MONITOR and ECHO are not the contender's.
+    let commands = watch ? -3 : -1;
+    const byCommand = {};
+    for (const [name, calls] of Object.entries(after)) {
+      const delta = calls - (before[name] ?? 0) - (name === 'info' ? 1 : 0);
+      if (delta > 0) byCommand[name] = delta;
+      commands += calls - (before[name] ?? 0);
+    }
+    if (process.env.FLEET_BENCH_COMMANDS) console.error(peer, JSON.stringify(byCommand), JSON.stringify(sent?.byCommand));
+    const a = analyse(results, LIMIT);
+    if (process.env.FLEET_BENCH_DUMP) fs.writeFileSync(process.env.FLEET_BENCH_DUMP + peer + '.json', JSON.stringify(results));
+    const total = FLEET * tasks;
+    const tasksPerSecond = total / ((a.last - go) / 1000);
+    // The most any limiter could do: LIMIT tasks always in flight, each as long as they really took.
+    const ideal = (LIMIT * 1000) / a.meanTaskMs;
+    return {peer, tasks: total, seconds: (a.last - go) / 1000, tasksPerSecond, ofIdeal: tasksPerSecond / ideal, commandsPerTask: commands / total, roundTripsPerTask: watch ? sent.client / total : NaN, ...a};
+  } finally {
+    clearTimeout(timer);
+    killAll();
+  }
+}
+
+/** Whether this build has the shared pool (the fleet room and the `shared` option). */
+function sharedAvailable() {
+  try {
+    const {tables} = require('../lib/internal/wire');
+    return Object.hasOwn(tables(), 'fleet');
+  } catch {
+    return false;
+  }
+}
+
+function fmt(n, digits = 1) {
+  return Number.isFinite(n) ? n.toLocaleString('en', {minimumFractionDigits: digits, maximumFractionDigits: digits}) : '–';
+}
+
+// No hand-off sample: the fleet never had all its slots in use (the contender cannot fill it).
+const ms = (r, v) => (r.handoffs === 0 ? `– (never ${LIMIT} in flight)` : `${fmt(v, 2)} ms`);
+
+function tableOf(rows) {
+  const head = '| contender | tasks | tasks/s | of the ideal | hand-off p50 | hand-off p99 | round trips/task | Redis commands/task | max in flight | mid-run share per process |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const lines = rows.map(r =>
+    r.error
+      ? `| ${r.name} | – | – | – | – | – | – | – | – | ${r.error} |`
+      : `| ${r.name} | ${r.tasks.toLocaleString('en')} | ${fmt(r.tasksPerSecond, 0)} | ${(r.ofIdeal * 100).toFixed(0)}% | ${ms(r, r.handoffP50)} | ${ms(r, r.handoffP99)} | ${fmt(r.roundTripsPerTask, 2)} | ${fmt(r.commandsPerTask, 2)} | ${r.maxInFlight}${r.maxInFlight > LIMIT ? ' **over**' : ''} | ${r.shares.map(s => `${(s * 100).toFixed(0)}%`).join(' ')} |`,
+  );
+  return [head, sep, ...lines].join('\n');
+}
+
+function goalsOf(rows) {
+  const ours = rows.find(r => r.peer === 'async-shape' && !r.error);
+  const sem = rows.find(r => r.peer === 'redis-semaphore' && !r.error);
+  if (!ours) return ['async-shape shared: not measured (no `fleet` room in this build)'];
+  const ok = b => (b ? 'met' : 'NOT met');
+  return [
+    `throughput ≥ 10× redis-semaphore: ${sem ? `${(ours.tasksPerSecond / sem.tasksPerSecond).toFixed(1)}× — ${ok(ours.tasksPerSecond >= 10 * sem.tasksPerSecond)}` : 'redis-semaphore not measured'}`,
+    `hand-off p99 ≤ 2 ms: ${fmt(ours.handoffP99, 2)} ms over ${ours.handoffs} hand-offs — ${ok(ours.handoffP99 <= 2 || ours.handoffs === 0)}`,
+    `≤ 0.2 Redis commands per task: ${fmt(ours.roundTripsPerTask, 3)} sent by the clients (round trips) — ${ok(ours.roundTripsPerTask <= 0.2)}; ${fmt(ours.commandsPerTask, 2)} counting those the scripts run inside (INFO commandstats)`,
+    `max in flight never above ${LIMIT}: ${rows.filter(r => !r.error).map(r => `${r.peer} ${r.maxInFlight}`).join(', ')} — ${ok(rows.every(r => r.error || r.maxInFlight <= LIMIT))}`,
+  ];
+}
+
+async function fleetBenchmark({quick = QUICK, only} = {}) {
+  const redis = await startRedisServer();
+  const rows = [];
+  try {
+    for (const peer of only ?? Object.keys(PEERS)) {
+      const spec = PEERS[peer];
+      const name = spec.name();
+      const tasks = quick ? spec.quick : spec.tasks;
+      if (peer.startsWith('async-shape') && !sharedAvailable()) {
+        rows.push({peer, name, error: 'not in this build (the binding has not landed)'});
+        continue;
+      }
+      try {
+        // Measured, then run again under MONITOR for the commands the clients sent (MONITOR slows
+        // the server: the figures of the first run are the ones shown, with the round trips of
+        // the second, and the larger max in flight of the two).
+        const measured = await runPeer(peer, redis, tasks);
+        const counted = await runPeer(peer, redis, tasks, {monitor: true});
+        rows.push({name, ...measured, roundTripsPerTask: counted.roundTripsPerTask, maxInFlight: Math.max(measured.maxInFlight, counted.maxInFlight)});
+      } catch (error) {
+        rows.push({peer, name, error: String(error.message).split('\n')[0]});
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  return {rows, table: tableOf(rows), goals: goalsOf(rows)};
+}
+
+if (require.main === module) {
+  const at = process.argv.indexOf('--child');
+  if (at >= 0) {
+    child(JSON.parse(process.argv[at + 1])).catch(error => {
+      console.error(error);
+      process.exit(1);
+    });
+  } else {
+    const onlyAt = process.argv.indexOf('--only');
+    const only = onlyAt >= 0 ? process.argv[onlyAt + 1].split(',') : undefined;
+    fleetBenchmark({only}).then(
+      ({rows, table, goals}) => {
+        console.log(`Fleet: ${FLEET} processes, fleet limit ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), one local redis-server ${'(loopback)'}`);
+        console.log(table);
+        console.log(`\n"of the ideal": tasks/s ÷ (${LIMIT} ÷ the mean task duration measured), the most any limiter could do.`);
+        console.log('"round trips/task": commands the clients sent (MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs.');
+        console.log(`\n${goals.map(g => `- ${g}`).join('\n')}`);
+        if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
+      },
+      error => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  }
+}
+
+module.exports = {fleetBenchmark, analyse};

@@ -1,0 +1,441 @@
+//! The Redis client of one shared pool: a thread of its own running a current-thread tokio
+//! runtime, with a multiplexed connection for the script and a pub/sub connection for the grant
+//! messages. It owns no decision: every transition goes through the [`Ledger`] it shares with
+//! the JS thread, and the JS thread is woken through the `wake` callback the binding gives
+//! (coalesced there: one wake-up per batch).
+//!
+//! Loop: connect (timeout) → `SCRIPT LOAD` → `SUBSCRIBE` → call the script whenever the ledger
+//! has something to say (or a heartbeat is due, every lease/3), one call in flight at a time, so
+//! releases made meanwhile go out together in the next one; between calls wait for a poke, a
+//! message, or a timer (lease deadline, linger). On a connection error: `STORE_DOWN`, then
+//! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
+//! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error) are
+//! `FATAL` and end the loop.
+
+use crate::fleet::ledger::{Ledger, Readiness, Settings};
+use crate::fleet::protocol::{Keys, Message, Reply, Request, SYNC_LUA};
+use crate::now_ns;
+use futures_util::StreamExt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// How a client is configured (validated by the JS layer; checked again in [`Fleet::start`]).
+#[derive(Clone, Debug)]
+pub struct Config {
+  pub url: String,
+  pub key: String,
+  pub settings: Settings,
+  /// `ready()` rejects when no connection succeeded within this.
+  pub connect_timeout: Duration,
+}
+
+/// Why a configuration was refused (the binding throws a TypeError).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConfigError {
+  /// Not a URL the client can use; the text says why.
+  Url(String),
+}
+
+/// Called from the runtime thread when the JS thread must look at the ledger.
+pub type Wake = Box<dyn Fn() + Send + Sync>;
+
+struct Shared {
+  ledger: Mutex<Ledger>,
+  notify: Notify,
+  wake: Wake,
+  pid: String,
+  keys: Keys,
+  config: Config,
+}
+
+impl Shared {
+  fn ledger(&self) -> MutexGuard<'_, Ledger> {
+    // A panic while the lock was held leaves plain counters: keep going with them.
+    self.ledger.lock().unwrap_or_else(|e| e.into_inner())
+  }
+
+  /// Runs `f` on the ledger and wakes the JS thread if it says so.
+  fn update(&self, f: impl FnOnce(&mut Ledger) -> bool) {
+    let wake = f(&mut self.ledger());
+    if wake {
+      (self.wake)();
+    }
+  }
+
+  fn describe(&self, e: &redis::RedisError) -> String {
+    format!("async-shape: Redis at {}: {e}", redacted(&self.config.url))
+  }
+}
+
+/// A URL without its password, for messages.
+pub fn redacted(url: &str) -> String {
+  match (url.find("://"), url.rfind('@')) {
+    (Some(scheme), Some(at)) if at > scheme => {
+      let userinfo = &url[scheme + 3..at];
+      let user = userinfo.split(':').next().unwrap_or("");
+      format!("{}{user}{}@{}", &url[..scheme + 3], if userinfo.contains(':') { ":***" } else { "" }, &url[at + 1..])
+    }
+    _ => url.to_string(),
+  }
+}
+
+/// Checks a URL: `redis://` only in this build (`rediss://` is refused: no TLS), parsed by the
+/// client.
+pub fn check_url(url: &str) -> Result<redis::Client, ConfigError> {
+  let scheme = url.split("://").next().unwrap_or("");
+  if url.len() == scheme.len() {
+    return Err(ConfigError::Url("expected a redis:// URL".into()));
+  }
+  match scheme {
+    "redis" => {}
+    "rediss" => return Err(ConfigError::Url("TLS not supported in this build (rediss://)".into())),
+    _ => return Err(ConfigError::Url(format!("expected a redis:// URL, got the scheme `{scheme}`"))),
+  }
+  redis::Client::open(url).map_err(|e| ConfigError::Url(format!("not a Redis URL: {e}")))
+}
+
+/// A random 128-bit id in hex, with the pid for humans.
+fn process_id() -> String {
+  let mut h = [0u64; 2];
+  for (i, x) in h.iter_mut().enumerate() {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(now_ns() ^ i as u64);
+    hasher.write_u32(std::process::id());
+    *x = hasher.finish();
+  }
+  format!("{:016x}{:016x}-{}", h[0], h[1], std::process::id())
+}
+
+/// A number in 0..1 from a fresh random hasher (jitter).
+fn random_unit() -> f64 {
+  let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+  hasher.write_u64(now_ns());
+  (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The reconnect delay after `attempt` failures: 50 ms doubling to 2 s, ± 50 % jitter.
+pub fn backoff(attempt: u32, unit: f64) -> Duration {
+  let base = 50.0 * 2f64.powi(attempt.min(6) as i32);
+  Duration::from_secs_f64(base.min(2000.0) * (0.5 + unit) / 1000.0)
+}
+
+/// Whether an error will not go away by retrying.
+pub fn permanent(e: &redis::RedisError) -> bool {
+  if matches!(e.kind(), redis::ErrorKind::AuthenticationFailed | redis::ErrorKind::InvalidClientConfig) {
+    return true;
+  }
+  if let Some(code) = e.code() {
+    if matches!(code, "WRONGPASS" | "NOAUTH" | "NOPERM") {
+      return true;
+    }
+  }
+  let text = e.to_string();
+  text.contains("unknown command") || text.contains("Error running script") || text.contains("WRONGTYPE")
+}
+
+/// One shared pool's client. Dropping it closes it without waiting.
+pub struct Fleet {
+  shared: Arc<Shared>,
+  done: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+impl Fleet {
+  /// Starts the runtime thread. `wake` is called (from that thread) when the JS thread must
+  /// look at the ledger.
+  pub fn start(config: Config, wake: Wake) -> Result<Fleet, ConfigError> {
+    let client = check_url(&config.url)?;
+    let shared = Arc::new(Shared {
+      ledger: Mutex::new(Ledger::new(config.settings.clone(), now_ns())),
+      notify: Notify::new(),
+      wake,
+      pid: process_id(),
+      keys: Keys::new(&config.key),
+      config,
+    });
+    let (tx, rx) = mpsc::channel();
+    let thread_shared = Arc::clone(&shared);
+    let spawned = std::thread::Builder::new().name("async-shape-fleet".into()).spawn(move || {
+      let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+      match runtime {
+        Ok(rt) => rt.block_on(run(&thread_shared, client)),
+        Err(e) => {
+          thread_shared.update(|l| l.fatal(format!("async-shape: could not start the fleet runtime: {e}")));
+        }
+      }
+      thread_shared.update(|l| l.stopped());
+      let _ = tx.send(());
+    });
+    if let Err(e) = spawned {
+      return Err(ConfigError::Url(format!("could not start the fleet thread: {e}")));
+    }
+    Ok(Fleet { shared, done: Mutex::new(Some(rx)) })
+  }
+
+  /// The ledger, locked (the JS thread's short steps).
+  pub fn ledger(&self) -> MutexGuard<'_, Ledger> {
+    self.shared.ledger()
+  }
+
+  /// Tells the runtime thread the ledger has something new for Redis.
+  pub fn poke(&self) {
+    self.shared.notify.notify_one();
+  }
+
+  /// This process's id in the fleet.
+  pub fn pid(&self) -> &str {
+    &self.shared.pid
+  }
+
+  /// Starts closing: permits go back and the process unregisters; the ledger says when it is
+  /// done (`is_closed`, and a wake-up).
+  pub fn close(&self) {
+    if self.ledger().close() {
+      self.poke();
+    }
+    self.poke();
+  }
+
+  /// Closes and waits for the runtime thread to stop, at most `bound`. True when it stopped.
+  pub fn shutdown(&self, bound: Duration) -> bool {
+    self.close();
+    let rx = self.done.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match rx {
+      Some(rx) => rx.recv_timeout(bound).is_ok(),
+      None => true,
+    }
+  }
+}
+
+impl Drop for Fleet {
+  fn drop(&mut self) {
+    self.close();
+  }
+}
+
+enum End {
+  Closed,
+  Lost(String),
+  Fatal(String),
+}
+
+async fn run(sh: &Shared, client: redis::Client) {
+  let started = Instant::now();
+  let timeout = sh.config.connect_timeout;
+  let mut attempt = 0u32;
+  loop {
+    if sh.ledger().is_closing() {
+      return;
+    }
+    let connected = with_ticks(sh, tokio::time::timeout(timeout, connect(sh, &client))).await;
+    let end = match connected {
+      Ok(Ok((con, sha, stream))) => {
+        attempt = 0;
+        session(sh, con, sha, stream).await
+      }
+      Ok(Err(e)) if permanent(&e) => End::Fatal(sh.describe(&e)),
+      Ok(Err(e)) => End::Lost(sh.describe(&e)),
+      Err(_) => End::Lost(format!(
+        "async-shape: Redis at {}: no connection within {} ms",
+        redacted(&sh.config.url),
+        timeout.as_millis()
+      )),
+    };
+    let last_cause = match end {
+      End::Closed => return,
+      End::Fatal(message) => {
+        sh.update(|l| l.fatal(message));
+        // Nothing more to do but wait for close() (or the env's end).
+        while !sh.ledger().is_closing() {
+          sh.notify.notified().await;
+        }
+        return;
+      }
+      End::Lost(cause) => {
+        sh.update(|l| l.store_down(&cause));
+        cause
+      }
+    };
+    let delay = backoff(attempt, random_unit());
+    attempt = attempt.saturating_add(1);
+    let until = Instant::now() + delay;
+    // Wait out the backoff; meanwhile the lease may run out (fence), close() may come, and
+    // ready() gives up after the connect timeout.
+    loop {
+      if sh.ledger().is_closing() {
+        return;
+      }
+      if started.elapsed() >= timeout {
+        let message = format!("{last_cause} (no connection within {} ms)", timeout.as_millis());
+        sh.update(|l| l.connect_timed_out(message));
+      }
+      let now = Instant::now();
+      if now >= until {
+        break;
+      }
+      let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+      let ready_at = (started + timeout).max(now);
+      let wake_at = [Some(until), tick, (started.elapsed() < timeout).then_some(ready_at)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(until);
+      tokio::select! {
+        _ = sh.notify.notified() => {}
+        _ = tokio::time::sleep_until(wake_at) => {}
+      }
+      sh.update(|l| l.tick(now_ns()));
+    }
+  }
+}
+
+/// Awaits `work` while the ledger's timers (lease deadline, linger) keep running: a connection
+/// or a call that hangs (a stopped server) must not delay fencing.
+async fn with_ticks<F: std::future::Future>(sh: &Shared, work: F) -> F::Output {
+  let mut work = std::pin::pin!(work);
+  loop {
+    let now = Instant::now();
+    let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+    let wake_at = tick.unwrap_or(now + Duration::from_secs(3600));
+    tokio::select! {
+      output = &mut work => return output,
+      _ = tokio::time::sleep_until(wake_at) => sh.update(|l| l.tick(now_ns())),
+    }
+  }
+}
+
+async fn connect(
+  sh: &Shared,
+  client: &redis::Client,
+) -> redis::RedisResult<(redis::aio::MultiplexedConnection, String, redis::aio::PubSubStream)> {
+  let lease = Duration::from_nanos(sh.config.settings.lease_ns);
+  let response = (lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
+  let config = redis::AsyncConnectionConfig::new()
+    .set_connection_timeout(Some(sh.config.connect_timeout))
+    .set_response_timeout(Some(response));
+  let mut con = client.get_multiplexed_async_connection_with_config(&config).await?;
+  let sha = load(&mut con).await?;
+  let mut pubsub = client.get_async_pubsub().await?;
+  pubsub.subscribe(&sh.keys.channel).await?;
+  Ok((con, sha, pubsub.into_on_message()))
+}
+
+async fn load(con: &mut redis::aio::MultiplexedConnection) -> redis::RedisResult<String> {
+  redis::cmd("SCRIPT").arg("LOAD").arg(SYNC_LUA).query_async(con).await
+}
+
+/// One script call: `EVALSHA`, and on `NOSCRIPT` (Redis restarted, or `SCRIPT FLUSH`) load it
+/// again and retry once.
+async fn call(
+  sh: &Shared,
+  con: &mut redis::aio::MultiplexedConnection,
+  sha: &mut String,
+  request: &Request,
+) -> redis::RedisResult<Reply> {
+  let settings = &sh.config.settings;
+  let lease_ms = (settings.lease_ns / 1_000_000).max(1);
+  for retry in [false, true] {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(sha.as_str()).arg(sh.keys.keys.len());
+    for k in &sh.keys.keys {
+      cmd.arg(k);
+    }
+    cmd
+      .arg(&sh.pid)
+      .arg(settings.limit)
+      .arg(lease_ms)
+      .arg(request.release)
+      .arg(request.want)
+      .arg(request.priority)
+      .arg(u8::from(request.requeue))
+      .arg(u8::from(request.leave))
+      .arg(&sh.keys.channel)
+      .arg(u8::from(request.count));
+    match cmd.query_async::<Vec<i64>>(con).await {
+      Ok(v) => {
+        return Reply::parse(&v)
+          .ok_or_else(|| redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "the fleet script's reply")))
+      }
+      Err(e) if !retry && e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+        *sha = load(con).await?;
+      }
+      Err(e) => return Err(e),
+    }
+  }
+  unreachable!("the loop returns")
+}
+
+async fn session(
+  sh: &Shared,
+  mut con: redis::aio::MultiplexedConnection,
+  mut sha: String,
+  mut stream: redis::aio::PubSubStream,
+) -> End {
+  let lease = Duration::from_nanos(sh.config.settings.lease_ns);
+  let interval = (lease / 3).max(Duration::from_millis(1));
+  let mut heartbeat_at = Instant::now();
+  loop {
+    let due = Instant::now() >= heartbeat_at;
+    let renew = due && {
+      let alive = sh.ledger().js_recent(now_ns());
+      if !alive {
+        // The JS thread has not run for half a lease: no renewal (its lease runs out and it
+        // fences); ask it to show up, and look again soon.
+        heartbeat_at = Instant::now() + interval / 4;
+        (sh.wake)();
+      }
+      alive
+    };
+    let request = sh.ledger().take_request(renew);
+    if let Some(request) = request {
+      let sent = now_ns();
+      let sent_at = Instant::now();
+      match with_ticks(sh, call(sh, &mut con, &mut sha, &request)).await {
+        Ok(reply) => {
+          heartbeat_at = sent_at + interval;
+          sh.update(|l| l.on_reply(&request, &reply, sent, now_ns()));
+          if request.leave {
+            return End::Closed;
+          }
+          // Ask JS to show it is alive once per heartbeat.
+          if renew {
+            (sh.wake)();
+          }
+          continue;
+        }
+        Err(e) => {
+          sh.ledger().request_failed(&request);
+          if request.leave {
+            return End::Closed;
+          }
+          return if permanent(&e) { End::Fatal(sh.describe(&e)) } else { End::Lost(sh.describe(&e)) };
+        }
+      }
+    }
+    let now = Instant::now();
+    let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+    let wake_at = tick.map_or(heartbeat_at, |t| t.min(heartbeat_at));
+    tokio::select! {
+      _ = sh.notify.notified() => {}
+      message = stream.next() => match message {
+        Some(m) => {
+          let payload: Vec<u8> = m.get_payload_bytes().to_vec();
+          if let Some(message) = std::str::from_utf8(&payload).ok().and_then(Message::parse) {
+            sh.update(|l| l.on_message(&message, &sh.pid, now_ns()));
+          }
+        }
+        None => return End::Lost(format!("async-shape: Redis at {}: the subscription closed", redacted(&sh.config.url))),
+      },
+      _ = tokio::time::sleep_until(wake_at) => {
+        sh.update(|l| l.tick(now_ns()));
+      }
+    }
+  }
+}
+
+/// The ledger's readiness, for tests.
+pub fn is_ready(fleet: &Fleet) -> Readiness {
+  fleet.ledger().readiness().clone()
+}

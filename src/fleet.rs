@@ -1,0 +1,700 @@
+//! The fleet room's binding: a pool whose limit is shared by a fleet of processes through Redis
+//! (`createPool`'s `shared`), over the core's client and ledger (`core/src/fleet/`).
+//!
+//! # The native contract (what `lib/fleet/**` and `lib/pool/*.js` call)
+//!
+//! `createPool(concurrency, tracked, onBatch?, adaptive?, shared?)`. With `shared` (a plain
+//! object the JS layer validated), `concurrency` is the FLEET limit: an integer in 1..2^31, the
+//! same in every process of the fleet (the script takes it from each call). `shared`:
+//! - `url: string`: `redis://[user[:password]@]host[:port][/db]`. A `rediss://` URL throws a
+//!   TypeError "TLS not supported in this build" (no TLS is linked: see below); any other scheme
+//!   or a URL the client cannot parse throws a TypeError naming `shared.url`, synchronously.
+//! - `key: string` (non-empty): the limiter's name; keys are `async-shape:{key}:…` (one hash
+//!   tag: Redis Cluster safe).
+//! - `leaseMs: number`: the lease's TTL, an integer in 100..=2^31-1 (else RangeError).
+//! - `onStoreDown: number`: `room('fleet').STORE_DOWN_WAIT` or `STORE_DOWN_LOCAL`.
+//! - `localConcurrency: number`: the local limit under `STORE_DOWN_LOCAL` (≥ 1; Infinity allowed).
+//! - `onEvent: (kind: number, detail?: string) => void`: called from the JS thread, once per
+//!   event, outside any other native call, with `kind` one of `EVENT_STORE_DOWN` (detail: the
+//!   cause), `EVENT_STORE_UP`, `EVENT_LEASE_LOST` (the pool starts nothing until registered
+//!   again; JS aborts the signals of the running tasks), `EVENT_LEASE_REGAINED`, `EVENT_FATAL`
+//!   (detail: the message; JS rejects every queued task and every later one with it). Held by a
+//!   WEAK reference, like `onBatch`: JS must keep it reachable (store it on the pool object).
+//!   What it throws is reported as an uncaught exception.
+//! - optional `lingerMs: number` (default 50): how long idle permits are kept before going back
+//!   when no other process waits; optional `quantumMs: number` (default 10): how long a process
+//!   keeps re-using its permits for its own queued tasks once another process waits (counted from
+//!   when it saw them wait, or from its last grant), before freed permits go back to the fleet
+//!   queue (0: at once; larger: fewer round trips, longer waits for the others); optional
+//!   `connectTimeoutMs: number` (default 5000). All integers ≥ 0 (RangeError otherwise).
+//!
+//! A shared pool's object has the local pool's functions, unchanged (per task there is no extra
+//! crossing: the binding consults the permit count in Rust when it decides a start), plus:
+//! - `fleetStats()`: a Float64Array of `STAT_LEN` numbers laid out as `room('fleet').STAT_*`
+//!   (limit, held, holders, fleetInFlight, fleetQueue, storeUp, leaseRemainingMs, grants,
+//!   roundTrips, maxWaitMs, fenced, returned, ready).
+//! - `ready()`: a promise that resolves (undefined) once the process is registered (the first
+//!   script call succeeded), and rejects with an Error whose message names the URL (password
+//!   masked) and the cause on a permanent failure (WRONGPASS/NOAUTH/NOPERM, a script error) or
+//!   when no connection succeeded within the connect timeout (the client keeps trying: tasks
+//!   still start if Redis comes later). Each call makes a new promise.
+//! - `close()`: a promise that resolves (undefined) once the permits are returned, the process
+//!   unregistered and the connections closed (or at once if Redis cannot be reached: its lease
+//!   then expires). After `close()` nothing starts (the cap is 0); JS clears the queue.
+//!
+//! A local pool's object is unchanged (no fleet functions).
+//!
+//! # How it works
+//! The core's `Fleet` client runs on a thread of its own (a current-thread tokio runtime, see
+//! `core/src/fleet/client.rs`). The JS thread and that thread share the ledger
+//! (`core/src/fleet/ledger.rs`): before and after each pool call the binding copies the ledger's
+//! cap into the scheduler (`PoolCore::set_permits`) and reports the demand and the permits the
+//! scheduler gave back (one batch per call; the client sends what piled up in one script call).
+//!
+//! Wake-ups of the JS thread: ONE ThreadsafeFunction per shared pool, without a JS function
+//! (its `call_js` callback is native). Chosen over a raw `uv_async_t` because N-API then runs
+//! the callback inside a callback scope (microtasks and nextTicks run after it, as after any
+//! native callback; an exception becomes an uncaught exception) and tears it down with the
+//! env; a `uv_async_t` would need its own async context, callback scope and close handling. It
+//! coalesces as uv_async does: an atomic flag makes at most one call pending at a time, so one
+//! batch of grants is one wake-up. It is ref'd only while local tasks wait for permits (or
+//! `ready()`/`close()` promises are pending), unref'd otherwise.
+//!
+//! Exit: an env cleanup hook closes the client and waits at most 200 ms for it (permits go
+//! back, the runtime thread stops). `process.exit()` and an uncaught exception end the process
+//! without running env cleanup hooks, so an `atexit` handler does the same for every live
+//! shared pool of the process (200 ms in all). After a SIGKILL (or a signal's default action)
+//! the lease's expiry returns them.
+//!
+//! TLS: `rediss://` is refused in this build: the `redis` crate's rustls support pulls `ring`,
+//! whose build script compiles C for the target and breaks `cargo check` of the cross targets.
+
+use async_shape_core::fleet::client::{redacted, Config, ConfigError, Fleet};
+use async_shape_core::fleet::ledger::{Readiness, Settings};
+use async_shape_core::fleet::wire::{STAT_LEN, STORE_DOWN_LOCAL, STORE_DOWN_WAIT};
+use async_shape_core::now_ns;
+use async_shape_core::pool::scheduler::PoolCore;
+use napi::sys;
+use std::ffi::{c_void, CString};
+use std::ptr;
+use std::rc::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::napi_raw::{check, js_check, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown};
+
+/// `shared.quantumMs`'s default (see the contract).
+const DEFAULT_QUANTUM_MS: f64 = 10.0;
+
+/// How long the env cleanup hook waits for the permits to go back.
+const EXIT_BOUND: Duration = Duration::from_millis(200);
+
+/// Every shared pool's client in the process, for the `atexit` handler.
+static LIVE: Mutex<Vec<std::sync::Weak<Fleet>>> = Mutex::new(Vec::new());
+
+extern "C" {
+  /// The C library's `atexit` (every platform's libc and msvcrt have it).
+  fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+}
+
+/// Runs at `exit()` (`process.exit()`, an uncaught exception, the end of the main thread):
+/// closes every live client, waiting `EXIT_BOUND` in all.
+extern "C" fn on_process_exit() {
+  crate::napi_raw::contained("the fleet's atexit handler", || {
+    let fleets: Vec<Arc<Fleet>> =
+      LIVE.lock().unwrap_or_else(|e| e.into_inner()).iter().filter_map(|w| w.upgrade()).collect();
+    for f in &fleets {
+      f.close();
+    }
+    let until = std::time::Instant::now() + EXIT_BOUND;
+    for f in &fleets {
+      f.shutdown(until.saturating_duration_since(std::time::Instant::now()));
+    }
+  });
+}
+
+/// Remembers a live client for the `atexit` handler (registered once).
+fn register_for_exit(fleet: &Arc<Fleet>) {
+  static REGISTERED: std::sync::Once = std::sync::Once::new();
+  REGISTERED.call_once(|| {
+    // SAFETY: `on_process_exit` is a plain `extern "C" fn()` that stays loaded (Node never
+    // unloads an addon) and unwinds nothing (`contained`).
+    unsafe { atexit(on_process_exit) };
+  });
+  let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+  live.retain(|w| w.strong_count() > 0);
+  live.push(Arc::downgrade(fleet));
+}
+
+/// What the pool binding implements for the wake-up callback: start what the ledger allows,
+/// deliver events, settle `ready()`/`close()` promises.
+pub(crate) trait Pump {
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread, inside a callback scope N-API opened.
+  unsafe fn pump(&self, env: sys::napi_env);
+}
+
+/// A ThreadsafeFunction handle: N-API's thread-safe functions may be called from any thread.
+struct Tsfn(sys::napi_threadsafe_function);
+// SAFETY: `napi_call_threadsafe_function` is made to be called from any thread; the handle is
+// only used while `WakeTarget::tsfn` holds it (see `WakeTarget`).
+unsafe impl Send for Tsfn {}
+
+/// Where the runtime thread's wake-ups go. `tsfn` is `Some` while the ThreadsafeFunction lives:
+/// the JS thread takes it out (under the lock) before releasing it, and its finalizer clears it,
+/// so no call reaches a released function.
+struct WakeTarget {
+  tsfn: Mutex<Option<Tsfn>>,
+  /// A wake-up is pending (set by the runtime thread, cleared by the callback): one call at a
+  /// time, so wake-ups coalesce.
+  pending: AtomicBool,
+}
+
+impl WakeTarget {
+  fn wake(&self) {
+    if self.pending.swap(true, Ordering::AcqRel) {
+      return;
+    }
+    let guard = self.tsfn.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = guard.as_ref() {
+      // SAFETY: the function is alive while the lock holds it (see `WakeTarget`); the call is
+      // non-blocking and takes no data. A failure (the env is closing, napi_closing) just means
+      // nobody is woken.
+      unsafe { sys::napi_call_threadsafe_function(t.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+    }
+  }
+}
+
+/// The ThreadsafeFunction's context: the pool (weak: the pool's functions own it) and the
+/// target (to clear it when N-API finalizes the function).
+struct TsfnContext {
+  pool: Weak<dyn Pump>,
+  target: Arc<WakeTarget>,
+}
+
+/// The env cleanup hook's data.
+struct Hook {
+  fleet: Arc<Fleet>,
+  /// Set when the hook ran (it freed itself then).
+  ran: Arc<AtomicBool>,
+}
+
+/// A shared pool's fleet side, held by its `PoolCell`.
+pub(crate) struct FleetBinding {
+  pub fleet: Arc<Fleet>,
+  target: Arc<WakeTarget>,
+  env: sys::napi_env,
+  /// Weak reference to `onEvent`.
+  on_event: sys::napi_ref,
+  ready_waiters: std::cell::RefCell<Vec<sys::napi_deferred>>,
+  close_waiters: std::cell::RefCell<Vec<sys::napi_deferred>>,
+  refd: std::cell::Cell<bool>,
+  hook: *mut Hook,
+  hook_ran: Arc<AtomicBool>,
+}
+
+/// The parsed `shared` option.
+pub(crate) struct Shared {
+  config: Config,
+  on_event: sys::napi_value,
+}
+
+/// Reads `shared.<name>` (a raw property get: the JS layer passes a plain object).
+///
+/// # Safety
+/// `env` is the env of the running call, `obj` a value of its scope.
+unsafe fn property(env: sys::napi_env, obj: sys::napi_value, name: &std::ffi::CStr) -> JsResult<sys::napi_value> {
+  let mut v = ptr::null_mut();
+  // SAFETY: the contract; `name` is NUL-terminated.
+  let status = unsafe { sys::napi_get_named_property(env, obj, name.as_ptr(), &mut v) };
+  // SAFETY: the contract. A getter may throw: that exception propagates.
+  unsafe { js_check(env, status, "napi_get_named_property") }?;
+  Ok(v)
+}
+
+/// # Safety
+/// `env` is the env of the running call, `v` a value of its scope.
+unsafe fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+  let mut t = 0;
+  // SAFETY: the contract.
+  check(unsafe { sys::napi_typeof(env, v, &mut t) }, "napi_typeof");
+  t
+}
+
+/// A JS string's UTF-8 content, or None if `v` is no string.
+///
+/// # Safety
+/// `env` is the env of the running call, `v` a value of its scope.
+unsafe fn string_of(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+  // SAFETY: the contract.
+  if unsafe { type_of(env, v) } != sys::ValueType::napi_string {
+    return None;
+  }
+  let mut len = 0;
+  // SAFETY: the contract; a null buffer asks for the length.
+  check(unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) }, "string length");
+  let mut buf = vec![0u8; len + 1];
+  // SAFETY: the contract; `buf` has room for `len` bytes and the NUL.
+  check(
+    unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), buf.len(), &mut len) },
+    "string content",
+  );
+  buf.truncate(len);
+  String::from_utf8(buf).ok()
+}
+
+/// A number property in `range` (integers only when `integer`), or a thrown RangeError/TypeError
+/// naming it. `default` when it is undefined (None: required).
+///
+/// # Safety
+/// `env` is the env of the running call, `obj` a value of its scope.
+unsafe fn number(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  name: &std::ffi::CStr,
+  range: std::ops::RangeInclusive<f64>,
+  default: Option<f64>,
+) -> JsResult<f64> {
+  // SAFETY: the contract.
+  unsafe {
+    let v = property(env, obj, name)?;
+    let t = type_of(env, v);
+    if t == sys::ValueType::napi_undefined {
+      if let Some(d) = default {
+        return Ok(d);
+      }
+    }
+    let label = name.to_string_lossy();
+    if t != sys::ValueType::napi_number {
+      let message = CString::new(format!("Expected `shared.{label}` to be a number")).expect("no NUL");
+      throw_type_error(env, &message);
+      return Err(Thrown);
+    }
+    let mut x = 0.0;
+    check(sys::napi_get_value_double(env, v, &mut x), "napi_get_value_double");
+    if !range.contains(&x) || (x.is_finite() && x.fract() != 0.0) {
+      let message = CString::new(format!(
+        "Expected `shared.{label}` to be an integer from {} to {}, got {x}",
+        range.start(),
+        range.end()
+      ))
+      .expect("no NUL");
+      throw_range_error(env, &message);
+      return Err(Thrown);
+    }
+    Ok(x)
+  }
+}
+
+/// Parses and checks `createPool`'s `shared` for the fleet limit `concurrency`. Throws (a
+/// TypeError or RangeError naming the field) and returns `Err` on bad input.
+///
+/// # Safety
+/// `env` is the env of the running call, `shared` a value of its scope.
+pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::napi_value) -> JsResult<Shared> {
+  // SAFETY: the contract, for every call below.
+  unsafe {
+    if type_of(env, shared) != sys::ValueType::napi_object {
+      throw_type_error(env, c"Expected `shared` to be an object");
+      return Err(Thrown);
+    }
+    if !(1.0..=2_147_483_647.0).contains(&concurrency) || concurrency.fract() != 0.0 {
+      throw_range_error(env, c"Expected `concurrency` of a shared pool to be an integer from 1 to 2147483647");
+      return Err(Thrown);
+    }
+    let Some(url) = string_of(env, property(env, shared, c"url")?) else {
+      throw_type_error(env, c"Expected `shared.url` to be a string");
+      return Err(Thrown);
+    };
+    let key = string_of(env, property(env, shared, c"key")?).filter(|k| !k.is_empty());
+    let Some(key) = key else {
+      throw_type_error(env, c"Expected `shared.key` to be a non-empty string");
+      return Err(Thrown);
+    };
+    let lease_ms = number(env, shared, c"leaseMs", 100.0..=2_147_483_647.0, None)?;
+    let on_store_down = number(env, shared, c"onStoreDown", 0.0..=1.0, None)? as u32;
+    debug_assert!(on_store_down == STORE_DOWN_WAIT || on_store_down == STORE_DOWN_LOCAL);
+    let local = number(env, shared, c"localConcurrency", 1.0..=f64::INFINITY, Some(1.0))?;
+    let linger_ms = number(env, shared, c"lingerMs", 0.0..=2_147_483_647.0, Some(50.0))?;
+    let quantum_ms = number(env, shared, c"quantumMs", 0.0..=2_147_483_647.0, Some(DEFAULT_QUANTUM_MS))?;
+    let connect_ms = number(env, shared, c"connectTimeoutMs", 1.0..=2_147_483_647.0, Some(5000.0))?;
+    let on_event = property(env, shared, c"onEvent")?;
+    if type_of(env, on_event) != sys::ValueType::napi_function {
+      throw_type_error(env, c"Expected `shared.onEvent` to be a function");
+      return Err(Thrown);
+    }
+    let config = Config {
+      url,
+      key,
+      settings: Settings {
+        limit: concurrency as u32,
+        lease_ns: lease_ms as u64 * 1_000_000,
+        on_store_down,
+        local_concurrency: if local.is_finite() { local.min(f64::from(u32::MAX)) as u32 } else { u32::MAX },
+        linger_ns: linger_ms as u64 * 1_000_000,
+        quantum_ns: quantum_ms as u64 * 1_000_000,
+      },
+      connect_timeout: Duration::from_millis(connect_ms as u64),
+    };
+    Ok(Shared { config, on_event })
+  }
+}
+
+/// The wake-up callback (`call_js` of the pool's ThreadsafeFunction).
+///
+/// # Safety
+/// N-API calls it on the JS thread with the function's context (a `TsfnContext`), or with a
+/// null env while the env tears down.
+unsafe extern "C" fn on_wake(env: sys::napi_env, _js: sys::napi_value, context: *mut c_void, _data: *mut c_void) {
+  crate::napi_raw::contained("the fleet's wake-up", || {
+    if env.is_null() || context.is_null() {
+      return;
+    }
+    // SAFETY: the context is the `TsfnContext` made for this function, freed only by its
+    // finalizer, which runs after the last call.
+    let ctx = unsafe { &*context.cast::<TsfnContext>() };
+    ctx.target.pending.store(false, Ordering::Release);
+    if let Some(pool) = ctx.pool.upgrade() {
+      // SAFETY: the pool's env, on its JS thread, in N-API's callback scope.
+      unsafe { pool.pump(env) };
+    }
+  });
+}
+
+/// The ThreadsafeFunction's finalizer: no call reaches it any more.
+///
+/// # Safety
+/// N-API calls it once, on the JS thread, with the function's context.
+unsafe extern "C" fn tsfn_finalized(_env: sys::napi_env, _data: *mut c_void, context: *mut c_void) {
+  crate::napi_raw::contained("the fleet's wake-up finalizer", || {
+    // SAFETY: the `TsfnContext` leaked for this function, freed once, here.
+    let ctx = unsafe { Box::from_raw(context.cast::<TsfnContext>()) };
+    ctx.target.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
+  });
+}
+
+/// The env cleanup hook: close, waiting at most `EXIT_BOUND` for the permits to go back.
+///
+/// # Safety
+/// Node calls it once, with the `Hook` registered for it, unless it was removed.
+unsafe extern "C" fn on_env_exit(arg: *mut c_void) {
+  crate::napi_raw::contained("the fleet's exit hook", || {
+    // SAFETY: the `Hook` leaked for this registration; freed here, once (the pool's drop sees
+    // `ran` and does not free or remove it again).
+    let hook = unsafe { Box::from_raw(arg.cast::<Hook>()) };
+    hook.ran.store(true, Ordering::Release);
+    hook.fleet.shutdown(EXIT_BOUND);
+  });
+}
+
+impl FleetBinding {
+  /// Starts the client for a pool; `pool` is the pool's weak handle for the wake-ups. Throws
+  /// (TypeError on a refused URL) and returns `Err` on failure.
+  ///
+  /// # Safety
+  /// `env` is the env of the running call (`createPool`), on its JS thread.
+  pub(crate) unsafe fn start(env: sys::napi_env, shared: Shared) -> JsResult<FleetBinding> {
+    let target = Arc::new(WakeTarget { tsfn: Mutex::new(None), pending: AtomicBool::new(true) });
+    let wake_target = Arc::clone(&target);
+    let url = shared.config.url.clone();
+    let fleet = match Fleet::start(shared.config, Box::new(move || wake_target.wake())) {
+      Ok(f) => Arc::new(f),
+      Err(ConfigError::Url(why)) => {
+        let message = CString::new(format!("Expected `shared.url` to be a redis:// URL ({why}): {}", redacted(&url)))
+          .unwrap_or_else(|_| c"Expected `shared.url` to be a redis:// URL".into());
+        // SAFETY: the contract.
+        unsafe { throw_type_error(env, &message) };
+        return Err(Thrown);
+      }
+    };
+    register_for_exit(&fleet);
+    let mut on_event = ptr::null_mut();
+    // SAFETY: the contract; `on_event` is a value of this call. Weak (count 0): see the contract.
+    check(unsafe { sys::napi_create_reference(env, shared.on_event, 0, &mut on_event) }, "napi_create_reference");
+    let ran = Arc::new(AtomicBool::new(false));
+    let hook = Box::into_raw(Box::new(Hook { fleet: Arc::clone(&fleet), ran: Arc::clone(&ran) }));
+    // SAFETY: the contract; `hook` stays valid until the hook runs (it frees it) or the pool
+    // removes it (and frees it).
+    check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_exit), hook.cast()) }, "napi_add_env_cleanup_hook");
+    Ok(FleetBinding {
+      fleet,
+      target,
+      env,
+      on_event,
+      ready_waiters: Default::default(),
+      close_waiters: Default::default(),
+      refd: std::cell::Cell::new(false),
+      hook,
+      hook_ran: ran,
+    })
+  }
+
+  /// Makes the wake-up ThreadsafeFunction once the pool exists (its context holds the pool
+  /// weakly), unref'd, and delivers any wake-up that came before it.
+  ///
+  /// # Safety
+  /// `env` is the env of the running call, on its JS thread.
+  pub(crate) unsafe fn connect_wakeups(&self, env: sys::napi_env, pool: Weak<dyn Pump>) -> JsResult<()> {
+    let context = Box::into_raw(Box::new(TsfnContext { pool, target: Arc::clone(&self.target) }));
+    let mut tsfn = ptr::null_mut();
+    // SAFETY: the contract; a native-only function (no JS function), unbounded queue, one
+    // thread; `context` is freed by `tsfn_finalized`, or below if none was made.
+    unsafe {
+      let mut name = ptr::null_mut();
+      check(sys::napi_create_string_utf8(env, c"async-shape:fleet".as_ptr(), -1, &mut name), "string");
+      let status = sys::napi_create_threadsafe_function(
+        env,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        name,
+        0,
+        1,
+        ptr::null_mut(),
+        Some(tsfn_finalized),
+        context.cast(),
+        Some(on_wake),
+        &mut tsfn,
+      );
+      if status != sys::Status::napi_ok {
+        drop(Box::from_raw(context));
+        crate::napi_raw::throw_error(env, c"async-shape: could not make the fleet's wake-up function");
+        return Err(Thrown);
+      }
+      check(sys::napi_unref_threadsafe_function(env, tsfn), "napi_unref_threadsafe_function");
+    }
+    *self.target.tsfn.lock().unwrap_or_else(|e| e.into_inner()) = Some(Tsfn(tsfn));
+    self.target.pending.store(false, Ordering::Release);
+    self.target.wake();
+    Ok(())
+  }
+
+  /// Copies the ledger into the scheduler and the scheduler's news into the ledger: the
+  /// permits given back, the demand; pokes the client when it has something to send.
+  pub(crate) fn settle<T: Copy>(&self, core: &mut PoolCore<T>, now: u64) {
+    let poke = {
+      let mut l = self.fleet.ledger();
+      let mut poke = l.returned(core.take_returned());
+      poke |= l.local(core.active(), core.pending(), core.head_priority(), now);
+      core.set_permits(l.cap(), l.reuse(now));
+      poke
+    };
+    if poke {
+      self.fleet.poke();
+    }
+  }
+
+  /// Keeps the event loop alive while local tasks wait for permits or a `ready()`/`close()`
+  /// promise is pending; lets it exit otherwise.
+  ///
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread.
+  pub(crate) unsafe fn update_ref(&self, env: sys::napi_env, pending: u32) {
+    let closed = self.fleet.ledger().is_closed();
+    let want =
+      !self.ready_waiters.borrow().is_empty() || !self.close_waiters.borrow().is_empty() || (pending > 0 && !closed);
+    if want == self.refd.get() {
+      return;
+    }
+    let guard = self.target.tsfn.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = guard.as_ref() {
+      // SAFETY: the contract; the function is alive while the lock holds it.
+      let status = unsafe {
+        if want {
+          sys::napi_ref_threadsafe_function(env, t.0)
+        } else {
+          sys::napi_unref_threadsafe_function(env, t.0)
+        }
+      };
+      if status == sys::Status::napi_ok {
+        self.refd.set(want);
+      }
+    }
+  }
+
+  /// Delivers the ledger's events to `onEvent` and settles the `ready()`/`close()` promises
+  /// whose outcome is known. `first` keeps the first exception JS threw.
+  ///
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread; runs JS (call with the core unborrowed).
+  pub(crate) unsafe fn deliver(&self, env: sys::napi_env, first: &mut FirstThrow) {
+    let (events, readiness, closed) = {
+      let mut l = self.fleet.ledger();
+      (l.take_events(), l.readiness().clone(), l.is_closed())
+    };
+    // SAFETY: the contract, for every N-API call below; deferreds are settled once (taken out of
+    // their list first).
+    unsafe {
+      for (kind, detail) in events {
+        let mut callback = ptr::null_mut();
+        check(sys::napi_get_reference_value(env, self.on_event, &mut callback), "napi_get_reference_value");
+        if callback.is_null() {
+          continue;
+        }
+        let detail = match detail {
+          Some(d) => js_string(env, &d),
+          None => undefined(env),
+        };
+        let mut kind_value = ptr::null_mut();
+        check(sys::napi_create_uint32(env, kind, &mut kind_value), "napi_create_uint32");
+        let args = [kind_value, detail];
+        let mut ignored = ptr::null_mut();
+        let status = sys::napi_call_function(env, undefined(env), callback, 2, args.as_ptr(), &mut ignored);
+        let step = js_check(env, status, "napi_call_function");
+        first.step(env, step);
+      }
+      match &readiness {
+        Readiness::Pending => {}
+        Readiness::Ready => {
+          let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());
+          for d in waiters {
+            let step = js_check(env, sys::napi_resolve_deferred(env, d, undefined(env)), "napi_resolve_deferred");
+            first.step(env, step);
+          }
+        }
+        Readiness::Failed(message) => {
+          let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());
+          for d in waiters {
+            let error = js_error(env, message);
+            let step = js_check(env, sys::napi_reject_deferred(env, d, error), "napi_reject_deferred");
+            first.step(env, step);
+          }
+        }
+      }
+      if closed {
+        let waiters = std::mem::take(&mut *self.close_waiters.borrow_mut());
+        for d in waiters {
+          let step = js_check(env, sys::napi_resolve_deferred(env, d, undefined(env)), "napi_resolve_deferred");
+          first.step(env, step);
+        }
+      }
+    }
+  }
+
+  /// `ready()`: a new promise, settled now if the outcome is known.
+  ///
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread; runs JS (call with the core unborrowed).
+  pub(crate) unsafe fn ready(&self, env: sys::napi_env) -> JsResult<sys::napi_value> {
+    // SAFETY: the contract.
+    unsafe {
+      let (deferred, promise) = promise(env)?;
+      self.ready_waiters.borrow_mut().push(deferred);
+      let mut first = FirstThrow::new();
+      self.deliver(env, &mut first);
+      first.finish(env)?;
+      Ok(promise)
+    }
+  }
+
+  /// `close()`: a new promise, resolved once the client closed.
+  ///
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread; runs JS (call with the core unborrowed).
+  pub(crate) unsafe fn close(&self, env: sys::napi_env) -> JsResult<sys::napi_value> {
+    // SAFETY: the contract.
+    unsafe {
+      let (deferred, promise) = promise(env)?;
+      self.close_waiters.borrow_mut().push(deferred);
+      self.fleet.close();
+      let mut first = FirstThrow::new();
+      self.deliver(env, &mut first);
+      first.finish(env)?;
+      Ok(promise)
+    }
+  }
+
+  /// `fleetStats()`: a Float64Array laid out as `wire::STAT_*`.
+  ///
+  /// # Safety
+  /// `env` is the pool's env, on its JS thread.
+  pub(crate) unsafe fn stats(&self, env: sys::napi_env) -> sys::napi_value {
+    let stats = self.fleet.ledger().stats(now_ns());
+    let mut data = ptr::null_mut();
+    let mut buffer = ptr::null_mut();
+    let mut array = ptr::null_mut();
+    // SAFETY: the contract; the buffer N-API made has room for `STAT_LEN` f64s (8-aligned, as
+    // ArrayBuffer data is), written before the array is made over it.
+    unsafe {
+      check(sys::napi_create_arraybuffer(env, STAT_LEN * 8, &mut data, &mut buffer), "napi_create_arraybuffer");
+      ptr::copy_nonoverlapping(stats.as_ptr(), data.cast::<f64>(), STAT_LEN);
+      check(
+        sys::napi_create_typedarray(env, sys::TypedarrayType::float64_array, STAT_LEN, buffer, 0, &mut array),
+        "napi_create_typedarray",
+      );
+    }
+    array
+  }
+}
+
+impl Drop for FleetBinding {
+  /// The pool was collected (its functions' finalizers dropped the last `Rc`), on the JS thread:
+  /// close the client without waiting, stop the wake-ups, remove the exit hook.
+  fn drop(&mut self) {
+    self.fleet.close();
+    let tsfn = self.target.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(t) = tsfn {
+      // SAFETY: the function was alive (the lock held it) and nothing calls it any more (taken
+      // out under the lock); releasing our one thread's hold lets N-API finalize it.
+      unsafe { sys::napi_release_threadsafe_function(t.0, sys::ThreadsafeFunctionReleaseMode::release) };
+    }
+    if !self.hook_ran.load(Ordering::Acquire) {
+      // SAFETY: the pool's env, on its JS thread (finalizers run there); the hook is still
+      // registered with this very data, which nothing else frees.
+      unsafe {
+        sys::napi_remove_env_cleanup_hook(self.env, Some(on_env_exit), self.hook.cast());
+        drop(Box::from_raw(self.hook));
+      }
+    }
+    // SAFETY: the pool's env, on its JS thread; the reference is deleted once, here.
+    unsafe { sys::napi_delete_reference(self.env, self.on_event) };
+  }
+}
+
+/// # Safety
+/// `env` is the env of the running call, on its JS thread.
+unsafe fn js_string(env: sys::napi_env, s: &str) -> sys::napi_value {
+  let mut v = ptr::null_mut();
+  // SAFETY: the contract; the pointer and length are the string's.
+  check(unsafe { sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut v) }, "string");
+  v
+}
+
+/// An `Error` with `message`.
+///
+/// # Safety
+/// `env` is the env of the running call, on its JS thread.
+unsafe fn js_error(env: sys::napi_env, message: &str) -> sys::napi_value {
+  let mut error = ptr::null_mut();
+  // SAFETY: the contract.
+  unsafe {
+    let text = js_string(env, message);
+    check(sys::napi_create_error(env, ptr::null_mut(), text, &mut error), "napi_create_error");
+  }
+  error
+}
+
+/// A new promise and its deferred. `Err` when a promise hook threw (the promise, if made, is
+/// settled so its deferred is freed, and the exception propagates).
+///
+/// # Safety
+/// `env` is the env of the running call, on its JS thread. May run JS (promise hooks).
+unsafe fn promise(env: sys::napi_env) -> JsResult<(sys::napi_deferred, sys::napi_value)> {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: the contract.
+  let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
+  // SAFETY: the contract.
+  let made = unsafe { js_check(env, status, "napi_create_promise") };
+  if made.is_err() && !deferred.is_null() {
+    let mut first = FirstThrow::new();
+    // SAFETY: the contract; the deferred was just made and is settled once, here.
+    unsafe {
+      first.step(env, made);
+      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
+      first.step(env, resolved);
+      first.finish(env)?;
+    }
+  }
+  made.map(|()| (deferred, promise))
+}
