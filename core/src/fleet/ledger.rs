@@ -345,6 +345,13 @@ impl Ledger {
       self.held = 0;
       self.unsent = 0;
       self.closed = true;
+      self.lease_deadline = None;
+      self.used = reply.used;
+      self.queue = reply.queue;
+      self.queued = false;
+      if let Some(holders) = reply.holders {
+        self.holders = holders;
+      }
       return true;
     }
     if !reply.existed {
