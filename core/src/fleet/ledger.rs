@@ -366,7 +366,9 @@ impl Ledger {
       self.later.retain(|&(seq, _)| seq > reply.seq);
     }
     let later: u32 = self.later.iter().map(|&(_, g)| g).sum();
-    let held = reply.held.saturating_sub(self.unsent).saturating_add(later);
+    // Permits given back since the call was sent come off what Redis counted plus what it granted
+    // since (in that order: a grant seen early may be what was given back).
+    let held = reply.held.saturating_add(later).saturating_sub(self.unsent);
     if self.fenced {
       self.fenced = false;
       self.events.push((wire::EVENT_LEASE_REGAINED, None));
@@ -632,6 +634,19 @@ mod tests {
   }
 
   #[test]
+  fn a_permit_granted_early_and_given_back_is_not_counted_twice() {
+    // Found by the model below: a grant message overtakes the reply of a call sent before it,
+    // and the granted permit goes back before that reply arrives.
+    let mut l = ledger(8);
+    let r = l.take_request(false).unwrap();
+    l.on_message(&Message { seq: 2, queue: 0, grants: vec![("me", 1, false)] }, "me", 1);
+    assert_eq!(l.held(), 1);
+    l.returned(1);
+    l.on_reply(&r, &reply(0, 1, 0, false), 0, 2);
+    assert_eq!(l.held(), 0, "Redis counts 1 (0 at seq 1, then the grant), and it went back");
+  }
+
+  #[test]
   fn idle_permits_linger_then_go_back() {
     let mut l = ledger(8);
     l.local(0, 4, 0, 0);
@@ -704,5 +719,127 @@ mod tests {
     assert!(r.leave);
     assert!(l.on_reply(&r, &reply(0, 1, 0, false), 0, 1));
     assert!(l.is_closed());
+  }
+}
+
+/// Property test: against a model of Redis (this process's count there, `seq`) whose replies and
+/// grant messages arrive on two connections in any interleaving, with JS steps in between, the
+/// permits local tasks may use never exceed what Redis counts for the process.
+#[cfg(test)]
+mod model {
+  use super::*;
+  use proptest::prelude::*;
+  use std::collections::VecDeque;
+
+  #[derive(Clone, Debug)]
+  enum Op {
+    /// The JS thread reports `active` running (at most the cap) and `pending` queued.
+    Local(u32, u32),
+    /// The scheduler gave `n` permits back.
+    Return(u32),
+    /// The runtime thread sends the next call (if none is in flight).
+    Send(bool),
+    /// Redis runs the call in flight; its own serving grants `g` more to this process.
+    Exec(u32),
+    /// Another process's call grants this process `g` (a message follows).
+    OtherGrant(u32),
+    DeliverReply,
+    DeliverMessage,
+  }
+
+  fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+      3 => ((0u32..10), (0u32..10)).prop_map(|(a, p)| Op::Local(a, p)),
+      2 => (1u32..4).prop_map(Op::Return),
+      2 => any::<bool>().prop_map(Op::Send),
+      2 => (0u32..4).prop_map(Op::Exec),
+      2 => (0u32..4).prop_map(Op::OtherGrant),
+      3 => Just(Op::DeliverReply),
+      3 => Just(Op::DeliverMessage),
+    ]
+  }
+
+  proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn held_never_exceeds_the_count_in_redis(ops in proptest::collection::vec(op(), 1..80)) {
+      let mut l = Ledger::new(
+        Settings { limit: 8, lease_ns: 1 << 40, on_store_down: wire::STORE_DOWN_WAIT, local_concurrency: 1, linger_ns: 0, quantum_ns: 0 },
+        0,
+      );
+      let (mut count, mut seq) = (0u32, 0u64);
+      let mut in_flight: Option<Request> = None;
+      let mut executed: Option<Request> = None;
+      let mut replies: VecDeque<(Request, Reply)> = VecDeque::new();
+      let mut messages: VecDeque<(u64, u32)> = VecDeque::new();
+      let mut now = 1;
+      for op in ops {
+        now += 1;
+        match op {
+          Op::Local(active, pending) => {
+            let active = active.min(l.cap());
+            l.local(active, pending, 0, now);
+          }
+          Op::Return(n) => {
+            l.returned(n.min(l.held()));
+          }
+          Op::Send(renew) => {
+            if in_flight.is_none() && executed.is_none() {
+              in_flight = l.take_request(renew);
+            }
+          }
+          Op::Exec(g) => {
+            if let Some(r) = in_flight.take() {
+              count -= r.release.min(count);
+              count += g;
+              seq += 1;
+              let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed: true, redis_ms: 0 };
+              replies.push_back((r, reply));
+              executed = Some(r);
+            }
+          }
+          Op::OtherGrant(g) => {
+            count += g;
+            seq += 1;
+            messages.push_back((seq, g));
+          }
+          Op::DeliverReply => {
+            if let Some((r, reply)) = replies.pop_front() {
+              l.on_reply(&r, &reply, now, now);
+              executed = None;
+            }
+          }
+          Op::DeliverMessage => {
+            if let Some((s, g)) = messages.pop_front() {
+              let m = Message { seq: s, queue: 0, grants: vec![("me", g, false)] };
+              l.on_message(&m, "me", now);
+            }
+          }
+        }
+        prop_assert!(l.held() <= count, "held {} > {} counted in Redis", l.held(), count);
+        prop_assert!(l.cap() <= count);
+      }
+      // Once everything is delivered and a last call made, the process sees exactly its count
+      // (less what it gave back and has not sent yet).
+      while let Some((s, g)) = messages.pop_front() {
+        l.on_message(&Message { seq: s, queue: 0, grants: vec![("me", g, false)] }, "me", now);
+      }
+      if let Some((r, reply)) = replies.pop_front() {
+        l.on_reply(&r, &reply, now, now);
+      }
+      if let Some(r) = in_flight.take() {
+        count -= r.release.min(count);
+        seq += 1;
+        let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed: true, redis_ms: 0 };
+        l.on_reply(&r, &reply, now, now);
+      }
+      let r = l.take_request(true).unwrap();
+      count -= r.release.min(count);
+      seq += 1;
+      let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed: true, redis_ms: 0 };
+      l.on_reply(&r, &reply, now, now);
+      prop_assert_eq!(l.held(), count, "reconciled");
+    }
   }
 }
