@@ -50,7 +50,11 @@
 //! deadline, send time of the last successful renewal + lease − margin (a tenth, 1..500 ms); past
 //! it, it fences: the cap drops to 0 and `EVENT_LEASE_LOST` tells JS to abort the running tasks'
 //! signals. A reply that finds the process unregistered (reaped, or Redis restarted without its
-//! state) fences too, and the same call registers it again (`EVENT_LEASE_REGAINED`).
+//! state) fences too, and the same call registers it again (`EVENT_LEASE_REGAINED`). Grants are
+//! used only under a lease a reply vouched for, and a reply that arrives after its lease could
+//! have run out (send time + lease − margin) starts nothing until the next call (made at once).
+//! `ledger.rs`'s model test checks, against a Redis whose replies and messages interleave
+//! freely and whose leases run out, that the permits in use never exceed Redis's count.
 //!
 //! Redis down: reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), each
 //! attempt bounded by the connect timeout. `STORE_DOWN_WAIT` keeps using the permits leased until
@@ -58,6 +62,9 @@
 //! limit meanwhile (the fleet limit may be exceeded). After a restart that lost the state, every
 //! process re-registers on its next call (at most a heartbeat later), so the limit may be exceeded
 //! for at most that long (< one lease TTL) by processes still using permits of the old state.
+//!
+//! The keys stay in Redis when every process has left (a few small entries per limiter; `meta`
+//! keeps the ticket and seq counters); deleting them while no process runs is safe.
 //!
 //! Exit: `close()` gives everything back and unregisters (`leave`); the addon also does so from an
 //! env cleanup hook and at `exit()` (200 ms bound); a SIGKILLed process's permits return when its
