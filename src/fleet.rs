@@ -16,7 +16,8 @@
 //! - `localConcurrency: number`: the local limit under `STORE_DOWN_LOCAL` (≥ 1; Infinity allowed).
 //! - `onEvent: (kind: number, detail?: string) => void`: called from the JS thread, once per
 //!   event, outside any other native call, with `kind` one of `EVENT_STORE_DOWN` (detail: the
-//!   cause), `EVENT_STORE_UP`, `EVENT_LEASE_LOST` (the pool starts nothing until registered
+//!   cause; only after the store was up: before the first connection `ready()` tells),
+//!   `EVENT_STORE_UP` (after a `STORE_DOWN`), `EVENT_LEASE_LOST` (the pool starts nothing until registered
 //!   again; JS aborts the signals of the running tasks), `EVENT_LEASE_REGAINED`, `EVENT_FATAL`
 //!   (detail: the message; JS rejects every queued task and every later one with it). Held by a
 //!   WEAK reference, like `onBatch`: JS must keep it reachable (store it on the pool object).
@@ -42,6 +43,12 @@
 //!   unregistered and the connections closed (or at once if Redis cannot be reached: its lease
 //!   then expires). After `close()` nothing starts (the cap is 0); JS clears the queue.
 //!
+//! The local functions keep their meaning: `concurrency()`/`setConcurrency(c)` are the LOCAL
+//! limit (the effective limit is `min(local limit, permits held)`; the fleet limit is fixed at
+//! creation), `active()`/`pending()` count this process's tasks. `stats()` is unchanged (fleet
+//! figures are in `fleetStats()`). The `priority` of `submit` orders the fleet queue too (a
+//! process queues with the priority of its first queued task when it joins or re-joins).
+//!
 //! A local pool's object is unchanged (no fleet functions).
 //!
 //! # How it works
@@ -49,7 +56,9 @@
 //! `core/src/fleet/client.rs`). The JS thread and that thread share the ledger
 //! (`core/src/fleet/ledger.rs`): before and after each pool call the binding copies the ledger's
 //! cap into the scheduler (`PoolCore::set_permits`) and reports the demand and the permits the
-//! scheduler gave back (one batch per call; the client sends what piled up in one script call).
+//! scheduler gave back. The client keeps one script call in flight: the first release after a
+//! quiet spell goes at once (hand-off latency), and what piles up while a call is in flight (the
+//! rest of that JS turn, and more) goes together in the next one.
 //!
 //! Wake-ups of the JS thread: ONE ThreadsafeFunction per shared pool, without a JS function
 //! (its `call_js` callback is native). Chosen over a raw `uv_async_t` because N-API then runs

@@ -84,6 +84,8 @@ pub struct Ledger {
   used: u32,
   store_up: bool,
   fenced: bool,
+  /// The last reply came too late to vouch for the lease: nothing starts until the next one.
+  stale: bool,
   readiness: Readiness,
   fatal: Option<String>,
   closing: bool,
@@ -123,6 +125,7 @@ impl Ledger {
       used: 0,
       store_up: false,
       fenced: false,
+      stale: false,
       readiness: Readiness::Pending,
       fatal: None,
       closing: false,
@@ -153,7 +156,7 @@ impl Ledger {
     if !self.store_up && self.settings.on_store_down == wire::STORE_DOWN_LOCAL {
       return self.settings.local_concurrency;
     }
-    if self.fenced {
+    if self.fenced || self.stale {
       return 0;
     }
     self.held
@@ -345,6 +348,13 @@ impl Ledger {
       self.held = 0;
       self.unsent = 0;
       self.closed = true;
+      self.lease_deadline = None;
+      self.used = reply.used;
+      self.queue = reply.queue;
+      self.queued = false;
+      if let Some(holders) = reply.holders {
+        self.holders = holders;
+      }
       return true;
     }
     if !reply.existed {
@@ -359,13 +369,30 @@ impl Ledger {
       self.later.retain(|&(seq, _)| seq > reply.seq);
     }
     let later: u32 = self.later.iter().map(|&(_, g)| g).sum();
-    let held = reply.held.saturating_sub(self.unsent).saturating_add(later);
-    if self.fenced {
-      self.fenced = false;
-      self.events.push((wire::EVENT_LEASE_REGAINED, None));
-      wake = true;
-    } else if held > self.held {
-      self.granted(held - self.held, now);
+    // Permits given back since the call was sent come off what Redis counted plus what it granted
+    // since (in that order: a grant seen early may be what was given back).
+    let held = reply.held.saturating_add(later).saturating_sub(self.unsent);
+    let deadline = sent + self.settings.lease_ns.saturating_sub(self.margin());
+    if now >= deadline {
+      // The reply came too late to vouch for a lease (it may have run out since the call ran):
+      // nothing starts on it, and the next call renews at once.
+      if !self.fenced && (self.held > 0 || self.active > 0) && self.readiness == Readiness::Ready {
+        self.fence();
+        wake = true;
+      }
+      self.stale = true;
+      self.dirty = true;
+      self.lease_deadline = None;
+    } else {
+      self.stale = false;
+      if self.fenced {
+        self.fenced = false;
+        self.events.push((wire::EVENT_LEASE_REGAINED, None));
+        wake = true;
+      } else if held > self.held {
+        self.granted(held - self.held, now);
+      }
+      self.lease_deadline = Some(deadline);
     }
     if held > self.held && self.pending > 0 {
       wake = true;
@@ -377,7 +404,6 @@ impl Ledger {
       self.holders = holders;
     }
     self.used = reply.used;
-    self.lease_deadline = Some(sent + self.settings.lease_ns.saturating_sub(self.margin()));
     if !self.store_up {
       self.store_up = true;
       if self.readiness == Readiness::Ready {
@@ -414,10 +440,14 @@ impl Ledger {
     for &(to, count, queued) in &message.grants {
       if to == pid {
         self.later.push((message.seq, count));
-        self.granted(count, now);
-        self.held = self.held.saturating_add(count);
         self.queued = queued;
-        wake |= self.pending > 0;
+        // Used at once only under a lease known alive; otherwise the next reply (which counts
+        // grants of a later seq) decides, or drops them if the process was reaped meanwhile.
+        if self.lease_deadline.is_some_and(|d| now < d) && !self.fenced {
+          self.granted(count, now);
+          self.held = self.held.saturating_add(count);
+          wake |= self.pending > 0;
+        }
       }
     }
     let queued = self.queued;
@@ -595,12 +625,14 @@ mod tests {
   #[test]
   fn a_reply_is_absolute_and_later_grants_are_kept() {
     let mut l = ledger(8);
-    l.local(0, 8, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(0, 1, 0, false), 0, 1);
+    l.local(0, 8, 0, 1);
     let r = l.take_request(false).unwrap();
     // A grant message with a later seq overtakes the reply (two connections).
     l.on_message(&Message { seq: 5, queue: 0, grants: vec![("me", 3, false)] }, "me", 1);
     assert_eq!(l.held(), 3);
-    l.on_reply(&r, &reply(2, 4, 1, true), 0, 2);
+    l.on_reply(&r, &reply(2, 4, 1, true), 1, 2);
     assert_eq!(l.held(), 5, "2 at seq 4, plus 3 granted at seq 5");
     // A message older than what a reply showed is ignored.
     l.on_message(&Message { seq: 3, queue: 0, grants: vec![("me", 9, false)] }, "me", 3);
@@ -622,6 +654,43 @@ mod tests {
     assert_eq!(l.held(), 5);
     l.on_reply(&r, &reply(8, 3, 1, false), 0, 4);
     assert_eq!(l.held(), 5, "Redis still counts 8, 3 of them on their way back");
+  }
+
+  #[test]
+  fn a_permit_granted_early_and_given_back_is_not_counted_twice() {
+    // Found by the model below: a grant message overtakes the reply of a call sent before it,
+    // and the granted permit goes back before that reply arrives.
+    let mut l = ledger(8);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(0, 1, 0, false), 0, 1);
+    let r = l.take_request(true).unwrap();
+    l.on_message(&Message { seq: 3, queue: 0, grants: vec![("me", 1, false)] }, "me", 1);
+    assert_eq!(l.held(), 1);
+    l.returned(1);
+    l.on_reply(&r, &reply(0, 2, 0, false), 1, 2);
+    assert_eq!(l.held(), 0, "Redis counts 1 (0 at seq 1, then the grant), and it went back");
+  }
+
+  #[test]
+  fn grants_wait_for_a_live_lease_and_a_late_reply_vouches_for_none() {
+    let mut l = ledger(8);
+    l.local(0, 4, 0, 0);
+    let r = l.take_request(false).unwrap();
+    // A grant before the first reply: not used until a reply vouches for the lease.
+    l.on_message(&Message { seq: 2, queue: 0, grants: vec![("me", 2, false)] }, "me", 1);
+    assert_eq!(l.cap(), 0);
+    l.on_reply(&r, &reply(0, 1, 1, true), 0, 2);
+    assert_eq!(l.cap(), 2, "the reply (seq 1) plus the grant of seq 2");
+    // A reply that arrives after its lease would have run out starts nothing.
+    l.local(2, 2, 0, 3);
+    let r = l.take_request(true).unwrap();
+    l.on_reply(&r, &reply(4, 3, 0, false), 10 * MS, 3000 * MS);
+    assert_eq!(l.cap(), 0);
+    assert_eq!(l.take_events().first().map(|e| e.0), Some(wire::EVENT_LEASE_LOST));
+    let r = l.take_request(false).expect("renews at once");
+    l.on_reply(&r, &reply(4, 4, 0, false), 3000 * MS, 3001 * MS);
+    assert_eq!(l.cap(), 4);
+    assert_eq!(l.take_events(), vec![(wire::EVENT_LEASE_REGAINED, None)]);
   }
 
   #[test]
@@ -697,5 +766,147 @@ mod tests {
     assert!(r.leave);
     assert!(l.on_reply(&r, &reply(0, 1, 0, false), 0, 1));
     assert!(l.is_closed());
+  }
+}
+
+/// Property test: against a model of Redis (this process's count there, `seq`) whose replies and
+/// grant messages arrive on two connections in any interleaving, with JS steps in between, the
+/// permits local tasks may use never exceed what Redis counts for the process.
+#[cfg(test)]
+mod model {
+  use super::*;
+  use proptest::prelude::*;
+  use std::collections::VecDeque;
+
+  #[derive(Clone, Debug)]
+  enum Op {
+    /// The JS thread reports `active` running (at most the cap) and `pending` queued.
+    Local(u32, u32),
+    /// The scheduler gave `n` permits back.
+    Return(u32),
+    /// The runtime thread sends the next call (if none is in flight).
+    Send(bool),
+    /// Redis runs the call in flight; its own serving grants `g` more to this process.
+    Exec(u32),
+    /// Another process's call grants this process `g` (a message follows).
+    OtherGrant(u32),
+    DeliverReply,
+    DeliverMessage,
+    /// The lease runs out: the local deadline passes first (fencing), then Redis reaps the
+    /// process (its count drops to 0; its next call registers it again).
+    Lose,
+  }
+
+  fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+      3 => ((0u32..10), (0u32..10)).prop_map(|(a, p)| Op::Local(a, p)),
+      2 => (1u32..4).prop_map(Op::Return),
+      2 => any::<bool>().prop_map(Op::Send),
+      2 => (0u32..4).prop_map(Op::Exec),
+      2 => (0u32..4).prop_map(Op::OtherGrant),
+      3 => Just(Op::DeliverReply),
+      3 => Just(Op::DeliverMessage),
+      1 => Just(Op::Lose),
+    ]
+  }
+
+  proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn held_never_exceeds_the_count_in_redis(ops in proptest::collection::vec(op(), 1..80)) {
+      let mut l = Ledger::new(
+        Settings { limit: 8, lease_ns: 1 << 40, on_store_down: wire::STORE_DOWN_WAIT, local_concurrency: 1, linger_ns: 0, quantum_ns: 0 },
+        0,
+      );
+      let (mut count, mut seq, mut registered) = (0u32, 0u64, true);
+      let mut in_flight: Option<(Request, u64)> = None;
+      let mut executed: Option<Request> = None;
+      let mut replies: VecDeque<(Request, Reply, u64)> = VecDeque::new();
+      let mut messages: VecDeque<(u64, u32)> = VecDeque::new();
+      let mut now = 1;
+      for op in ops {
+        now += 1;
+        match op {
+          Op::Local(active, pending) => {
+            let active = active.min(l.cap());
+            l.local(active, pending, 0, now);
+          }
+          Op::Return(n) => {
+            l.returned(n.min(l.held()));
+          }
+          Op::Send(renew) => {
+            if in_flight.is_none() && executed.is_none() {
+              in_flight = l.take_request(renew).map(|r| (r, now));
+            }
+          }
+          Op::Exec(g) => {
+            if let Some((r, sent)) = in_flight.take() {
+              count -= r.release.min(count);
+              count += g;
+              seq += 1;
+              let existed = std::mem::replace(&mut registered, true);
+              let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed, redis_ms: 0 };
+              replies.push_back((r, reply, sent));
+              executed = Some(r);
+            }
+          }
+          Op::OtherGrant(g) => {
+            if !registered {
+              continue; // only a queued (so registered) process is granted anything
+            }
+            count += g;
+            seq += 1;
+            messages.push_back((seq, g));
+          }
+          Op::DeliverReply => {
+            if let Some((r, reply, sent)) = replies.pop_front() {
+              l.on_reply(&r, &reply, sent, now);
+              executed = None;
+            }
+          }
+          Op::DeliverMessage => {
+            if let Some((s, g)) = messages.pop_front() {
+              let m = Message { seq: s, queue: 0, grants: vec![("me", g, false)] };
+              l.on_message(&m, "me", now);
+            }
+          }
+          Op::Lose => {
+            // Time passes beyond every lease taken so far.
+            now += 1 << 42;
+            l.tick(now);
+            count = 0;
+            seq += 1;
+            registered = false;
+          }
+        }
+        prop_assert!(l.cap() <= count, "cap {} > {} counted in Redis", l.cap(), count);
+        if !l.fenced && !l.stale {
+          prop_assert!(l.held() <= count, "held {} > {} counted in Redis", l.held(), count);
+        }
+      }
+      // Once everything is delivered and a last call made, the process sees exactly its count
+      // (less what it gave back and has not sent yet).
+      while let Some((s, g)) = messages.pop_front() {
+        l.on_message(&Message { seq: s, queue: 0, grants: vec![("me", g, false)] }, "me", now);
+      }
+      if let Some((r, reply, sent)) = replies.pop_front() {
+        l.on_reply(&r, &reply, sent, now);
+      }
+      if let Some((r, _)) = in_flight.take() {
+        count -= r.release.min(count);
+        seq += 1;
+        let existed = std::mem::replace(&mut registered, true);
+        let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed, redis_ms: 0 };
+        l.on_reply(&r, &reply, now, now);
+      }
+      let r = l.take_request(true).unwrap();
+      count -= r.release.min(count);
+      seq += 1;
+      let existed = std::mem::replace(&mut registered, true);
+      let reply = Reply { held: count, seq, queue: 0, queued: false, holders: None, used: count, existed, redis_ms: 0 };
+      l.on_reply(&r, &reply, now, now);
+      prop_assert_eq!(l.held(), count, "reconciled");
+    }
   }
 }

@@ -34,19 +34,27 @@
 //! next reply, at the latest the heartbeat.
 //!
 //! Batching and fairness: a process asks for `min(local demand, limit)` permits. While nobody else
-//! waits in the fleet queue, a freed permit starts its next queued task (no round trip); when
-//! someone does, it goes back (and the process re-queues behind them with a new ticket), so a
-//! busy process cannot starve others. Idle permits go back after a linger (50 ms by default), at
-//! once when someone waits. The batch size thus adapts to the load: a lone busy process keeps
-//! `limit` permits and makes one call per lease/3 (the heartbeat); under contention each call
-//! carries every release made during the previous round trip.
+//! waits in the fleet queue, a freed permit starts its next queued task (no round trip). Once
+//! someone does, the process keeps re-using its permits for one time slice (`quantumMs`, 10 ms by
+//! default, counted from when it saw them wait or from its last grant, whichever is later), then
+//! each freed permit goes back and the process re-queues behind the others with a new ticket: no
+//! process starves, and a busy fleet rotates the permits in slices instead of one round trip per
+//! task. Idle permits go back after a linger (50 ms by default), at once when someone waits. The
+//! batch size thus adapts to the load: a lone busy process keeps `limit` permits and makes one
+//! call per lease/3 (the heartbeat); under contention each call carries the permits freed while
+//! the previous call was in flight, and the slice bounds how often permits change hands (4
+//! processes at limit 32 with 1 ms tasks: about 0.01 script calls per task).
 //!
 //! Leases: the heartbeat (every lease/3) renews the lease, but only while the JS thread has run
 //! within half a lease (a stalled event loop must lose its permits). The client keeps a local
 //! deadline, send time of the last successful renewal + lease − margin (a tenth, 1..500 ms); past
 //! it, it fences: the cap drops to 0 and `EVENT_LEASE_LOST` tells JS to abort the running tasks'
 //! signals. A reply that finds the process unregistered (reaped, or Redis restarted without its
-//! state) fences too, and the same call registers it again (`EVENT_LEASE_REGAINED`).
+//! state) fences too, and the same call registers it again (`EVENT_LEASE_REGAINED`). Grants are
+//! used only under a lease a reply vouched for, and a reply that arrives after its lease could
+//! have run out (send time + lease − margin) starts nothing until the next call (made at once).
+//! `ledger.rs`'s model test checks, against a Redis whose replies and messages interleave
+//! freely and whose leases run out, that the permits in use never exceed Redis's count.
 //!
 //! Redis down: reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), each
 //! attempt bounded by the connect timeout. `STORE_DOWN_WAIT` keeps using the permits leased until
@@ -54,6 +62,9 @@
 //! limit meanwhile (the fleet limit may be exceeded). After a restart that lost the state, every
 //! process re-registers on its next call (at most a heartbeat later), so the limit may be exceeded
 //! for at most that long (< one lease TTL) by processes still using permits of the old state.
+//!
+//! The keys stay in Redis when every process has left (a few small entries per limiter; `meta`
+//! keeps the ticket and seq counters); deleting them while no process runs is safe.
 //!
 //! Exit: `close()` gives everything back and unregisters (`leave`); the addon also does so from an
 //! env cleanup hook and at `exit()` (200 ms bound); a SIGKILLed process's permits return when its
