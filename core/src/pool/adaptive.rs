@@ -96,6 +96,56 @@ impl SlidingMin {
   }
 }
 
+/// Slow start, as TCP's: in rounds of one round trip, judged only on tasks started in the round
+/// (so that a round's evidence is about one limit), the limit grows by min(limit, 2√limit) per
+/// clean round: doubling while small, then by steps that stay a small part of the limit, since
+/// the step that crosses the knee is the overshoot and every task of it waits a service time.
+/// The first tasks that come back late end slow start at the limit the downstream served without
+/// queueing: the tasks started at the round's start that came back on time (Little's law: the
+/// downstream completes as many per round trip as it serves at once).
+struct SlowStart {
+  /// Tasks started before this time belong to an earlier limit.
+  round_start: u64,
+  samples: u32,
+  sum: f64,
+  /// Sum of squared latencies, ns², for the noise of the round's mean.
+  sum_sq: f64,
+  late: u32,
+  congested: u32,
+  /// Of the tasks started in the first quarter of the base latency after the round's start (all
+  /// of the round's new ones), those that came back on time.
+  on_time_first: u32,
+  /// The most of those in an earlier round at the same limit (a round that was looked at again).
+  on_time_before: u32,
+  max_inflight: u32,
+  /// The lowest round mean so far, ns (0 until the first round).
+  base: f64,
+  /// The last limit whose round was clean and full.
+  clean: f64,
+  /// The last round's mean hinted at a queue, too little to be sure.
+  suspect: bool,
+}
+
+impl SlowStart {
+  fn new(now: u64, base: f64, clean: f64) -> SlowStart {
+    SlowStart { round_start: now, samples: 0, sum: 0.0, sum_sq: 0.0, late: 0, congested: 0, on_time_first: 0, on_time_before: 0, max_inflight: 0, base, clean, suspect: false }
+  }
+
+  /// The next round starts now, and includes the tasks started a little before (an eighth of the
+  /// base latency): those that completed together with the one that ended the round were
+  /// replaced in the same burst, at the new limit as far as the downstream can tell.
+  fn next_round(&mut self, now: u64) {
+    let start = now.saturating_sub((self.base / 8.0) as u64);
+    let on_time_before = if self.suspect { self.on_time_first.max(self.on_time_before) } else { 0 };
+    *self = SlowStart { suspect: self.suspect, on_time_before, ..SlowStart::new(start, self.base, self.clean) };
+  }
+}
+
+/// The limit after a clean round of slow start at `limit`.
+fn slow_start_step(limit: f64) -> f64 {
+  limit + limit.min(2.0 * limit.sqrt()).max(1.0)
+}
+
 pub struct Controller {
   algorithm: Algorithm,
   bounds: Bounds,
@@ -111,21 +161,30 @@ pub struct Controller {
   congested: u32,
   max_inflight: u32,
   estimate: Estimate,
-  /// Still in slow start: no decrease yet.
-  slow_start: bool,
+  /// Slow start: the phase before the algorithm takes over (see [`SlowStart`]).
+  slow_start: Option<SlowStart>,
   /// Windows to wait before growing again after a decrease.
   cooldown: u32,
+  /// Successive windows that grew the limit with nothing queued (to re-enter slow start).
+  clean_growth: u32,
   /// The window after a change mixes two limits: skip its decision.
   settling: bool,
 }
 
 const MIN_WINDOW: u32 = 16;
+/// A task of a slow-start round that took more than (1 + this) × the base latency waited at the
+/// downstream: on a regular downstream a task that waits, waits for a server to free up, a large
+/// part of a service time, far beyond the noise of the rest.
+const SS_LATE: f64 = 0.5;
+/// Slow start ends when a round holds this many late tasks, or one in each of two rounds.
+const SS_LATE_TASKS: u32 = 2;
+/// Successive windows of avoidance that raised the limit with nothing queued before slow start
+/// is entered again: the downstream grew (scaled out), and +1 a window would take long to follow.
+const REENTER_AFTER: u32 = 6;
 /// How many successive differences the noise estimate keeps.
 const NOISE_WINDOWS: usize = 15;
 /// Windows without growth after a decrease, so that probing above the knee is rare.
 const COOLDOWN: u32 = 24;
-/// Growth per window in slow start: the step that crosses the knee is the overshoot.
-const SLOW_START: f64 = 1.25;
 /// Weight of a new window mean in the smoothed latency.
 const SMOOTHING: f64 = 0.25;
 /// How long the minimum latency is remembered: long enough to span many windows, short enough to
@@ -153,8 +212,10 @@ impl Controller {
       congested: 0,
       max_inflight: 0,
       estimate: Estimate::default(),
-      slow_start: true,
+      // Gradient and AIMD grow by their own rules from the start.
+      slow_start: (algorithm == Algorithm::Vegas).then(|| SlowStart::new(0, 0.0, 0.0)),
       cooldown: 0,
+      clean_growth: 0,
       settling: false,
     }
   }
@@ -187,6 +248,11 @@ impl Controller {
   /// One task completed after `rtt` ns with `inflight` tasks running (itself included).
   /// Returns true when the applied limit changed.
   pub fn on_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) -> bool {
+    if self.slow_start.is_some() {
+      let before = self.limit();
+      self.slow_start_sample(now, rtt, inflight, outcome);
+      return self.limit() != before;
+    }
     match outcome {
       Outcome::Success => {
         self.samples += 1;
@@ -195,8 +261,7 @@ impl Controller {
       Outcome::Dropped | Outcome::Error => self.congested += 1,
     }
     self.max_inflight = self.max_inflight.max(inflight);
-    // Slow start is far from the knee: shorter windows get there sooner.
-    let window = (self.limit as u32).max(if self.slow_start { MIN_WINDOW / 2 } else { MIN_WINDOW });
+    let window = (self.limit as u32).max(MIN_WINDOW);
     if self.samples + self.congested < window {
       return false;
     }
@@ -254,8 +319,7 @@ impl Controller {
           let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
           if queue < alpha {
             if limited && self.cooldown == 0 {
-              self.limit =
-                if self.slow_start { (self.limit * SLOW_START).max(self.limit + 1.0) } else { self.limit + 1.0 };
+              self.limit += 1.0;
             }
           } else if queue > beta {
             // By Little's law the queue is how far above the knee the limit is: remove it.
@@ -282,9 +346,126 @@ impl Controller {
     }
     self.limit = self.limit.clamp(self.bounds.min, self.bounds.max);
     if self.limit < before {
-      self.slow_start = false;
       self.cooldown = COOLDOWN;
     }
+    // Re-entering slow start: only Vegas's queue says that a rise found nothing queued.
+    if self.algorithm == Algorithm::Vegas && self.limit.floor() > before.floor() && self.estimate.signal < 0.3 {
+      self.clean_growth += 1;
+    } else if self.limit.floor() != before.floor() {
+      self.clean_growth = 0;
+    }
+    self.settling = self.limit.floor() != before.floor();
+    if self.clean_growth >= REENTER_AFTER {
+      self.clean_growth = 0;
+      self.slow_start = Some(SlowStart::new(now, self.estimate.min_rtt, self.limit));
+    }
+  }
+
+  /// One task of slow start (see [`SlowStart`]).
+  fn slow_start_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) {
+    let limit = self.limit();
+    let Some(ss) = self.slow_start.as_mut() else { return };
+    let sent = now.saturating_sub(rtt);
+    if sent < ss.round_start {
+      return;
+    }
+    ss.max_inflight = ss.max_inflight.max(inflight);
+    let late = ss.base > 0.0 && rtt as f64 > ss.base * (1.0 + SS_LATE);
+    match outcome {
+      Outcome::Success => {
+        ss.samples += 1;
+        ss.sum += rtt as f64;
+        ss.sum_sq += (rtt as f64) * (rtt as f64);
+        if late {
+          ss.late += 1;
+        } else if ss.base > 0.0 && ((sent - ss.round_start) as f64) < ss.base / 4.0 {
+          ss.on_time_first += 1;
+        }
+      }
+      Outcome::Dropped | Outcome::Error => ss.congested += 1,
+    }
+    let done = ss.samples + ss.congested >= (limit as u32).max(1);
+    if ss.congested > 0 {
+      // Refused or failing: the avoidance algorithm backs off from here.
+      let limit = ss.clean.max(self.limit * 0.9);
+      self.leave_slow_start(limit);
+      return;
+    }
+    if !done {
+      return;
+    }
+    if ss.late * 2 > limit as u32 && !ss.suspect {
+      // More than half late cannot be the step just taken (at most half of the limit): a stall of
+      // the process or of the network, not a queue. Look again, once.
+      ss.suspect = true;
+      ss.next_round(now);
+      return;
+    }
+    if ss.late >= SS_LATE_TASKS || (ss.late > 0 && ss.suspect) {
+      // Those started at the round's start and on time are what the downstream serves at once.
+      let served = (ss.on_time_first.max(ss.on_time_before) as f64).min(limit - 1.0);
+      let limit = ss.clean.max(served);
+      self.leave_slow_start(limit);
+      return;
+    }
+    let mean = ss.sum / ss.samples.max(1) as f64;
+    if ss.samples == 0 {
+      ss.next_round(now);
+      return;
+    }
+    if ss.base == 0.0 {
+      ss.base = mean;
+    }
+    // Little's law on the round's mean: a queue that spreads over every task (no single one late).
+    // Noise moves the mean too: three standard deviations of it are not a queue.
+    let n = ss.samples as f64;
+    let sd_mean = ((ss.sum_sq / n - mean * mean).max(0.0) / n).sqrt();
+    let queue = limit * (1.0 - ss.base / mean);
+    let sd_queue = limit * sd_mean / mean;
+    // One late task, or a queue too small to be sure of: look again at the same limit.
+    let suspect = ss.late > 0 || queue > 0.3_f64.max(2.0 * sd_queue);
+    #[cfg(test)]
+    if std::env::var("SS_DEBUG").is_ok() {
+      eprintln!("round L={limit} n={} late={} mean={:.2}ms base={:.2}ms queue={queue:.2} sdq={sd_queue:.2} inflight={} ontime1={}", ss.samples, ss.late, mean / 1e6, ss.base / 1e6, ss.max_inflight, ss.on_time_first);
+    }
+    if queue > 1.0_f64.max(0.1 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
+      let limit = ss.clean.max(limit - queue.max(1.0));
+      self.leave_slow_start(limit);
+      return;
+    }
+    ss.suspect = suspect;
+    if suspect {
+      ss.next_round(now);
+      return;
+    }
+    ss.base = ss.base.min(mean);
+    self.estimate = Estimate { min_rtt: ss.base, rtt: mean, signal: queue.max(0.0) };
+    if ss.max_inflight as f64 + 1.0 >= limit {
+      ss.clean = limit;
+      self.limit = slow_start_step(self.limit).clamp(self.bounds.min, self.bounds.max);
+    }
+    ss.next_round(now);
+  }
+
+  /// Hands over to the algorithm at `limit`, with the latency slow start measured as its baseline.
+  fn leave_slow_start(&mut self, limit: f64) {
+    let Some(ss) = self.slow_start.take() else { return };
+    let before = self.limit;
+    self.limit = limit.clamp(self.bounds.min, self.bounds.max);
+    // The algorithm learns its own baseline from its windows (the lowest of a few round means is
+    // biased low: a phantom queue); until then, late tasks are judged against slow start's.
+    if ss.base > 0.0 && self.estimate.min_rtt == 0.0 {
+      self.estimate.min_rtt = ss.base;
+    }
+    self.samples = 0;
+    self.sum = 0.0;
+    self.congested = 0;
+    self.max_inflight = 0;
+    self.prev = None;
+    // It left on a queue, at a limit measured by Little's law: probing above it again soon would
+    // only queue again (twice the cooldown after a decrease; re-entry covers a downstream that grew).
+    self.cooldown = 2 * COOLDOWN;
+    self.clean_growth = 0;
     self.settling = self.limit.floor() != before.floor();
   }
 }
