@@ -128,7 +128,20 @@ struct SlowStart {
 
 impl SlowStart {
   fn new(now: u64, base: f64, clean: f64) -> SlowStart {
-    SlowStart { round_start: now, samples: 0, sum: 0.0, sum_sq: 0.0, late: 0, congested: 0, on_time_first: 0, on_time_before: 0, max_inflight: 0, base, clean, suspect: false }
+    SlowStart {
+      round_start: now,
+      samples: 0,
+      sum: 0.0,
+      sum_sq: 0.0,
+      late: 0,
+      congested: 0,
+      on_time_first: 0,
+      on_time_before: 0,
+      max_inflight: 0,
+      base,
+      clean,
+      suspect: false,
+    }
   }
 
   /// The next round starts now, and includes the tasks started a little before (an eighth of the
@@ -424,10 +437,6 @@ impl Controller {
     let sd_queue = limit * sd_mean / mean;
     // One late task, or a queue too small to be sure of: look again at the same limit.
     let suspect = ss.late > 0 || queue > 0.3_f64.max(2.0 * sd_queue);
-    #[cfg(test)]
-    if std::env::var("SS_DEBUG").is_ok() {
-      eprintln!("round L={limit} n={} late={} mean={:.2}ms base={:.2}ms queue={queue:.2} sdq={sd_queue:.2} inflight={} ontime1={}", ss.samples, ss.late, mean / 1e6, ss.base / 1e6, ss.max_inflight, ss.on_time_first);
-    }
     if queue > 1.0_f64.max(0.1 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
       let limit = ss.clean.max(limit - queue.max(1.0));
       self.leave_slow_start(limit);
@@ -490,11 +499,19 @@ mod tests {
 
   #[test]
   fn grows_while_nothing_queues_and_the_pool_is_full() {
+    // Round trips of 50 ms, all tasks of a round started together, none waiting.
     let mut c = vegas();
-    for i in 0..16 {
-      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
+    let mut now = 0;
+    let mut limits = vec![];
+    for _ in 0..3 {
+      let l = c.limit() as u32;
+      now += 50 * MS;
+      for _ in 0..l {
+        c.on_sample(now, 50 * MS, l, Outcome::Success);
+      }
+      limits.push(c.limit());
     }
-    assert_eq!(c.limit(), 12.0, "slow start: ×1.25 a window");
+    assert_eq!(limits, [16.0, 24.0, 34.0], "slow start: + min(limit, 2√limit) a clean round trip");
   }
 
   #[test]
@@ -506,21 +523,98 @@ mod tests {
     assert_eq!(c.limit(), 10.0, "an app-limited pool has no evidence that more helps");
   }
 
+  /// A closed loop in round trips of `service`: the first `knee` tasks of a round are served at
+  /// once, the rest wait a whole service time (a regular downstream's queue). Returns the limits.
+  fn rounds(c: &mut Controller, knee: u32, rounds: u32, now: &mut u64) -> Vec<f64> {
+    let mut limits = vec![];
+    for _ in 0..rounds {
+      let l = c.limit() as u32;
+      *now += 50 * MS;
+      for i in 0..l {
+        let rtt = if i < knee { 50 * MS } else { 100 * MS };
+        c.on_sample(*now + rtt - 50 * MS, rtt, l, Outcome::Success);
+      }
+      limits.push(c.limit());
+    }
+    limits
+  }
+
+  #[test]
+  fn slow_start_ends_on_the_first_late_tasks_at_what_was_served_on_time() {
+    let mut c = vegas();
+    let mut now = 0;
+    // 10 → 16 → 24: 4 of 24 wait; looked at twice, then the 20 served on time are the limit.
+    let limits = rounds(&mut c, 20, 6, &mut now);
+    assert_eq!(&limits[..2], [16.0, 24.0]);
+    assert!(c.slow_start.is_none(), "left slow start: {limits:?}");
+    assert_eq!(c.limit(), 20.0, "{limits:?}");
+    // It stays there: nothing queues at 20, and it does not probe above it soon.
+    let after = rounds(&mut c, 20, 40, &mut now);
+    assert!(after.iter().all(|&l| l == 20.0), "{after:?}");
+  }
+
+  #[test]
+  fn one_late_task_is_looked_at_again_before_leaving() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 16.0);
+    // One slow task in a round (noise): no growth, no exit yet.
+    now += 50 * MS;
+    for i in 0..16 {
+      let rtt = if i == 3 { 90 * MS } else { 50 * MS };
+      c.on_sample(now + rtt - 50 * MS, rtt, 16, Outcome::Success);
+    }
+    assert_eq!(c.limit(), 16.0);
+    assert!(c.slow_start.is_some());
+    // A clean round after it: growth resumes.
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 24.0);
+    assert!(c.slow_start.is_some());
+  }
+
+  #[test]
+  fn a_stall_that_delays_every_task_is_not_a_queue() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    now += 80 * MS;
+    for _ in 0..16 {
+      c.on_sample(now, 80 * MS, 16, Outcome::Success);
+    }
+    assert!(c.slow_start.is_some(), "every task late is a stall of the process, not a queue");
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 24.0);
+  }
+
   #[test]
   fn shrinks_when_latency_shows_a_queue_and_backs_off_on_drops() {
     let mut c = vegas();
-    for i in 0..16 {
-      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
-    }
-    for i in 0..40 {
-      c.on_sample((20 + i) * MS, 100 * MS, 12, Outcome::Success);
+    let mut now = 0;
+    rounds(&mut c, 12, 6, &mut now);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 12.0);
+    // Every task now takes twice as long: a queue, whatever the cooldown.
+    for _ in 0..60 {
+      now += MS;
+      c.on_sample(now, 100 * MS, 12, Outcome::Success);
     }
     assert!(c.limit() < 12.0, "a doubled latency is a queue: {}", c.limit());
     let before = c.limit();
-    for i in 0..16 {
-      c.on_sample((300 + i) * MS, MS, 10, Outcome::Dropped);
+    for i in 0..32 {
+      c.on_sample(now + i * MS, MS, 10, Outcome::Dropped);
     }
     assert!(c.limit() < before);
+  }
+
+  #[test]
+  fn refusals_in_slow_start_hand_over_to_the_back_off() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    c.on_sample(now + 1, MS, 16, Outcome::Dropped);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 14.0, "×0.9, not below the last clean limit");
   }
 
   #[test]
