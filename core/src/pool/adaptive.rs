@@ -117,6 +117,9 @@ struct SlowStart {
   on_time_first: u32,
   /// The most of those in an earlier round at the same limit (a round that was looked at again).
   on_time_before: u32,
+  /// Late tasks in the first round at this limit that had any: on a regular downstream, as many
+  /// as the limit is above the knee (each waits a whole service time, round after round).
+  late_first: u32,
   max_inflight: u32,
   /// The lowest round mean so far, ns (0 until the first round).
   base: f64,
@@ -137,6 +140,7 @@ impl SlowStart {
       congested: 0,
       on_time_first: 0,
       on_time_before: 0,
+      late_first: 0,
       max_inflight: 0,
       base,
       clean,
@@ -149,8 +153,12 @@ impl SlowStart {
   /// replaced in the same burst, at the new limit as far as the downstream can tell.
   fn next_round(&mut self, now: u64) {
     let start = now.saturating_sub((self.base / 8.0) as u64);
-    let on_time_before = if self.suspect { self.on_time_first.max(self.on_time_before) } else { 0 };
-    *self = SlowStart { suspect: self.suspect, on_time_before, ..SlowStart::new(start, self.base, self.clean) };
+    let (on_time_before, late_first) = if self.suspect {
+      (self.on_time_first.max(self.on_time_before), if self.late_first > 0 { self.late_first } else { self.late })
+    } else {
+      (0, 0)
+    };
+    *self = SlowStart { suspect: self.suspect, on_time_before, late_first, ..SlowStart::new(start, self.base, self.clean) };
   }
 }
 
@@ -182,6 +190,8 @@ pub struct Controller {
   clean_growth: u32,
   /// The window after a change mixes two limits: skip its decision.
   settling: bool,
+  /// Vegas: the last judged window showed a queue above its tolerance.
+  queued: bool,
 }
 
 const MIN_WINDOW: u32 = 16;
@@ -230,6 +240,7 @@ impl Controller {
       cooldown: 0,
       clean_growth: 0,
       settling: false,
+      queued: false,
     }
   }
 
@@ -330,13 +341,32 @@ impl Controller {
           // window's mean, so that noise alone does not shrink the pool.
           let noise = self.limit * self.noise() / self.smoothed.max(1.0);
           let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
+          if std::env::var("SS_DEBUG").is_ok() {
+            eprintln!(
+              "vegas L={} rtt={:.2} min={:.2} smoothed={:.2} queue={queue:.2} alpha={alpha:.2} beta={beta:.2} cd={} t={}",
+              self.limit,
+              rtt / 1e6,
+              min_rtt / 1e6,
+              self.smoothed / 1e6,
+              self.cooldown,
+              now / 1_000_000
+            );
+          }
           if queue < alpha {
             if limited && self.cooldown == 0 {
               self.limit += 1.0;
             }
           } else if queue > beta {
-            // By Little's law the queue is how far above the knee the limit is: remove it.
-            self.limit -= (queue - beta).max(1.0);
+            // By Little's law the queue is how far above the knee the limit is: remove it. A small
+            // one must show in two windows running: one window's spike of a few ms (a busy
+            // machine) reads as a queue of one, and the cooldown would keep the loss.
+            if std::mem::replace(&mut self.queued, true) || queue > (2.0 * beta).max(2.0) {
+              self.limit -= (queue - beta).max(1.0);
+              self.queued = false;
+            }
+          }
+          if queue <= beta {
+            self.queued = false;
           }
         }
         Algorithm::Gradient => {
@@ -407,18 +437,24 @@ impl Controller {
     if !done {
       return;
     }
+    if std::env::var("SS_DEBUG").is_ok() {
+      eprintln!(
+        "round L={limit} n={} late={} ontime1={} before={} mean={:.2}ms base={:.2}ms suspect={} t={}ms",
+        ss.samples,
+        ss.late,
+        ss.on_time_first,
+        ss.on_time_before,
+        ss.sum / ss.samples.max(1) as f64 / 1e6,
+        ss.base / 1e6,
+        ss.suspect,
+        now / 1_000_000
+      );
+    }
     if ss.late * 2 > limit as u32 && !ss.suspect {
       // More than half late cannot be the step just taken (at most half of the limit): a stall of
       // the process or of the network, not a queue. Look again, once.
       ss.suspect = true;
       ss.next_round(now);
-      return;
-    }
-    if ss.late >= SS_LATE_TASKS || (ss.late > 0 && ss.suspect) {
-      // Those started at the round's start and on time are what the downstream serves at once.
-      let served = (ss.on_time_first.max(ss.on_time_before) as f64).min(limit - 1.0);
-      let limit = ss.clean.max(served);
-      self.leave_slow_start(limit);
       return;
     }
     let mean = ss.sum / ss.samples.max(1) as f64;
@@ -429,16 +465,32 @@ impl Controller {
     if ss.base == 0.0 {
       ss.base = mean;
     }
+    // What the downstream serves at once, by Little's law, three ways: the tasks started at the
+    // round's start that came back on time; the limit less the tasks that waited a whole service
+    // time; the limit less the queue the round's mean shows. Each can fall short (noise spreads a
+    // burst, a wait spreads over every task); the largest, below the limit that queued, and not
+    // below the last clean one.
+    let queue = limit * (1.0 - ss.base / mean);
+    let late_first = if ss.late_first > 0 { ss.late_first } else { ss.late };
+    let served = |ss: &SlowStart| {
+      let on_time = ss.on_time_first.max(ss.on_time_before) as f64;
+      let by_late = if late_first > 0 { limit - late_first as f64 } else { 0.0 };
+      ss.clean.max(on_time.max(by_late).max(limit - queue).min(limit - 1.0))
+    };
+    if ss.late >= SS_LATE_TASKS || (ss.late > 0 && ss.suspect) {
+      let limit = served(ss);
+      self.leave_slow_start(limit);
+      return;
+    }
     // Little's law on the round's mean: a queue that spreads over every task (no single one late).
     // Noise moves the mean too: three standard deviations of it are not a queue.
     let n = ss.samples as f64;
     let sd_mean = ((ss.sum_sq / n - mean * mean).max(0.0) / n).sqrt();
-    let queue = limit * (1.0 - ss.base / mean);
     let sd_queue = limit * sd_mean / mean;
     // One late task, or a queue too small to be sure of: look again at the same limit.
     let suspect = ss.late > 0 || queue > 0.3_f64.max(2.0 * sd_queue);
     if queue > 1.0_f64.max(0.1 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
-      let limit = ss.clean.max(limit - queue.max(1.0));
+      let limit = served(ss);
       self.leave_slow_start(limit);
       return;
     }
