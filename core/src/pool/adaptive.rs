@@ -158,7 +158,8 @@ impl SlowStart {
     } else {
       (0, 0)
     };
-    *self = SlowStart { suspect: self.suspect, on_time_before, late_first, ..SlowStart::new(start, self.base, self.clean) };
+    *self =
+      SlowStart { suspect: self.suspect, on_time_before, late_first, ..SlowStart::new(start, self.base, self.clean) };
   }
 }
 
@@ -341,17 +342,6 @@ impl Controller {
           // window's mean, so that noise alone does not shrink the pool.
           let noise = self.limit * self.noise() / self.smoothed.max(1.0);
           let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
-          if std::env::var("SS_DEBUG").is_ok() {
-            eprintln!(
-              "vegas L={} rtt={:.2} min={:.2} smoothed={:.2} queue={queue:.2} alpha={alpha:.2} beta={beta:.2} cd={} t={}",
-              self.limit,
-              rtt / 1e6,
-              min_rtt / 1e6,
-              self.smoothed / 1e6,
-              self.cooldown,
-              now / 1_000_000
-            );
-          }
           if queue < alpha {
             if limited && self.cooldown == 0 {
               self.limit += 1.0;
@@ -360,7 +350,7 @@ impl Controller {
             // By Little's law the queue is how far above the knee the limit is: remove it. A small
             // one must show in two windows running: one window's spike of a few ms (a busy
             // machine) reads as a queue of one, and the cooldown would keep the loss.
-            if std::mem::replace(&mut self.queued, true) || queue > (2.0 * beta).max(2.0) {
+            if std::mem::replace(&mut self.queued, true) || queue > (2.0 * beta).max(0.25 * self.limit) {
               self.limit -= (queue - beta).max(1.0);
               self.queued = false;
             }
@@ -436,19 +426,6 @@ impl Controller {
     }
     if !done {
       return;
-    }
-    if std::env::var("SS_DEBUG").is_ok() {
-      eprintln!(
-        "round L={limit} n={} late={} ontime1={} before={} mean={:.2}ms base={:.2}ms suspect={} t={}ms",
-        ss.samples,
-        ss.late,
-        ss.on_time_first,
-        ss.on_time_before,
-        ss.sum / ss.samples.max(1) as f64 / 1e6,
-        ss.base / 1e6,
-        ss.suspect,
-        now / 1_000_000
-      );
     }
     if ss.late * 2 > limit as u32 && !ss.suspect {
       // More than half late cannot be the step just taken (at most half of the limit): a stall of
