@@ -637,6 +637,33 @@ mod tests {
   }
 
   #[test]
+  fn a_one_window_spike_is_not_a_queue_two_windows_are() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 20, 6, &mut now);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 20.0);
+    // Learn the baseline: windows at 50 ms.
+    let window = |c: &mut Controller, now: &mut u64, rtt: u64| {
+      for _ in 0..20 {
+        *now += 2 * MS;
+        c.on_sample(*now, rtt, 20, Outcome::Success);
+      }
+    };
+    for _ in 0..10 {
+      window(&mut c, &mut now, 50 * MS);
+    }
+    // One window 8% slower (a queue of ~1.5 by its mean), then normal: kept.
+    window(&mut c, &mut now, 54 * MS);
+    window(&mut c, &mut now, 50 * MS);
+    assert_eq!(c.limit(), 20.0, "one slow window is a spike");
+    // Two running: a queue, removed.
+    window(&mut c, &mut now, 54 * MS);
+    window(&mut c, &mut now, 54 * MS);
+    assert!(c.limit() < 20.0, "two slow windows are a queue: {}", c.limit());
+  }
+
+  #[test]
   fn refusals_in_slow_start_hand_over_to_the_back_off() {
     let mut c = vegas();
     let mut now = 0;
