@@ -13,13 +13,16 @@
 //! an unchanged limit), so that a real jump in latency is not mistaken for noise.
 //! Drops (a task marked itself dropped, say on a 429), errors and timeouts are congestion.
 //!
-//! - `Vegas` (the default): by Little's law, `queue = limit × (1 − minRTT / RTT)` requests wait at
-//!   the downstream. Hold it near zero, because every request that waits for a server waits a whole
-//!   service time, and that is what p99 sees: grow while it is under 0.3; above max(0.7, 4% of
-//!   the limit, 3σ of the measured noise) remove the excess at once; back off ×0.9 on congestion.
-//!   Until the first decrease it grows ×1.25 a window (slow start, in half-size windows: the step
-//!   that crosses the knee is the overshoot); after a decrease it waits 24 windows before probing
-//!   up again.
+//! - `Vegas` (the default) starts with a slow start ([`SlowStart`]): per clean round trip the
+//!   limit grows by min(limit, 2√limit) until the first tasks wait, then it is set to what the
+//!   downstream served without waiting (Little's law). Then, by Little's law again,
+//!   `queue = limit × (1 − minRTT / RTT)` requests wait at the downstream. Hold it near zero,
+//!   because every request that waits for a server waits a whole service time, and that is what
+//!   p99 sees: grow by one while it is under 0.3; above max(0.7, 4% of the limit, 3σ of the
+//!   measured noise) remove the excess at once (a small excess only when two windows running
+//!   show it); back off ×0.9 on congestion. After slow start it waits 48 windows before probing
+//!   up, after a decrease 24. Six windows running that each grew with nothing queued (the
+//!   downstream grew) enter slow start again, from the current limit.
 //! - `Gradient` (Netflix's Gradient2): `limit ← limit × clamp(tolerance × minRTT / RTT, 0.5, 1) +
 //!   √limit`, smoothed.
 //! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
