@@ -203,8 +203,6 @@ const MIN_WINDOW: u32 = 16;
 /// downstream: on a regular downstream a task that waits, waits for a server to free up, a large
 /// part of a service time, far beyond the noise of the rest.
 const SS_LATE: f64 = 0.5;
-/// Slow start ends when a round holds this many late tasks, or one in each of two rounds.
-const SS_LATE_TASKS: u32 = 2;
 /// Successive windows of avoidance that raised the limit with nothing queued before slow start
 /// is entered again: the downstream grew (scaled out), and +1 a window would take long to follow.
 const REENTER_AFTER: u32 = 6;
@@ -457,7 +455,9 @@ impl Controller {
       let by_late = if late_first > 0 { limit - late_first as f64 } else { 0.0 };
       ss.clean.max(on_time.max(by_late).max(limit - queue).min(limit - 1.0))
     };
-    if ss.late >= SS_LATE_TASKS || (ss.late > 0 && ss.suspect) {
+    // Late tasks in two rounds running: one round's could be a busy machine's (a stall delays
+    // a few tasks as much as a queue does); a queue is still there a round trip later.
+    if ss.late > 0 && ss.suspect {
       let limit = served(ss);
       self.leave_slow_start(limit);
       return;
@@ -469,7 +469,8 @@ impl Controller {
     let sd_queue = limit * sd_mean / mean;
     // One late task, or a queue too small to be sure of: look again at the same limit.
     let suspect = ss.late > 0 || queue > 0.3_f64.max(2.0 * sd_queue);
-    if queue > 1.0_f64.max(0.1 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
+    // A queue of a quarter of the limit ends it at once; a smaller one must show twice.
+    if queue > 1.0_f64.max(0.25 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
       let limit = served(ss);
       self.leave_slow_start(limit);
       return;
@@ -586,15 +587,15 @@ mod tests {
   }
 
   #[test]
-  fn one_late_task_is_looked_at_again_before_leaving() {
+  fn late_tasks_in_one_round_are_looked_at_again_before_leaving() {
     let mut c = vegas();
     let mut now = 0;
     rounds(&mut c, 100, 1, &mut now);
     assert_eq!(c.limit(), 16.0);
-    // One slow task in a round (noise): no growth, no exit yet.
+    // Three slow tasks in a round (a busy machine): no growth, no exit yet.
     now += 50 * MS;
     for i in 0..16 {
-      let rtt = if i == 3 { 90 * MS } else { 50 * MS };
+      let rtt = if (3..6).contains(&i) { 90 * MS } else { 50 * MS };
       c.on_sample(now + rtt - 50 * MS, rtt, 16, Outcome::Success);
     }
     assert_eq!(c.limit(), 16.0);
