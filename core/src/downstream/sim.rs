@@ -210,13 +210,16 @@ mod tests {
   #[test]
   fn vegas_after_slow_start_follows_a_step_down_within_a_second() {
     // Capacity halves 1 s in (the sweep's --step at 2 s levels): within 1 s the limit is at the
-    // new knee (10) or just around it.
+    // new knee (10) or just around it, and it does not undershoot it.
     let mut c = controller(Algorithm::Vegas);
     let trace = simulate(scenario(0.0, Some((S, 10)), 3 * S), &mut c);
     let before = between(&trace, S / 2, 9 * S / 10);
     let after = between(&trace, 2 * S, 3 * S);
     assert!(before.iter().all(|&l| (18.0..=21.0).contains(&l)), "{trace:?}");
     assert!(after.iter().all(|&l| (8.0..=12.0).contains(&l)), "{trace:?}");
+    // Not below the new knee on the way down: a second removal right after the first halves
+    // what the window (still holding tasks that waited at the old limit) shows.
+    assert!(between(&trace, S, 3 * S).iter().all(|&l| l >= 10.0), "{trace:?}");
   }
 
   #[test]

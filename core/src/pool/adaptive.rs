@@ -198,6 +198,8 @@ pub struct Controller {
   queued: bool,
   /// Vegas: the last decision was a probe (+1), not judged yet.
   probing: bool,
+  /// Vegas: the last judged window removed a queue.
+  removed: bool,
   /// Tasks that came back late (see [`SS_LATE`]) since the last judged window.
   late: u32,
 }
@@ -248,6 +250,7 @@ impl Controller {
       settling: false,
       queued: false,
       probing: false,
+      removed: false,
       late: 0,
     }
   }
@@ -341,6 +344,7 @@ impl Controller {
       return;
     }
     let (probing, late) = (std::mem::take(&mut self.probing), std::mem::take(&mut self.late));
+    let mut removed = false;
     if congestion {
       self.limit *= 0.9;
     } else if samples > 0 && min_rtt > 0.0 {
@@ -367,9 +371,14 @@ impl Controller {
             // By Little's law the queue is how far above the knee the limit is: remove it. A small
             // one must show in two windows running: one window's spike of a few ms (a busy
             // machine) reads as a queue of one, and the cooldown would keep the loss.
+            // Right after a removal, the window still holds tasks that waited at the old limit
+            // and overstates the queue: remove half (after a step down of capacity, the whole
+            // excess twice running undershot the new knee by a tenth and the cooldown kept it).
             if std::mem::replace(&mut self.queued, true) || queue > (2.0 * beta).max(0.25 * self.limit) {
-              self.limit -= (queue - beta).max(1.0);
+              let share = if self.removed { 0.5 } else { 1.0 };
+              self.limit -= ((queue - beta) * share).max(1.0);
               self.queued = false;
+              removed = true;
             }
           }
           if queue <= beta {
@@ -394,6 +403,7 @@ impl Controller {
         }
       }
     }
+    self.removed = removed;
     self.limit = self.limit.clamp(self.bounds.min, self.bounds.max);
     if self.limit < before {
       self.cooldown = COOLDOWN;
