@@ -98,3 +98,25 @@ test('an adaptive pool ends near the knee the sweep finds on the built-in downst
     d.close();
   }
 });
+
+test('a cold adaptive pool starts by slow start: its first step doubles the limit, then steps of 2√limit', async () => {
+  // The first round trip has nothing to compare with, so it always counts as clean: from 4, the
+  // limit doubles (TCP-like slow start), whatever the machine's speed. Tasks here never queue.
+  for (const [initial, first] of [
+    [4, 8],
+    [10, 16],
+  ]) {
+    const changes = [];
+    const pool = new Pool({concurrency: {adaptive: 'vegas', initial, max: 64}, onLimitChange: l => changes.push(l)});
+    let done = 0;
+    const client = async () => {
+      while (done < 400) {
+        await pool.run(() => delay(5));
+        done++;
+      }
+    };
+    await Promise.all(Array.from({length: 64}, client));
+    assert.equal(changes[0], first, `from ${initial}: ${changes.join(', ')}`);
+    assert.ok(pool.stats().adaptive.history[0].limit === initial);
+  }
+});

@@ -191,4 +191,48 @@ mod tests {
       assert!((15.0..=25.0).contains(l), "from 200 down to the knee: {end:?}");
     }
   }
+
+  #[test]
+  fn vegas_slow_start_reaches_the_knee_in_a_few_round_trips_without_overshooting() {
+    // From 4, cold: within 90% of the knee (20) by 0.5 s (10 round trips of 50 ms) and at most
+    // one above it from then on. Without noise, never above 21 at all. With 5% noise, one task
+    // too many spreads its wait over all and can go unseen: one more step (to 30, for one round
+    // trip) before slow start ends. That is the overshoot left.
+    for (noise, seed, peak) in [(0.0, 42, 21.0), (0.02, 7, 30.0), (0.05, 42, 30.0), (0.05, 2026, 30.0)] {
+      let mut c = controller(Algorithm::Vegas);
+      let trace = simulate(Scenario { seed, ..scenario(noise, None, 4 * S) }, &mut c);
+      let settled = between(&trace, S / 2, 4 * S);
+      assert!(settled.iter().all(|&l| (18.0..=22.0).contains(&l)), "noise {noise} seed {seed}: {trace:?}");
+      assert!(trace.iter().all(|&(_, l)| l <= peak), "noise {noise} seed {seed}: {trace:?}");
+    }
+  }
+
+  #[test]
+  fn vegas_after_slow_start_follows_a_step_down_within_a_second() {
+    // Capacity halves 1 s in (the sweep's --step at 2 s levels): within 1 s the limit is at the
+    // new knee (10) or just around it, and it does not undershoot it.
+    let mut c = controller(Algorithm::Vegas);
+    let trace = simulate(scenario(0.0, Some((S, 10)), 3 * S), &mut c);
+    let before = between(&trace, S / 2, 9 * S / 10);
+    let after = between(&trace, 2 * S, 3 * S);
+    assert!(before.iter().all(|&l| (18.0..=21.0).contains(&l)), "{trace:?}");
+    assert!(after.iter().all(|&l| (8.0..=12.0).contains(&l)), "{trace:?}");
+    // Not below the new knee on the way down: a second removal right after the first halves
+    // what the window (still holding tasks that waited at the old limit) shows.
+    assert!(between(&trace, S, 3 * S).iter().all(|&l| l >= 10.0), "{trace:?}");
+  }
+
+  #[test]
+  fn vegas_enters_slow_start_again_when_the_downstream_grows() {
+    // 10 servers, then 40 at 10 s: +1 a window takes ~60 windows (3 s, at 22 by 12.5 s); slow
+    // start again, after six clean rises, gets within 25% of 40 by 12.5 s.
+    let mut c = controller(Algorithm::Vegas);
+    let spec = DownstreamSpec::from_capacity(200.0, 50.0, Some(40)).unwrap();
+    let trace = simulate(
+      Scenario { spec, noise: 0.0, step_at: Some(10 * S), step_servers: 40, duration: 20 * S, seed: 1 },
+      &mut c,
+    );
+    let late = between(&trace, 25 * S / 2, 20 * S);
+    assert!(late.iter().all(|&l| (30.0..=50.0).contains(&l)), "{trace:?}");
+  }
 }

@@ -13,13 +13,16 @@
 //! an unchanged limit), so that a real jump in latency is not mistaken for noise.
 //! Drops (a task marked itself dropped, say on a 429), errors and timeouts are congestion.
 //!
-//! - `Vegas` (the default): by Little's law, `queue = limit × (1 − minRTT / RTT)` requests wait at
-//!   the downstream. Hold it near zero, because every request that waits for a server waits a whole
-//!   service time, and that is what p99 sees: grow while it is under 0.3; above max(0.7, 4% of
-//!   the limit, 3σ of the measured noise) remove the excess at once; back off ×0.9 on congestion.
-//!   Until the first decrease it grows ×1.25 a window (slow start, in half-size windows: the step
-//!   that crosses the knee is the overshoot); after a decrease it waits 24 windows before probing
-//!   up again.
+//! - `Vegas` (the default) starts with a slow start ([`SlowStart`]): per clean round trip the
+//!   limit grows by min(limit, 2√limit) until the first tasks wait, then it is set to what the
+//!   downstream served without waiting (Little's law). Then, by Little's law again,
+//!   `queue = limit × (1 − minRTT / RTT)` requests wait at the downstream. Hold it near zero,
+//!   because every request that waits for a server waits a whole service time, and that is what
+//!   p99 sees: grow by one while it is under 0.3; above max(0.7, 4% of the limit, 3σ of the
+//!   measured noise) remove the excess at once (a small excess only when two windows running
+//!   show it); back off ×0.9 on congestion. After slow start it waits 48 windows before probing
+//!   up, after a decrease 24. Six windows running that each grew with nothing queued (the
+//!   downstream grew) enter slow start again, from the current limit.
 //! - `Gradient` (Netflix's Gradient2): `limit ← limit × clamp(tolerance × minRTT / RTT, 0.5, 1) +
 //!   √limit`, smoothed.
 //! - `Aimd`: grow by one per window while latency stays under `tolerance × minRTT`, ×0.9 otherwise.
@@ -96,6 +99,78 @@ impl SlidingMin {
   }
 }
 
+/// Slow start, as TCP's: in rounds of one round trip, judged only on tasks started in the round
+/// (so that a round's evidence is about one limit), the limit grows by min(limit, 2√limit) per
+/// clean round: doubling while small, then by steps that stay a small part of the limit, since
+/// the step that crosses the knee is the overshoot and every task of it waits a service time.
+/// Late tasks (that waited) in two rounds running, or a round whose mean shows a queue, end slow
+/// start at the limit the downstream served without queueing, by Little's law: the downstream
+/// completes as many per round trip as it serves at once.
+struct SlowStart {
+  /// Tasks started before this time belong to an earlier limit.
+  round_start: u64,
+  samples: u32,
+  sum: f64,
+  /// Sum of squared latencies, ns², for the noise of the round's mean.
+  sum_sq: f64,
+  late: u32,
+  congested: u32,
+  /// Of the tasks started in the first quarter of the base latency after the round's start (all
+  /// of the round's new ones), those that came back on time.
+  on_time_first: u32,
+  /// The most of those in an earlier round at the same limit (a round that was looked at again).
+  on_time_before: u32,
+  /// Late tasks in the first round at this limit that had any: on a regular downstream, as many
+  /// as the limit is above the knee (each waits a whole service time, round after round).
+  late_first: u32,
+  max_inflight: u32,
+  /// The lowest round mean so far, ns (0 until the first round).
+  base: f64,
+  /// The last limit whose round was clean and full.
+  clean: f64,
+  /// The last round had late tasks, or its mean hinted at a queue: this one is a second look.
+  suspect: bool,
+}
+
+impl SlowStart {
+  fn new(now: u64, base: f64, clean: f64) -> SlowStart {
+    SlowStart {
+      round_start: now,
+      samples: 0,
+      sum: 0.0,
+      sum_sq: 0.0,
+      late: 0,
+      congested: 0,
+      on_time_first: 0,
+      on_time_before: 0,
+      late_first: 0,
+      max_inflight: 0,
+      base,
+      clean,
+      suspect: false,
+    }
+  }
+
+  /// The next round starts now, and includes the tasks started a little before (an eighth of the
+  /// base latency): those that completed together with the one that ended the round were
+  /// replaced in the same burst, at the new limit as far as the downstream can tell.
+  fn next_round(&mut self, now: u64) {
+    let start = now.saturating_sub((self.base / 8.0) as u64);
+    let (on_time_before, late_first) = if self.suspect {
+      (self.on_time_first.max(self.on_time_before), if self.late_first > 0 { self.late_first } else { self.late })
+    } else {
+      (0, 0)
+    };
+    *self =
+      SlowStart { suspect: self.suspect, on_time_before, late_first, ..SlowStart::new(start, self.base, self.clean) };
+  }
+}
+
+/// The limit after a clean round of slow start at `limit`.
+fn slow_start_step(limit: f64) -> f64 {
+  limit + limit.min(2.0 * limit.sqrt()).max(1.0)
+}
+
 pub struct Controller {
   algorithm: Algorithm,
   bounds: Bounds,
@@ -111,21 +186,36 @@ pub struct Controller {
   congested: u32,
   max_inflight: u32,
   estimate: Estimate,
-  /// Still in slow start: no decrease yet.
-  slow_start: bool,
+  /// Slow start: the phase before the algorithm takes over (see [`SlowStart`]).
+  slow_start: Option<SlowStart>,
   /// Windows to wait before growing again after a decrease.
   cooldown: u32,
+  /// Successive windows that grew the limit with nothing queued (to re-enter slow start).
+  clean_growth: u32,
   /// The window after a change mixes two limits: skip its decision.
   settling: bool,
+  /// Vegas: the last judged window showed a queue above its tolerance.
+  queued: bool,
+  /// Vegas: the last decision was a probe (+1), not judged yet.
+  probing: bool,
+  /// Vegas: the last judged window removed a queue.
+  removed: bool,
+  /// Tasks that came back late (see [`SS_LATE`]) since the last judged window.
+  late: u32,
 }
 
 const MIN_WINDOW: u32 = 16;
+/// A task of a slow-start round that took more than (1 + this) × the base latency waited at the
+/// downstream: on a regular downstream a task that waits, waits for a server to free up, a large
+/// part of a service time, far beyond the noise of the rest.
+const SS_LATE: f64 = 0.5;
+/// Successive windows of avoidance that raised the limit with nothing queued before slow start
+/// is entered again: the downstream grew (scaled out), and +1 a window would take long to follow.
+const REENTER_AFTER: u32 = 6;
 /// How many successive differences the noise estimate keeps.
 const NOISE_WINDOWS: usize = 15;
 /// Windows without growth after a decrease, so that probing above the knee is rare.
 const COOLDOWN: u32 = 24;
-/// Growth per window in slow start: the step that crosses the knee is the overshoot.
-const SLOW_START: f64 = 1.25;
 /// Weight of a new window mean in the smoothed latency.
 const SMOOTHING: f64 = 0.25;
 /// How long the minimum latency is remembered: long enough to span many windows, short enough to
@@ -153,9 +243,15 @@ impl Controller {
       congested: 0,
       max_inflight: 0,
       estimate: Estimate::default(),
-      slow_start: true,
+      // Gradient and AIMD grow by their own rules from the start.
+      slow_start: (algorithm == Algorithm::Vegas).then(|| SlowStart::new(0, 0.0, 0.0)),
       cooldown: 0,
+      clean_growth: 0,
       settling: false,
+      queued: false,
+      probing: false,
+      removed: false,
+      late: 0,
     }
   }
 
@@ -187,16 +283,23 @@ impl Controller {
   /// One task completed after `rtt` ns with `inflight` tasks running (itself included).
   /// Returns true when the applied limit changed.
   pub fn on_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) -> bool {
+    if self.slow_start.is_some() {
+      let before = self.limit();
+      self.slow_start_sample(now, rtt, inflight, outcome);
+      return self.limit() != before;
+    }
     match outcome {
       Outcome::Success => {
         self.samples += 1;
         self.sum += rtt as f64;
+        if self.probing && self.estimate.min_rtt > 0.0 && rtt as f64 > self.estimate.min_rtt * (1.0 + SS_LATE) {
+          self.late += 1;
+        }
       }
       Outcome::Dropped | Outcome::Error => self.congested += 1,
     }
     self.max_inflight = self.max_inflight.max(inflight);
-    // Slow start is far from the knee: shorter windows get there sooner.
-    let window = (self.limit as u32).max(if self.slow_start { MIN_WINDOW / 2 } else { MIN_WINDOW });
+    let window = (self.limit as u32).max(MIN_WINDOW);
     if self.samples + self.congested < window {
       return false;
     }
@@ -240,6 +343,8 @@ impl Controller {
     if std::mem::take(&mut self.settling) && !congestion {
       return;
     }
+    let (probing, late) = (std::mem::take(&mut self.probing), std::mem::take(&mut self.late));
+    let mut removed = false;
     if congestion {
       self.limit *= 0.9;
     } else if samples > 0 && min_rtt > 0.0 {
@@ -252,14 +357,32 @@ impl Controller {
           // window's mean, so that noise alone does not shrink the pool.
           let noise = self.limit * self.noise() / self.smoothed.max(1.0);
           let (alpha, beta) = (0.3_f64.max(noise), (0.04 * self.limit).max(0.7).max(3.0 * noise));
-          if queue < alpha {
+          if probing && (late > 0 || queue > beta) {
+            // The probe made tasks wait (on a regular downstream one task too many waits a whole
+            // service time, while the mean moves within its noise): undo it at once.
+            self.estimate.signal = queue.max(late as f64);
+            self.limit -= 1.0;
+          } else if queue < alpha {
             if limited && self.cooldown == 0 {
-              self.limit =
-                if self.slow_start { (self.limit * SLOW_START).max(self.limit + 1.0) } else { self.limit + 1.0 };
+              self.limit += 1.0;
+              self.probing = true;
             }
           } else if queue > beta {
-            // By Little's law the queue is how far above the knee the limit is: remove it.
-            self.limit -= (queue - beta).max(1.0);
+            // By Little's law the queue is how far above the knee the limit is: remove it. A small
+            // one must show in two windows running: one window's spike of a few ms (a busy
+            // machine) reads as a queue of one, and the cooldown would keep the loss.
+            // Right after a removal, the window still holds tasks that waited at the old limit
+            // and overstates the queue: remove half (after a step down of capacity, the whole
+            // excess twice running undershot the new knee by a tenth and the cooldown kept it).
+            if std::mem::replace(&mut self.queued, true) || queue > (2.0 * beta).max(0.25 * self.limit) {
+              let share = if self.removed { 0.5 } else { 1.0 };
+              self.limit -= ((queue - beta) * share).max(1.0);
+              self.queued = false;
+              removed = true;
+            }
+          }
+          if queue <= beta {
+            self.queued = false;
           }
         }
         Algorithm::Gradient => {
@@ -280,11 +403,137 @@ impl Controller {
         }
       }
     }
+    self.removed = removed;
     self.limit = self.limit.clamp(self.bounds.min, self.bounds.max);
     if self.limit < before {
-      self.slow_start = false;
       self.cooldown = COOLDOWN;
     }
+    // Re-entering slow start: only Vegas's queue says that a rise found nothing queued.
+    if self.algorithm == Algorithm::Vegas && self.limit.floor() > before.floor() && self.estimate.signal < 0.3 {
+      self.clean_growth += 1;
+    } else if self.limit.floor() != before.floor() {
+      self.clean_growth = 0;
+    }
+    self.settling = self.limit.floor() != before.floor();
+    if self.clean_growth >= REENTER_AFTER {
+      self.clean_growth = 0;
+      self.slow_start = Some(SlowStart::new(now, self.estimate.min_rtt, self.limit));
+    }
+  }
+
+  /// One task of slow start (see [`SlowStart`]).
+  fn slow_start_sample(&mut self, now: u64, rtt: u64, inflight: u32, outcome: Outcome) {
+    let limit = self.limit();
+    let Some(ss) = self.slow_start.as_mut() else { return };
+    let sent = now.saturating_sub(rtt);
+    if sent < ss.round_start {
+      return;
+    }
+    ss.max_inflight = ss.max_inflight.max(inflight);
+    let late = ss.base > 0.0 && rtt as f64 > ss.base * (1.0 + SS_LATE);
+    match outcome {
+      Outcome::Success => {
+        ss.samples += 1;
+        ss.sum += rtt as f64;
+        ss.sum_sq += (rtt as f64) * (rtt as f64);
+        if late {
+          ss.late += 1;
+        } else if ss.base > 0.0 && ((sent - ss.round_start) as f64) < ss.base / 4.0 {
+          ss.on_time_first += 1;
+        }
+      }
+      Outcome::Dropped | Outcome::Error => ss.congested += 1,
+    }
+    let done = ss.samples + ss.congested >= (limit as u32).max(1);
+    if ss.congested > 0 {
+      // Refused or failing: the avoidance algorithm backs off from here.
+      let limit = ss.clean.max(self.limit * 0.9);
+      self.leave_slow_start(limit);
+      return;
+    }
+    if !done {
+      return;
+    }
+    if ss.late * 2 > limit as u32 && !ss.suspect {
+      // More than half late cannot be the step just taken (at most half of the limit): a stall of
+      // the process or of the network, not a queue. Look again, once.
+      ss.suspect = true;
+      ss.next_round(now);
+      return;
+    }
+    let mean = ss.sum / ss.samples.max(1) as f64;
+    if ss.samples == 0 {
+      ss.next_round(now);
+      return;
+    }
+    if ss.base == 0.0 {
+      ss.base = mean;
+    }
+    // What the downstream serves at once, by Little's law, three ways: the tasks started at the
+    // round's start that came back on time; the limit less the tasks that waited a whole service
+    // time; the limit less the queue the round's mean shows. Each can fall short (noise spreads a
+    // burst, a wait spreads over every task); the largest, below the limit that queued, and not
+    // below the last clean one.
+    let queue = limit * (1.0 - ss.base / mean);
+    let late_first = if ss.late_first > 0 { ss.late_first } else { ss.late };
+    let served = |ss: &SlowStart| {
+      let on_time = ss.on_time_first.max(ss.on_time_before) as f64;
+      let by_late = if late_first > 0 { limit - late_first as f64 } else { 0.0 };
+      ss.clean.max(on_time.max(by_late).max(limit - queue).min(limit - 1.0))
+    };
+    // Late tasks in two rounds running: one round's could be a busy machine's (a stall delays
+    // a few tasks as much as a queue does); a queue is still there a round trip later.
+    if ss.late > 0 && ss.suspect {
+      let limit = served(ss);
+      self.leave_slow_start(limit);
+      return;
+    }
+    // Little's law on the round's mean: a queue that spreads over every task (no single one late).
+    // Noise moves the mean too: three standard deviations of it are not a queue.
+    let n = ss.samples as f64;
+    let sd_mean = ((ss.sum_sq / n - mean * mean).max(0.0) / n).sqrt();
+    let sd_queue = limit * sd_mean / mean;
+    // One late task, or a queue too small to be sure of: look again at the same limit.
+    let suspect = ss.late > 0 || queue > 0.3_f64.max(2.0 * sd_queue);
+    // A queue of a quarter of the limit ends it at once; a smaller one must show twice.
+    if queue > 1.0_f64.max(0.25 * limit).max(3.0 * sd_queue) || (suspect && ss.suspect) {
+      let limit = served(ss);
+      self.leave_slow_start(limit);
+      return;
+    }
+    ss.suspect = suspect;
+    if suspect {
+      ss.next_round(now);
+      return;
+    }
+    ss.base = ss.base.min(mean);
+    self.estimate = Estimate { min_rtt: ss.base, rtt: mean, signal: queue.max(0.0) };
+    if ss.max_inflight as f64 + 1.0 >= limit {
+      ss.clean = limit;
+      self.limit = slow_start_step(self.limit).clamp(self.bounds.min, self.bounds.max);
+    }
+    ss.next_round(now);
+  }
+
+  /// Hands over to the algorithm at `limit`, which waits twice its cooldown before probing up.
+  fn leave_slow_start(&mut self, limit: f64) {
+    let Some(ss) = self.slow_start.take() else { return };
+    let before = self.limit;
+    self.limit = limit.clamp(self.bounds.min, self.bounds.max);
+    // The algorithm learns its own baseline from its windows (the lowest of a few round means is
+    // biased low: a phantom queue); until its first window, the estimate shows slow start's.
+    if ss.base > 0.0 && self.estimate.min_rtt == 0.0 {
+      self.estimate.min_rtt = ss.base;
+    }
+    self.samples = 0;
+    self.sum = 0.0;
+    self.congested = 0;
+    self.max_inflight = 0;
+    self.prev = None;
+    // It left on a queue, at a limit measured by Little's law: probing above it again soon would
+    // only queue again (twice the cooldown after a decrease; re-entry covers a downstream that grew).
+    self.cooldown = 2 * COOLDOWN;
+    self.clean_growth = 0;
     self.settling = self.limit.floor() != before.floor();
   }
 }
@@ -309,11 +558,19 @@ mod tests {
 
   #[test]
   fn grows_while_nothing_queues_and_the_pool_is_full() {
+    // Round trips of 50 ms, all tasks of a round started together, none waiting.
     let mut c = vegas();
-    for i in 0..16 {
-      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
+    let mut now = 0;
+    let mut limits = vec![];
+    for _ in 0..3 {
+      let l = c.limit() as u32;
+      now += 50 * MS;
+      for _ in 0..l {
+        c.on_sample(now, 50 * MS, l, Outcome::Success);
+      }
+      limits.push(c.limit());
     }
-    assert_eq!(c.limit(), 12.0, "slow start: ×1.25 a window");
+    assert_eq!(limits, [16.0, 24.0, 34.0], "slow start: + min(limit, 2√limit) a clean round trip");
   }
 
   #[test]
@@ -325,21 +582,141 @@ mod tests {
     assert_eq!(c.limit(), 10.0, "an app-limited pool has no evidence that more helps");
   }
 
+  /// A closed loop in round trips of `service`: the first `knee` tasks of a round are served at
+  /// once, the rest wait a whole service time (a regular downstream's queue). Returns the limits.
+  fn rounds(c: &mut Controller, knee: u32, rounds: u32, now: &mut u64) -> Vec<f64> {
+    let mut limits = vec![];
+    for _ in 0..rounds {
+      let l = c.limit() as u32;
+      *now += 50 * MS;
+      for i in 0..l {
+        let rtt = if i < knee { 50 * MS } else { 100 * MS };
+        c.on_sample(*now + rtt - 50 * MS, rtt, l, Outcome::Success);
+      }
+      limits.push(c.limit());
+    }
+    limits
+  }
+
+  #[test]
+  fn slow_start_ends_on_the_first_late_tasks_at_what_was_served_on_time() {
+    let mut c = vegas();
+    let mut now = 0;
+    // 10 → 16 → 24: 4 of 24 wait; looked at twice, then the 20 served on time are the limit.
+    let limits = rounds(&mut c, 20, 6, &mut now);
+    assert_eq!(&limits[..2], [16.0, 24.0]);
+    assert!(c.slow_start.is_none(), "left slow start: {limits:?}");
+    assert_eq!(c.limit(), 20.0, "{limits:?}");
+    // It stays there: nothing queues at 20, and it does not probe above it soon.
+    let after = rounds(&mut c, 20, 40, &mut now);
+    assert!(after.iter().all(|&l| l == 20.0), "{after:?}");
+  }
+
+  #[test]
+  fn late_tasks_in_one_round_are_looked_at_again_before_leaving() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 16.0);
+    // Three slow tasks in a round (a busy machine): no growth, no exit yet.
+    now += 50 * MS;
+    for i in 0..16 {
+      let rtt = if (3..6).contains(&i) { 90 * MS } else { 50 * MS };
+      c.on_sample(now + rtt - 50 * MS, rtt, 16, Outcome::Success);
+    }
+    assert_eq!(c.limit(), 16.0);
+    assert!(c.slow_start.is_some());
+    // A clean round after it: growth resumes.
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 24.0);
+    assert!(c.slow_start.is_some());
+  }
+
+  #[test]
+  fn a_stall_that_delays_every_task_is_not_a_queue() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    now += 80 * MS;
+    for _ in 0..16 {
+      c.on_sample(now, 80 * MS, 16, Outcome::Success);
+    }
+    assert!(c.slow_start.is_some(), "every task late is a stall of the process, not a queue");
+    rounds(&mut c, 100, 1, &mut now);
+    assert_eq!(c.limit(), 24.0);
+  }
+
   #[test]
   fn shrinks_when_latency_shows_a_queue_and_backs_off_on_drops() {
     let mut c = vegas();
-    for i in 0..16 {
-      c.on_sample(i * MS, 50 * MS, 10, Outcome::Success);
-    }
-    for i in 0..40 {
-      c.on_sample((20 + i) * MS, 100 * MS, 12, Outcome::Success);
+    let mut now = 0;
+    rounds(&mut c, 12, 6, &mut now);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 12.0);
+    // Every task now takes twice as long: a queue, whatever the cooldown.
+    for _ in 0..60 {
+      now += MS;
+      c.on_sample(now, 100 * MS, 12, Outcome::Success);
     }
     assert!(c.limit() < 12.0, "a doubled latency is a queue: {}", c.limit());
     let before = c.limit();
-    for i in 0..16 {
-      c.on_sample((300 + i) * MS, MS, 10, Outcome::Dropped);
+    for i in 0..32 {
+      c.on_sample(now + i * MS, MS, 10, Outcome::Dropped);
     }
     assert!(c.limit() < before);
+  }
+
+  #[test]
+  fn a_one_window_spike_is_not_a_queue_two_windows_are() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 20, 6, &mut now);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 20.0);
+    // Learn the baseline: windows at 50 ms.
+    let window = |c: &mut Controller, now: &mut u64, rtt: u64| {
+      for _ in 0..20 {
+        *now += 2 * MS;
+        c.on_sample(*now, rtt, 20, Outcome::Success);
+      }
+    };
+    for _ in 0..10 {
+      window(&mut c, &mut now, 50 * MS);
+    }
+    // One window 8% slower (a queue of ~1.5 by its mean), then normal: kept.
+    window(&mut c, &mut now, 54 * MS);
+    window(&mut c, &mut now, 50 * MS);
+    assert_eq!(c.limit(), 20.0, "one slow window is a spike");
+    // Two running: a queue, removed.
+    window(&mut c, &mut now, 54 * MS);
+    window(&mut c, &mut now, 54 * MS);
+    assert!(c.limit() < 20.0, "two slow windows are a queue: {}", c.limit());
+  }
+
+  #[test]
+  fn a_probe_that_makes_a_task_wait_is_undone_at_once() {
+    // After slow start at 20, Vegas probes 21 now and then; at 21 one task a round waits a whole
+    // service time, which moves the mean by ~5%, within a busy machine's noise, but that task is
+    // late: the probe is undone after the window that saw it (two rounds at 21 at most).
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 20, 6, &mut now);
+    assert_eq!(c.limit(), 20.0);
+    let limits = rounds(&mut c, 20, 300, &mut now);
+    assert!(limits.contains(&21.0), "it probes: {limits:?}");
+    let longest = limits.split(|&l| l != 21.0).map(<[f64]>::len).max().unwrap();
+    assert!(longest <= 2, "at 21 for {longest} rounds running: {limits:?}");
+    assert!(limits.iter().all(|&l| (20.0..=21.0).contains(&l)), "{limits:?}");
+  }
+
+  #[test]
+  fn refusals_in_slow_start_hand_over_to_the_back_off() {
+    let mut c = vegas();
+    let mut now = 0;
+    rounds(&mut c, 100, 1, &mut now);
+    c.on_sample(now + 1, MS, 16, Outcome::Dropped);
+    assert!(c.slow_start.is_none());
+    assert_eq!(c.limit(), 14.0, "×0.9, not below the last clean limit");
   }
 
   #[test]
