@@ -59,12 +59,16 @@ async function child(config) {
   };
   let run;
   let close;
+  let maxWaitMs = NaN; // the longest wait for a fleet permit, as the shared limit reports it
   if (peer === 'async-shape' || peer === 'async-shape-q0') {
     const {pLimit} = require('..');
     const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key, ...(peer === 'async-shape-q0' ? {quantumMs: 0} : {})}});
     await limit.ready();
     run = () => Promise.all(Array.from({length: tasks}, () => limit(task)));
-    close = () => limit.close();
+    close = () => {
+      maxWaitMs = limit.fleet.maxWaitMs;
+      return limit.close();
+    };
   } else if (peer === 'redis-semaphore') {
     const {default: Redis} = require('ioredis');
     const {Semaphore} = require('redis-semaphore');
@@ -113,7 +117,7 @@ async function child(config) {
   await new Promise(resolve => process.once('message', resolve));
   await run();
   await close();
-  process.send({starts: Array.from(starts), finishes: Array.from(finishes)}, () => process.disconnect());
+  process.send({starts: Array.from(starts), finishes: Array.from(finishes), maxWaitMs}, () => process.disconnect());
 }
 
 // ---------------------------------------------------------------- parent side
@@ -182,6 +186,7 @@ function analyse(perProcess, limit) {
     handoffP50: percentile(handoffs, 50),
     handoffP99: percentile(handoffs, 99),
     shares: mid.map(n => (midTotal === 0 ? NaN : n / midTotal)),
+    maxWaits: perProcess.map(r => r.maxWaitMs ?? NaN),
     last,
   };
 }
@@ -259,12 +264,12 @@ function fmt(n, digits = 1) {
 const ms = (r, v) => (r.handoffs === 0 ? `– (never ${LIMIT} in flight)` : `${fmt(v, 2)} ms`);
 
 function tableOf(rows) {
-  const head = '| contender | tasks | tasks/s | of the ideal | hand-off p50 | hand-off p99 | round trips/task | Redis commands/task | max in flight | mid-run share per process |';
-  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| contender | tasks | tasks/s | of the ideal | hand-off p50 | hand-off p99 | round trips/task | Redis commands/task | max in flight | mid-run share per process | longest wait for a permit, per process |';
+  const sep = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|';
   const lines = rows.map(r =>
     r.error
-      ? `| ${r.name} | – | – | – | – | – | – | – | – | ${r.error} |`
-      : `| ${r.name} | ${r.tasks.toLocaleString('en')} | ${fmt(r.tasksPerSecond, 0)} | ${(r.ofIdeal * 100).toFixed(0)}% | ${ms(r, r.handoffP50)} | ${ms(r, r.handoffP99)} | ${fmt(r.roundTripsPerTask, 2)} | ${fmt(r.commandsPerTask, 2)} | ${r.maxInFlight}${r.maxInFlight > LIMIT ? ' **over**' : ''} | ${r.shares.map(s => `${(s * 100).toFixed(0)}%`).join(' ')} |`,
+      ? `| ${r.name} | – | – | – | – | – | – | – | – | ${r.error} | – |`
+      : `| ${r.name} | ${r.tasks.toLocaleString('en')} | ${fmt(r.tasksPerSecond, 0)} | ${(r.ofIdeal * 100).toFixed(0)}% | ${ms(r, r.handoffP50)} | ${ms(r, r.handoffP99)} | ${fmt(r.roundTripsPerTask, 2)} | ${fmt(r.commandsPerTask, 2)} | ${r.maxInFlight}${r.maxInFlight > LIMIT ? ' **over**' : ''} | ${r.shares.map(s => `${(s * 100).toFixed(0)}%`).join(' ')} | ${r.maxWaits.every(Number.isFinite) ? r.maxWaits.map(w => `${fmt(w, 0)} ms`).join(' ') : '– (not reported)'} |`,
   );
   return [head, sep, ...lines].join('\n');
 }
@@ -338,4 +343,6 @@ if (require.main === module) {
   }
 }
 
-module.exports = {fleetBenchmark, analyse};
+const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), all queued at once, on one local redis-server (loopback).`;
+
+module.exports = {fleetBenchmark, analyse, FLEET_SETUP};

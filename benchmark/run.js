@@ -24,6 +24,7 @@ const {mallocInUse} = require('../lib/internal/native');
 const {sweep} = require('../bin/sweep');
 const {startDownstream} = require('../bin/downstream');
 const {loopBenchmark, loopTables, loopGoals} = require('./loop');
+const {fleetBenchmark, FLEET_SETUP} = require('./fleet');
 const report = require('../bin/report');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -593,6 +594,7 @@ const SECTIONS = {
   adaptive: () => adaptiveComparison(),
   adaptiveCold: () => adaptiveColdStart(),
   loop: () => loopBenchmark(),
+  fleet: () => fleetBenchmark({quick: QUICK}),
   priorities: async () => ({levels: await timePriorities(), rounds: await longLivedPool()}),
 };
 
@@ -685,6 +687,10 @@ async function main() {
   const lt = loopTables(loopResult);
   console.log(`${lt.cpu}\n\n${lt.error}\n\n${lt.counter}\n\n${lt.hooks}\n`);
 
+  console.log(`A limit shared by a fleet: ${FLEET_SETUP}`);
+  const fleet = await section('fleet');
+  console.log(`${fleet.table}\n`);
+
   const ours = taskResults.get('async-shape pLimit');
   const peer = taskResults.get(pLimitName);
   const worst = Math.max(...LEVELS.map(c => ours.get(c) / peer.get(c)));
@@ -709,8 +715,9 @@ async function main() {
     `- Pool per task at up to ${PRIORITY_LEVELS.at(-1).toLocaleString('en')} distinct priorities queued, worst level vs 10k: ${prio.deadlineLike.toFixed(2)}× deadline-like, ${prio.scatteredFixed.toFixed(2)}× scattered over a fixed ${PRIORITY_LEVELS.at(-1).toLocaleString('en')} tasks (goal ≤ 1.50×) ${Math.max(prio.deadlineLike, prio.scatteredFixed) <= 1.5 ? '✓' : '✗'}; scattered with the tasks growing as the priorities do: ${prio.scattered.toFixed(2)}× (the heap's size, see Priorities)`,
     `- long-lived pool over ${LONG_TASKS.toLocaleString('en')} tasks with fresh priorities: per task ${prio.drift.toFixed(2)}× early rounds, memory ${prio.memGrowth >= 0 ? '+' : ''}${prio.memGrowth.toFixed(1)} MiB (goal: flat, ≤ 1.25× and < 8 MiB) ${prio.drift <= 1.25 && prio.memGrowth < 8 ? '✓' : '✗'}`,
     `- stream peak heap over ${STREAM_ITEMS.toLocaleString('en')} items: ${(streamed / 2 ** 20).toFixed(1)} MiB vs ${(eager / 2 ** 20).toFixed(1)} MiB for Promise.all (goal: does not grow with N) ${streamed < eager / 20 ? '✓' : '✗'}`,
+    ...fleet.goals.map(g => `- fleet, ${g}`),
   ].join('\n');
-  console.log(`Goals (issues #2, #3, #4, #5, #7 and #11)\n${goals}`);
+  console.log(`Goals (issues #2, #3, #4, #5, #7, #11, #15 and #16)\n${goals}`);
 
   if (QUICK) return;
   const md = `# Benchmark results
@@ -799,6 +806,12 @@ What the reaction counter (two Int32Array stores around each task start) adds to
 ${lt.counter}
 
 ${lt.hooks}
+
+## A limit shared by a fleet
+
+${FLEET_SETUP} Each process records when each task starts and ends (one clock: the machine's), and the figures are computed afterwards: the fleet's maximum in flight is the largest overlap of those intervals; a hand-off is, for a start that had to wait for a permit, the time since the oldest permit freed in another process that no one had taken yet; the share is each process's part of the starts in the middle half of the run (25% is even). "Of the ideal": tasks/s ÷ (the limit ÷ the mean task duration measured), the most any limiter could do. "Round trips/task": commands the clients sent (counted with MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs inside Redis.
+
+${fleet.table}
 
 ## Goals
 
