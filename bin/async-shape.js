@@ -180,6 +180,8 @@ function parse(command, args) {
         break;
       case 'method':
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(raw)) throw new UsageError(`--method expects an HTTP method such as GET or POST, got ${JSON.stringify(raw)}`);
+        // CONNECT asks for a tunnel, not a response: there is nothing to measure.
+        if (raw.toUpperCase() === 'CONNECT') throw new UsageError('--method CONNECT opens a tunnel, not a request to measure; use GET, POST, …');
         out[name] = raw.toUpperCase();
         break;
       case 'mode':
@@ -590,11 +592,22 @@ async function main(argv) {
   }
 }
 
+// A run whose promise never settles (a bug: something was left waiting on nothing) must not end
+// as a silent success when the event loop empties.
+let settled = false;
+process.on('exit', code => {
+  if (settled || code !== 0) return;
+  console.error('async-shape: internal error: the run ended without finishing (nothing was left to wait for)');
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
   () => {
+    settled = true;
     process.exitCode ??= 0;
   },
   error => {
+    settled = true;
     // Bad usage: ONE line (the usage is one `--help` away). A failure: one line too.
     console.error(`async-shape: ${String(error.message).replace(/^async-shape: /, '').split('\n')[0]}`);
     process.exit(error instanceof UsageError ? 2 : 1);

@@ -98,6 +98,17 @@ function request(url, {method, headers, body, agent, timeout}) {
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
     req.on('error', reject);
+    // A 101 or an answer to CONNECT hands the socket over instead of giving a response: without
+    // these listeners Node destroys the socket silently and the promise never settles (the sweep
+    // then ended with exit 0 and no output).
+    const handedOver = what => (res, socket) => {
+      socket.destroy();
+      reject(Object.assign(new Error(`the service answered ${what} (status ${res.statusCode})`), {code: 'ERR_SWEEP_NOT_A_RESPONSE'}));
+    };
+    req.on('upgrade', handedOver('with a protocol switch'));
+    req.on('connect', handedOver('a CONNECT'));
+    // Whatever else ends the request without an answer still settles it.
+    req.on('close', () => reject(Object.assign(new Error('the connection closed without an answer'), {code: 'ERR_SWEEP_NO_ANSWER'})));
     req.end(body);
   });
 }
@@ -107,6 +118,7 @@ function reason(error) {
   if (error?.code === 'ECONNREFUSED') return 'connection refused';
   if (error?.code === 'ENOTFOUND') return 'host not found';
   if (typeof error?.code === 'string' && error.code.startsWith('HPE_')) return 'the answer is not HTTP';
+  if (error?.code === 'ERR_SWEEP_NOT_A_RESPONSE' || error?.code === 'ERR_SWEEP_NO_ANSWER') return error.message;
   return error?.code ?? error?.message ?? String(error);
 }
 

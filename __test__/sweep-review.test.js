@@ -1,0 +1,109 @@
+'use strict';
+// An adversarial review of the sweep and its command line (#15): answers that are not responses,
+// Retry-After values that outlast a level, a report file kept when a run fails, the knee the banner
+// announces for a limited downstream, and credentials in a URL.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const http = require('node:http');
+const {spawn, spawnSync} = require('node:child_process');
+const {sweep, request} = require('../bin/sweep');
+const {html, svg} = require('../bin/report');
+
+const cli = path.join(__dirname, '..', 'bin', 'async-shape.js');
+const runCli = (args, timeout = 120_000) => spawnSync(process.execPath, [cli, ...args], {encoding: 'utf8', timeout});
+
+/** The CLI, asynchronously: the test's own event loop keeps serving a test server meanwhile. */
+function runCliAsync(args, timeout = 60_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], {stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.stdout.setEncoding('utf8').on('data', d => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', d => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({status, signal, stdout, stderr});
+    });
+  });
+}
+
+/** A test server: `answer(req, res, n)` answers request n; records each request. */
+function testServer(answer) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push({at: performance.now(), method: req.method, authorization: req.headers.authorization});
+    answer(req, res, requests.length);
+  });
+  server.on('connect', (req, socket) => {
+    requests.push({at: performance.now(), method: req.method});
+    socket.end('HTTP/1.1 200 Connection Established\r\n\r\n');
+  });
+  return new Promise(resolve =>
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/`,
+        port: server.address().port,
+        requests,
+        close: () => new Promise(r => server.close(r)).finally(() => server.closeAllConnections?.()),
+      });
+    }),
+  );
+}
+
+/** A promise, or a rejection naming `what` when it has not settled within `ms`. */
+const within = (promise, ms, what) => {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+};
+
+const switching = (req, res) => {
+  // 101 without being asked: Node hands the socket to an 'upgrade' listener instead of answering.
+  res.writeHead(101, {Connection: 'Upgrade', Upgrade: 'foo'});
+  res.end();
+};
+
+test('review: a 101 answer settles the request (it never did: the sweep ended with exit 0 and no output)', {timeout: 60_000}, async () => {
+  const s = await testServer(switching);
+  try {
+    const agent = new http.Agent({keepAlive: true, maxSockets: 1});
+    await assert.rejects(within(request(new URL(s.url), {method: 'GET', headers: {}, agent, timeout: 10_000}), 5_000, 'request()'), /protocol switch \(status 101\)/);
+    agent.destroy();
+    await assert.rejects(within(sweep(s.url, {levels: [1], duration: 0.3, method: 'GET', headers: {}}), 20_000, 'sweep()'), /did not answer: the service answered with a protocol switch/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('review: the CLI against a service that answers 101 fails with one line and exit 1, not a silent exit 0', {timeout: 60_000}, async () => {
+  const s = await testServer(switching);
+  try {
+    const res = await runCliAsync(['sweep', '--url', s.url, '--levels', '1,2', '--duration', '0.3']);
+    assert.equal(res.status, 1, `${res.stdout}\n${res.stderr}`);
+    const lines = res.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, res.stderr);
+    assert.match(lines[0], /^async-shape: .*status 101/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('review: --method CONNECT is bad usage (exit 2, one line) before any request, not a silent exit 0', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => res.end('ok\n'));
+  try {
+    for (const method of ['CONNECT', 'connect']) {
+      const res = await runCliAsync(['sweep', '--url', s.url, '--method', method, '--levels', '1', '--duration', '0.3']);
+      assert.equal(res.status, 2, `${res.stdout}\n${res.stderr}`);
+      assert.equal(res.stdout, '', 'no banner');
+      assert.match(res.stderr, /^async-shape: --method CONNECT [^\n]*\n$/);
+    }
+    assert.equal(s.requests.length, 0);
+  } finally {
+    await s.close();
+  }
+});
