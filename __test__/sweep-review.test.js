@@ -107,3 +107,59 @@ test('review: --method CONNECT is bad usage (exit 2, one line) before any reques
     await s.close();
   }
 });
+
+test('review: a Retry-After past the level\'s end: the level\'s rates are per its duration, not per the ms it took to be refused', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => {
+    res.writeHead(429, {'Retry-After': '3600'});
+    res.end('later\n');
+  });
+  try {
+    const duration = 1;
+    const result = await sweep(s.url, {levels: [20], duration, method: 'GET', headers: {}});
+    const [l] = result.levels;
+    // Each client is told to come back in an hour: it sends once and stops.
+    assert.equal(l.sent, 20);
+    assert.equal(l.retryAfterWaits, 20);
+    // Before: `seconds` was the ~20 ms until the last refusal, so 20 refusals read as ~1000/s.
+    assert.ok(l.seconds >= duration, `seconds ${l.seconds}`);
+    assert.ok(l.offered <= 20 / duration + 1e-9, `offered ${l.offered}/s for 20 requests in a ${duration} s level`);
+    const refusedNote = result.notes.find(n => /refused 100% of requests at 20/.test(n));
+    assert.match(refusedNote, /; 20\/s\)$/, refusedNote);
+    // No rate cap was reached: no note says one was (it said "capped at 400/s at 20 (--max-rate)"
+    // though no --max-rate was given).
+    assert.ok(!result.notes.some(n => /capped/.test(n)), result.notes.join('\n'));
+  } finally {
+    await s.close();
+  }
+});
+
+// (The default cap's note, which said "--max-rate" too, is reached only by the inflated rates the
+// test above checks; this one keeps the given cap's wording.)
+test('review: a rate-cap note names --max-rate when it was given', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => res.end('ok\n'));
+  try {
+    const given = await sweep(s.url, {levels: [4], duration: 0.5, method: 'GET', headers: {}, maxRate: 50});
+    assert.ok(given.notes.some(n => /capped at 50\/s at 4 \(--max-rate\)/.test(n)), given.notes.join('\n'));
+  } finally {
+    await s.close();
+  }
+});
+
+test('review: a requests level that has sent its last request does not sleep out its Retry-After', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => {
+    res.writeHead(429, {'Retry-After': '5'});
+    res.end('later\n');
+  });
+  try {
+    const t0 = performance.now();
+    const result = await sweep(s.url, {levels: [1], requests: 2, method: 'GET', headers: {}});
+    const wall = (performance.now() - t0) / 1000;
+    const [l] = result.levels;
+    assert.equal(l.sent, 2);
+    // One wait of 5 s between the two requests; before, a second one after the last: >= 10 s.
+    assert.ok(wall < 8.5, `${wall.toFixed(1)} s for 2 requests with one 5 s Retry-After between them`);
+    assert.ok(wall >= 4.9, `${wall.toFixed(1)} s: the Retry-After between them is honoured`);
+  } finally {
+    await s.close();
+  }
+});

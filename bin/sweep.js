@@ -43,7 +43,8 @@ const {monitorEventLoop} = require('../lib/event-loop/monitor');
  * @property {number} backoffs     backoff waits without one
  * @property {number} loopP99      the client's event loop, ms
  * @property {number} loopMax
- * @property {number} seconds      the level's wall time
+ * @property {number} seconds      the level's time: its duration (longer when answers came after it), or
+ *   the wall time of a `requests` level
  * @property {number|null} maxRate the request rate cap applied (req/s), null when none
  * @property {Record<string, number>} statuses
  * @property {Record<string, number>} errorReasons
@@ -303,6 +304,9 @@ async function measureLevel(url, concurrency, options) {
         c.backoffs++;
       }
       attempt = Math.min(attempt + 1, 30);
+      // A level that has sent all its requests has nothing to wait for (a `requests` level slept
+      // out its last Retry-After, up to 30 s, for nothing).
+      if (!more()) break;
       // A wait past the level's end ends this client: it sends nothing before its Retry-After.
       const left = deadline - performance.now();
       if (wait >= left) break;
@@ -319,7 +323,11 @@ async function measureLevel(url, concurrency, options) {
   }
   const loopStats = {p99: loop.count > 0 ? loop.percentile(99) / 1e6 : 0, max: loop.count > 0 ? loop.max / 1e6 : 0, stalls: loop.stallCount};
   loop.close();
-  const seconds = (performance.now() - started) / 1000;
+  // A duration level's rates are per its duration, even when every client stopped early (each
+  // told by a Retry-After to come back after the level's end): over the few ms it took to be
+  // refused, 50 refusals read as 900 refused a second and tripped the rate-cap note.
+  const elapsed = (performance.now() - started) / 1000;
+  const seconds = duration === undefined ? elapsed : Math.max(elapsed, duration);
   const rate = n => (c.sent > 0 ? n / c.sent : 0);
   return {
     concurrency,
@@ -436,7 +444,7 @@ function rateCap(done, concurrency, unloaded) {
 }
 
 /** The notes a reader should see: refusals and failures per level, caps, where the knee may be. */
-function notesOf(results, knee, kneeAtTop, allRefused) {
+function notesOf(results, knee, kneeAtTop, allRefused, capGiven) {
   const notes = [];
   for (const l of results) {
     const name = l.concurrency === 'adaptive' ? 'the adaptive level' : String(l.concurrency);
@@ -454,7 +462,7 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
       notes.push(`the client's own event loop stalled at ${name} (up to ${l.loopMax.toFixed(0)} ms): its figures there measure the client too (a busy machine?)`);
     }
     if (l.maxRate !== null && l.offered >= 0.9 * l.maxRate) {
-      notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (--max-rate)`);
+      notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (${capGiven ? '--max-rate' : 'the default cap; --max-rate sets it'})`);
     }
   }
   const waits = results.reduce((n, l) => n + l.retryAfterWaits, 0);
@@ -560,7 +568,7 @@ async function sweep(url, options) {
     allRefused,
     little,
     recommendation,
-    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused),
+    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused, maxRate !== null),
     loop: loopReport,
     probe: {latency: probed.latency ?? null},
   };
