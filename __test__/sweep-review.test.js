@@ -163,3 +163,26 @@ test('review: a requests level that has sent its last request does not sleep out
     await s.close();
   }
 });
+
+test('review: a failed run leaves an existing --html/--svg report as it was (it emptied it at the start)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-review-'));
+  try {
+    const page = path.join(dir, 'report.html');
+    const chart = path.join(dir, 'chart.svg');
+    fs.writeFileSync(page, 'the last good report\n');
+    fs.writeFileSync(chart, '<svg/>\n');
+    // Nothing listens on port 1: the probe fails, exit 1.
+    const res = runCli(['sweep', '--url', 'http://127.0.0.1:1/', '--html', page, '--svg', chart, '--quiet']);
+    assert.equal(res.status, 1, res.stderr);
+    assert.equal(fs.readFileSync(page, 'utf8'), 'the last good report\n');
+    assert.equal(fs.readFileSync(chart, 'utf8'), '<svg/>\n');
+    // A successful run replaces it whole (not appended to).
+    const ok = runCli(['sweep', '--levels', '1', '--duration', '0.3', '--html', page, '--quiet']);
+    assert.equal(ok.status, 0, ok.stderr);
+    const text = fs.readFileSync(page, 'utf8');
+    assert.match(text, /^<!doctype html>/);
+    assert.doesNotMatch(text, /the last good report/);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});

@@ -256,18 +256,23 @@ function headersOf(list) {
 /**
  * An output file, opened for writing before the run (so a bad path fails before any request);
  * `write(text)` at the end; `discard()` removes it if the run fails and this run created it.
+ * It is opened without truncating: a run that fails or is interrupted leaves an earlier report
+ * as it was (opening with 'w' emptied it at the start).
  */
 function outputFile(option, file) {
   const existed = fs.existsSync(file);
   let fd;
   try {
-    fd = fs.openSync(file, 'w');
+    fd = fs.openSync(file, 'a');
   } catch (error) {
     const why = {ENOENT: 'its directory does not exist', EACCES: 'permission denied', EISDIR: 'it is a directory'}[error.code] ?? error.code;
     throw new UsageError(`--${option} cannot write ${JSON.stringify(file)}: ${why}`);
   }
   return {
     write(text) {
+      // (A pipe or a terminal, e.g. /dev/stdout, cannot be truncated and need not be.)
+      if (fs.fstatSync(fd).isFile()) fs.ftruncateSync(fd, 0);
+      // Opened for appending: after the truncation, the text is the whole file.
       fs.writeFileSync(fd, text);
       fs.closeSync(fd);
       fd = undefined;
