@@ -186,3 +186,20 @@ test('review: a failed run leaves an existing --html/--svg report as it was (it 
     fs.rmSync(dir, {recursive: true, force: true});
   }
 });
+
+test('review: the banner and the JSON give the knee of a limited built-in downstream, not its servers\'', {timeout: 120_000}, () => {
+  const conn = runCli(['sweep', '--mode', 'conn', '--limit', '10', '--levels', '1', '--duration', '0.3', '--quiet']);
+  assert.equal(conn.status, 0, conn.stderr);
+  const banner = conn.stdout.split('\n')[0];
+  // It said "knee 20" (the servers) for a downstream that refuses beyond 10 in flight.
+  assert.match(banner, /knee 10\)/, banner);
+  assert.doesNotMatch(banner, /knee 20/, banner);
+  const rate = runCli(['sweep', '--mode', 'rate', '--limit', '100', '--levels', '1', '--duration', '0.3', '--quiet', '--json']);
+  assert.equal(rate.status, 0, rate.stderr);
+  const out = JSON.parse(rate.stdout);
+  // 100 req/s at 50 ms each: 5 in flight.
+  assert.equal(out.downstream.knee, 5);
+  assert.equal(out.downstream.servers, 20);
+  const queue = runCli(['sweep', '--levels', '1', '--duration', '0.3', '--quiet', '--json']);
+  assert.equal(JSON.parse(queue.stdout).downstream.knee, 20);
+});

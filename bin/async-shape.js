@@ -358,11 +358,24 @@ function checkSweep(o) {
   if (o.step && o.requests !== undefined) throw new UsageError('--step happens halfway through a level in time; use --duration, not --requests');
 }
 
+/**
+ * The knee to expect from the built-in downstream: its servers, or fewer when its limiter refuses
+ * first (mode conn: the limit in flight; mode rate: the limit's rate × the latency). The servers
+ * alone said 20 for `--mode conn --limit 10`, whose knee is 10.
+ */
+function expectedKnee(d) {
+  if (d.mode === 'conn') return Math.min(d.knee, d.limit);
+  if (d.mode === 'rate') return Math.min(d.knee, Number(((d.limit * d.latency) / 1000).toPrecision(3)));
+  return d.knee;
+}
+
 function describeDownstream(d) {
-  const base = `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, knee ${d.knee}`;
-  if (d.mode === 'conn') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} in flight: 503 at once beyond) at ${d.url}`;
-  if (d.mode === 'rate') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} req/s: 429 with Retry-After beyond) at ${d.url}`;
-  return `${base}, ${d.queue} waiting places, then 429) at ${d.url}`;
+  if (d.mode === 'conn' || d.mode === 'rate') {
+    const base = `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, ${d.knee} at once, ${d.queue} waiting places`;
+    const limiter = d.mode === 'conn' ? `${d.limit} in flight: 503 at once beyond` : `${d.limit} req/s: 429 with Retry-After beyond`;
+    return `${base}, behind a limit of ${limiter}; knee ${expectedKnee(d)}) at ${d.url}`;
+  }
+  return `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, knee ${d.knee}, ${d.queue} waiting places, then 429) at ${d.url}`;
 }
 
 async function runSweep(args) {
@@ -414,7 +427,15 @@ async function runSweep(args) {
       bar.done();
     }
     if (downstream) {
-      result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee, mode: downstream.mode, limit: downstream.limit};
+      result.downstream = {
+        capacity: downstream.capacity,
+        latency: downstream.latency,
+        queue: downstream.queue,
+        knee: expectedKnee(downstream),
+        servers: downstream.knee,
+        mode: downstream.mode,
+        limit: downstream.limit,
+      };
     }
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
