@@ -203,3 +203,22 @@ test('review: the banner and the JSON give the knee of a limited built-in downst
   const queue = runCli(['sweep', '--levels', '1', '--duration', '0.3', '--quiet', '--json']);
   assert.equal(JSON.parse(queue.stdout).downstream.knee, 20);
 });
+
+test('review: a password in --url is sent, but not shown in errors or saved in the result and reports', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => res.end('ok\n'));
+  try {
+    const url = `http://someone:s3cret-pw@127.0.0.1:${s.port}/`;
+    const result = await sweep(url, {levels: [1], duration: 0.3, method: 'GET', headers: {}});
+    assert.equal(s.requests[0].authorization, `Basic ${Buffer.from('someone:s3cret-pw').toString('base64')}`);
+    assert.doesNotMatch(JSON.stringify(result), /s3cret/);
+    assert.doesNotMatch(html(result), /s3cret/);
+    assert.doesNotMatch(svg(result), /s3cret/);
+    assert.match(result.url, /^http:\/\/someone:\*\*\*@127\.0\.0\.1:/);
+  } finally {
+    await s.close();
+  }
+  const res = runCli(['sweep', '--url', 'http://someone:s3cret-pw@127.0.0.1:1/', '--levels', '1', '--duration', '0.3']);
+  assert.equal(res.status, 1);
+  assert.doesNotMatch(res.stdout + res.stderr, /s3cret/);
+  assert.match(res.stderr, /someone:\*\*\*@127\.0\.0\.1:1\/ did not answer/);
+});

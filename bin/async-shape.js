@@ -397,7 +397,7 @@ async function runSweep(args) {
       ? {after: seconds / 2, apply: () => downstream.setCapacity(downstream.capacity / 2), restore: () => downstream.setCapacity(downstream.capacity)}
       : undefined;
     if (!o.json) {
-      const what = downstream ? describeDownstream(downstream) : url;
+      const what = downstream ? describeDownstream(downstream) : lib().sweep.shown(url);
       const amount = o.requests !== undefined ? `${o.requests} requests` : `${seconds} s`;
       const extras = [
         o.maxRate !== undefined ? `at most ${o.maxRate} req/s` : '',

@@ -138,6 +138,16 @@ function parseRetryAfter(value, now = Date.now()) {
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
+/**
+ * The URL as it may be shown or saved: a password in it (`http://user:secret@host/`) is replaced
+ * by `***`, so that the banner, the errors and the reports (made to be shared) do not carry it.
+ */
+function shown(url) {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.href;
+}
+
 const isOk = status => status >= 200 && status < 400;
 const isRefusal = status => status === 429 || status === 503;
 
@@ -158,7 +168,7 @@ async function probe(url, options) {
       try {
         ({status} = await request(url, {...options, agent, timeout: 10_000}));
       } catch (error) {
-        if (i === 0) throw new Error(`${url.href} did not answer: ${reason(error)}`);
+        if (i === 0) throw new Error(`${shown(url)} did not answer: ${reason(error)}`);
         break;
       }
       if (!isOk(status)) break;
@@ -523,7 +533,7 @@ async function sweep(url, options) {
     }
     if (index === 0 && result.ok + result.refused === 0 && result.errors > 0) {
       const why = Object.keys(result.errorReasons)[0] ?? `status ${Object.keys(result.statuses).join(', ')}`;
-      throw new Error(`${target.href} gave no successful answer at concurrency ${concurrency}: ${why}`);
+      throw new Error(`${shown(target)} gave no successful answer at concurrency ${concurrency}: ${why}`);
     }
     results.push(result);
   }
@@ -542,7 +552,7 @@ async function sweep(url, options) {
   const version = require('../package.json').version;
   /** @type {SweepResult} */
   const out = {
-    url: target.href,
+    url: shown(target),
     builtIn: downstream !== undefined,
     params: {
       levels: [...levels],
@@ -601,4 +611,4 @@ function trajectory(history, seconds, max = 10) {
   return `limit ${limits.join('→')} (t=0…${end < 10 ? end.toFixed(1) : end.toFixed(0)} s)`;
 }
 
-module.exports = {sweep, latencyRecorder, judgeKnee, findKnee, littlesLaw, measureLevel, request, probe, parseRetryAfter, rateCap, trajectory, DIRTY};
+module.exports = {sweep, shown, latencyRecorder, judgeKnee, findKnee, littlesLaw, measureLevel, request, probe, parseRetryAfter, rateCap, trajectory, DIRTY};
