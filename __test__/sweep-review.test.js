@@ -109,7 +109,9 @@ test('review: --method CONNECT is bad usage (exit 2, one line) before any reques
 });
 
 test('review: a Retry-After past the level\'s end: the level\'s rates are per its duration, not per the ms it took to be refused', {timeout: 60_000}, async () => {
-  const s = await testServer((req, res) => {
+  // The probe's (5) requests succeed: a Retry-After on the probe holds back the first level.
+  const s = await testServer((req, res, n) => {
+    if (n <= 5) return void res.end('ok\n');
     res.writeHead(429, {'Retry-After': '3600'});
     res.end('later\n');
   });
@@ -146,7 +148,8 @@ test('review: a rate-cap note names --max-rate when it was given', {timeout: 60_
 });
 
 test('review: a requests level that has sent its last request does not sleep out its Retry-After', {timeout: 60_000}, async () => {
-  const s = await testServer((req, res) => {
+  const s = await testServer((req, res, n) => {
+    if (n <= 5) return void res.end('ok\n');
     res.writeHead(429, {'Retry-After': '5'});
     res.end('later\n');
   });
@@ -221,4 +224,58 @@ test('review: a password in --url is sent, but not shown in errors or saved in t
   assert.equal(res.status, 1);
   assert.doesNotMatch(res.stdout + res.stderr, /s3cret/);
   assert.match(res.stderr, /someone:\*\*\*@127\.0\.0\.1:1\/ did not answer/);
+});
+
+test('review: a Retry-After outlives its level: the next level waits for it (the next level\'s clients sent at once)', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => {
+    res.writeHead(429, {'Retry-After': '1'});
+    res.end('later\n');
+  });
+  try {
+    const waits = [];
+    const result = await sweep(s.url, {levels: [2, 4], duration: 0.5, method: 'GET', headers: {}, onWait: (ms, at) => waits.push([at.level, ms])});
+    // The probe's request, then each level's clients once each (a 1 s Retry-After outlasts a
+    // 0.5 s level).
+    assert.equal(s.requests.length, 1 + 2 + 4);
+    const at = s.requests.map(r => r.at);
+    // Before each level, the Retry-After of the answers before it (sleeps are never short).
+    assert.ok(at[1] - at[0] >= 950, `probe → level 2: ${(at[1] - at[0]).toFixed(0)} ms`);
+    assert.ok(at[3] - at[2] >= 950, `level 2 → level 4: ${(at[3] - at[2]).toFixed(0)} ms`);
+    assert.deepEqual(waits.map(w => w[0]), [2, 4]);
+    assert.equal(result.levels.length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
+test('review: a Retry-After too far away ends the sweep with a note, instead of sending the next levels at once', {timeout: 60_000}, async () => {
+  // The probe's requests succeed; every request after them is told to come back in an hour.
+  const s = await testServer((req, res, n) => {
+    if (n <= 5) return void res.end('ok\n');
+    res.writeHead(503, {'Retry-After': '3600'});
+    res.end('later\n');
+  });
+  try {
+    const result = await sweep(s.url, {levels: [1, 5, 10], duration: 0.5, method: 'GET', headers: {}});
+    // 5 for the probe, 1 for level 1; before, levels 5 and 10 sent 15 more within a second.
+    assert.equal(s.requests.length, 6);
+    assert.deepEqual(result.levels.map(l => l.concurrency), [1]);
+    assert.ok(result.notes.some(n => /Retry-After, after concurrency 1\) for 3600 s without requests: the sweep stopped there; not tried: 5, 10/.test(n)), result.notes.join('\n'));
+    assert.equal(result.params.levels.length, 3);
+  } finally {
+    await s.close();
+  }
+  // Told before the first level: one line, exit 1.
+  const early = await testServer((req, res) => {
+    res.writeHead(429, {'Retry-After': '3600'});
+    res.end('later\n');
+  });
+  try {
+    const res = await runCliAsync(['sweep', '--url', early.url, '--levels', '1,5', '--duration', '0.5']);
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /^async-shape: .* asked \(Retry-After\) for 3600 s without requests before the first level: try later\n$/);
+    assert.equal(early.requests.length, 1);
+  } finally {
+    await early.close();
+  }
 });

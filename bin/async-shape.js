@@ -293,7 +293,7 @@ const pctOf = x => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
  * CI) gets plain lines: one a second with the running figures, and one per level when it ends.
  */
 function progress(enabled, tty = Boolean(process.stderr.isTTY)) {
-  if (!enabled) return {update() {}, level() {}, line() {}, done() {}};
+  if (!enabled) return {update() {}, level() {}, wait() {}, line() {}, done() {}};
   const write = s => process.stderr.write(s);
   let current;
   let last = 0;
@@ -323,6 +323,10 @@ function progress(enabled, tty = Boolean(process.stderr.isTTY)) {
       const p99 = l.latency.p99 === null ? '–' : l.latency.p99.toFixed(1);
       const line = `level ${index + 1}/${of} done, ${who}: ${l.throughput.toFixed(0)} ok/s, p99 ${p99} ms, refused ${pctOf(l.refusedRate)}, failed ${pctOf(l.errorRate)}, ${l.seconds.toFixed(1)} s`;
       write(tty ? `\r\x1b[K  ${line}\n` : `  ${line}\n`);
+    },
+    wait(ms, {level, index, of}) {
+      const what = level === 'adaptive' ? 'the adaptive level' : `concurrency ${level}`;
+      this.line(`waiting ${(ms / 1000).toFixed(1)} s for the service's Retry-After before level ${index + 1}/${of}, ${what}`);
     },
     line(text) {
       write(tty ? `\r\x1b[K  ${text}\n` : `  ${text}\n`);
@@ -422,6 +426,7 @@ async function runSweep(args) {
         downstream,
         onProgress: bar.update,
         onLevel: bar.level,
+        onWait: (ms, at) => bar.wait(ms, at),
       });
     } finally {
       bar.done();

@@ -87,6 +87,12 @@ const ASSUMED_LATENCY_MS = 100;
 const CLIENT_STALL_MS = 100;
 /** `Retry-After` is honoured up to the level's end, and at most this long (ms) in a `requests` level. */
 const RETRY_AFTER_CAP_MS = 30_000;
+/**
+ * The time (performance.now() ms) before which the service asked, by a `Retry-After`, not to be
+ * sent more: a level's result carries it under this key (not part of its JSON), and the next level
+ * waits for it, or the sweep stops when it is more than RETRY_AFTER_CAP_MS away.
+ */
+const RESUME_AT = Symbol('resumeAt');
 
 /** One request; resolves with `{status, retryAfter}`; rejects on a network or protocol error. */
 function request(url, {method, headers, body, agent, timeout}) {
@@ -160,25 +166,31 @@ const isRefusal = status => status === 429 || status === 503;
 async function probe(url, options) {
   const agent = new (url.protocol === 'https:' ? https : http).Agent({keepAlive: true, maxSockets: 1});
   let fastest;
+  let resumeAt = 0;
   try {
     const until = performance.now() + 1000;
     for (let i = 0; i < 5 && performance.now() < until; i++) {
       const t0 = performance.now();
       let status;
+      let retryAfter;
       try {
-        ({status} = await request(url, {...options, agent, timeout: 10_000}));
+        ({status, retryAfter} = await request(url, {...options, agent, timeout: 10_000}));
       } catch (error) {
         if (i === 0) throw new Error(`${shown(url)} did not answer: ${reason(error)}`);
         break;
       }
-      if (!isOk(status)) break;
+      if (!isOk(status)) {
+        const ms = parseRetryAfter(retryAfter);
+        if (isRefusal(status) && ms !== undefined) resumeAt = performance.now() + ms;
+        break;
+      }
       const ms = performance.now() - t0;
       fastest = Math.min(fastest ?? Infinity, ms);
     }
   } finally {
     agent.destroy();
   }
-  return {latency: fastest};
+  return {latency: fastest, [RESUME_AT]: resumeAt};
 }
 
 /**
@@ -246,6 +258,7 @@ async function measureLevel(url, concurrency, options) {
   const errorReasons = new Map();
   const c = {sent: 0, ok: 0, refused: 0, status429: 0, status503: 0, errors: 0, answered: 0, retryAfterWaits: 0, backoffs: 0};
   let busyMs = 0;
+  let resumeAt = 0;
   const deadline = duration === undefined ? Infinity : started + duration * 1000;
   const more = () => (requests === undefined || c.sent < requests) && performance.now() < deadline;
   const slots = pacer(maxRate);
@@ -309,6 +322,7 @@ async function measureLevel(url, concurrency, options) {
       let wait = Math.random() * Math.min(BACKOFF_CAP_MS, base * 2 ** attempt);
       if (outcome.retryAfter !== undefined) {
         c.retryAfterWaits++;
+        resumeAt = Math.max(resumeAt, performance.now() + outcome.retryAfter);
         wait = Math.max(wait, Math.min(outcome.retryAfter, RETRY_AFTER_CAP_MS));
       } else {
         c.backoffs++;
@@ -375,6 +389,7 @@ async function measureLevel(url, concurrency, options) {
     maxRate,
     statuses: Object.fromEntries(statuses),
     errorReasons: Object.fromEntries(errorReasons),
+    [RESUME_AT]: resumeAt,
   };
 }
 
@@ -454,7 +469,7 @@ function rateCap(done, concurrency, unloaded) {
 }
 
 /** The notes a reader should see: refusals and failures per level, caps, where the knee may be. */
-function notesOf(results, knee, kneeAtTop, allRefused, capGiven) {
+function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
   const notes = [];
   for (const l of results) {
     const name = l.concurrency === 'adaptive' ? 'the adaptive level' : String(l.concurrency);
@@ -482,6 +497,7 @@ function notesOf(results, knee, kneeAtTop, allRefused, capGiven) {
     backoffs > 0 ? `backed off ${backoffs} times (exponential with full jitter, no Retry-After)` : '',
   ].filter(Boolean);
   if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
+  if (stopped) notes.push(stopped);
   if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)} of its requests; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
@@ -496,7 +512,8 @@ function notesOf(results, knee, kneeAtTop, allRefused, capGiven) {
  * Options: `levels`, `duration` (s) or `requests`, `method`, `headers`, `body`, `maxRate`
  * (req/s; default derived, see `rateCap`), `adaptive`, `step` ({after, apply, restore}),
  * `downstream` (the built-in one, described in `params`), `onProgress(snapshot)`,
- * `onLevel(level, {index, of})`. Returns a `SweepResult`.
+ * `onLevel(level, {index, of})`, `onWait(ms, {level, index, of})` (before a level that waits for
+ * a Retry-After). Returns a `SweepResult`.
  * @returns {Promise<SweepResult>}
  */
 async function sweep(url, options) {
@@ -509,7 +526,22 @@ async function sweep(url, options) {
   let adaptiveResult;
   const plan = adaptive ? [...levels, 'adaptive'] : levels;
   const top = Math.max(...levels);
+  // A Retry-After outlives the level that got it: the next level does not start before it (the
+  // next level's fresh clients used to send at once, 156 requests in a second to a service that
+  // had asked, at the first level, for an hour), and one too far away ends the sweep.
+  let resumeAt = probed[RESUME_AT];
+  let stopped;
   for (const [index, concurrency] of plan.entries()) {
+    const wait = resumeAt - performance.now();
+    if (wait > RETRY_AFTER_CAP_MS) {
+      const after = index === 0 ? 'the first request' : `concurrency ${plan[index - 1]}`;
+      stopped = `the service asked (Retry-After, after ${after}) for ${(wait / 1000).toFixed(0)} s without requests: the sweep stopped there; not tried: ${plan.slice(index).join(', ')}`;
+      break;
+    }
+    if (wait >= 1) {
+      options.onWait?.(wait, {level: concurrency, index, of: plan.length});
+      await sleep(wait);
+    }
     // A step change: restore at the start of each level, apply `step.after` seconds in.
     step?.restore();
     const stepTimer = step === undefined ? undefined : setTimeout(step.apply, step.after * 1000);
@@ -527,6 +559,7 @@ async function sweep(url, options) {
       clearTimeout(stepTimer);
     }
     onLevel?.(result, {index, of: plan.length});
+    resumeAt = Math.max(resumeAt, result[RESUME_AT]);
     if (concurrency === 'adaptive') {
       adaptiveResult = result;
       break;
@@ -538,6 +571,10 @@ async function sweep(url, options) {
     results.push(result);
   }
   step?.restore();
+  if (stopped && results.length === 0) {
+    loop.close();
+    throw new Error(`${shown(target)} asked (Retry-After) for ${((resumeAt - performance.now()) / 1000).toFixed(0)} s without requests before the first level: try later`);
+  }
   const loopReport = loop.report();
   loop.close();
   const judged = judgeKnee(results);
@@ -578,7 +615,7 @@ async function sweep(url, options) {
     allRefused,
     little,
     recommendation,
-    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused, maxRate !== null),
+    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused, maxRate !== null, stopped),
     loop: loopReport,
     probe: {latency: probed.latency ?? null},
   };
