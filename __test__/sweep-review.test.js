@@ -279,3 +279,24 @@ test('review: a Retry-After too far away ends the sweep with a note, instead of 
     await early.close();
   }
 });
+
+test('review: parseRetryAfter reads only RFC 9110 dates: garbage is no Retry-After, not a date Date.parse guesses', () => {
+  const {parseRetryAfter} = require('../bin/sweep');
+  const now = Date.parse('2026-12-01T20:00:00Z');
+  // Date.parse read these as the year 2099 (72 years: a wait that ends the sweep) and as dates
+  // in the past (a Retry-After of 0, counted as one).
+  for (const garbage of ['Tue 2099', 'Wed, 31 Dec 2099', 'abc 12', 'Mon 1', 'Tue, 01 Dec 2026 21:30:00 PST']) {
+    assert.equal(parseRetryAfter(garbage, now), undefined, garbage);
+  }
+  // The three forms, all GMT; asctime's has no zone and is not local time.
+  const tz = process.env.TZ;
+  process.env.TZ = 'America/New_York';
+  try {
+    assert.equal(parseRetryAfter('Tue, 01 Dec 2026 20:00:05 GMT', now), 5000);
+    assert.equal(parseRetryAfter('Tuesday, 01-Dec-26 20:00:05 GMT', now), 5000);
+    assert.equal(parseRetryAfter('Tue Dec  1 20:00:05 2026', now), 5000);
+  } finally {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  }
+});

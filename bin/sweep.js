@@ -129,6 +129,14 @@ function reason(error) {
   return error?.code ?? error?.message ?? String(error);
 }
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const HTTP_DATE = [
+  new RegExp(`^${DAY}, \\d\\d ${MONTH} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT$`),
+  new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \\d\\d-${MONTH}-\\d\\d \\d\\d:\\d\\d:\\d\\d GMT$`),
+  new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}$`),
+];
+
 /**
  * A `Retry-After` value in ms from `now` (ms since the epoch): delay-seconds or an HTTP date.
  * undefined when absent or unreadable; never negative.
@@ -137,10 +145,14 @@ function parseRetryAfter(value, now = Date.now()) {
   if (typeof value !== 'string') return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  // An HTTP date starts with a day's name ('Tue, 01 Dec 2026 20:00:05 GMT', or the obsolete
-  // forms): Date.parse alone would read '-1' as a year.
-  if (!/^[A-Za-z]{3}/.test(v)) return undefined;
-  const at = Date.parse(v);
+  // An HTTP date in one of RFC 9110's three forms ('Tue, 01 Dec 2026 20:00:05 GMT', 'Tuesday,
+  // 01-Dec-26 20:00:05 GMT', 'Tue Dec  1 20:00:05 2026'), else nothing: Date.parse alone reads
+  // '-1' as a year, 'Tue 2099' as the year 2099 (a wait that ended the sweep) and 'abc 12' as a
+  // date in the past.
+  const form = HTTP_DATE.findIndex(f => f.test(v));
+  if (form === -1) return undefined;
+  // asctime's form has no zone, and is GMT: Date.parse would take it as local time.
+  const at = Date.parse(form === 2 ? `${v} GMT` : v);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
