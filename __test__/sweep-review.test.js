@@ -300,3 +300,24 @@ test('review: parseRetryAfter reads only RFC 9110 dates: garbage is no Retry-Aft
     else process.env.TZ = tz;
   }
 });
+
+test('review: a URL that only redirects gets a note: the sweep measured the redirect, not the service', {timeout: 60_000}, async () => {
+  const s = await testServer((req, res) => {
+    res.writeHead(301, {Location: 'https://example.invalid/'});
+    res.end();
+  });
+  try {
+    const result = await sweep(s.url, {levels: [1, 4], duration: 0.3, method: 'GET', headers: {}});
+    // Before, the only sign was a clean, fast, "scaling" sweep recommending its top level.
+    assert.ok(result.notes.some(n => /100% of the answers at 1 were redirects \(status 301\), counted as successes: the sweep does not follow them/.test(n)), result.notes.join('\n'));
+  } finally {
+    await s.close();
+  }
+  const ok = await testServer((req, res) => res.end('ok\n'));
+  try {
+    const result = await sweep(ok.url, {levels: [1], duration: 0.3, method: 'GET', headers: {}});
+    assert.ok(!result.notes.some(n => /redirect/.test(n)), result.notes.join('\n'));
+  } finally {
+    await ok.close();
+  }
+});

@@ -480,6 +480,9 @@ function rateCap(done, concurrency, unloaded) {
   return CAP_FACTOR * Math.max(best, perClient * concurrency);
 }
 
+/** Answers 300–399 at a level. */
+const redirectsOf = l => Object.entries(l.statuses ?? {}).reduce((n, [s, k]) => (Number(s) >= 300 && Number(s) < 400 ? n + k : n), 0);
+
 /** The notes a reader should see: refusals and failures per level, caps, where the knee may be. */
 function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
   const notes = [];
@@ -501,6 +504,16 @@ function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
     if (l.maxRate !== null && l.offered >= 0.9 * l.maxRate) {
       notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (${capGiven ? '--max-rate' : 'the default cap; --max-rate sets it'})`);
     }
+  }
+  // Redirects count as successes, but the sweep does not follow them: a URL that redirects (http
+  // to https, a trailing slash) measures the redirect, not the service, and its "knee" is the
+  // redirect's.
+  const redirected = results.find(l => redirectsOf(l) > DIRTY * l.sent);
+  if (redirected) {
+    const codes = Object.keys(redirected.statuses).filter(s => Number(s) >= 300 && Number(s) < 400);
+    notes.push(
+      `${pct(redirectsOf(redirected) / redirected.sent)} of the answers at ${redirected.concurrency === 'adaptive' ? 'the adaptive level' : redirected.concurrency} were redirects (status ${codes.join(', ')}), counted as successes: the sweep does not follow them; point --url at where they lead`,
+    );
   }
   const waits = results.reduce((n, l) => n + l.retryAfterWaits, 0);
   const backoffs = results.reduce((n, l) => n + l.backoffs, 0);
