@@ -321,3 +321,32 @@ test('review: a URL that only redirects gets a note: the sweep measured the redi
     await ok.close();
   }
 });
+
+test('review: an interrupted sweep (SIGINT, SIGTERM) removes the report files it created, and still ends by the signal', {timeout: 60_000}, async () => {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-review-'));
+    try {
+      const page = path.join(dir, 'report.html');
+      const child = spawn(process.execPath, [cli, 'sweep', '--levels', '1', '--duration', '60', '--html', page], {stdio: ['ignore', 'pipe', 'pipe']});
+      let stdout = '';
+      // The banner is printed once the files are open and the downstream is up.
+      await new Promise((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', d => {
+          stdout += d;
+          if (/Levels 1,/.test(stdout)) resolve();
+        });
+        child.on('error', reject);
+        child.on('close', () => reject(new Error(`exited early: ${stdout}`)));
+      });
+      assert.ok(fs.existsSync(page), 'opened before the run');
+      const closed = new Promise(resolve => child.on('close', (status, sig) => resolve({status, sig})));
+      child.kill(signal);
+      const {status, sig} = await closed;
+      // Killed by the signal, as before, but no longer with an empty report.html left behind.
+      assert.equal(sig, signal, `${signal}: status ${status}, signal ${sig}`);
+      assert.ok(!fs.existsSync(page), `${signal}: the empty report is removed`);
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  }
+});

@@ -391,6 +391,17 @@ async function runSweep(args) {
   const levels = o.levels ?? [1, 5, 10, 20, 40, 80];
   const files = [];
   let downstream;
+  // Interrupted (Ctrl-C, a CI timeout's SIGTERM): the report files this run created go, as when
+  // it fails, instead of staying behind empty; then the signal is raised again, so that the process
+  // ends by it as before (a shell running a script stops on a child killed by SIGINT).
+  const interrupted = signal => {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    for (const [, file] of files) file.discard();
+    downstream?.close();
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     if (o.html) files.push(['html', outputFile('html', path.resolve(o.html)), o.html]);
     if (o.svg) files.push(['svg', outputFile('svg', path.resolve(o.svg)), o.svg]);
@@ -449,6 +460,7 @@ async function runSweep(args) {
       if (!o.json) console.log(`Wrote ${name}`);
     }
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const [, file] of files) file.discard();
     downstream?.close();
   }
