@@ -414,9 +414,20 @@ function ratesOf(l) {
   };
 }
 
-const clean = l => {
+/**
+ * The failure rate a level may have and still be clean: 1%, plus twice the least any level
+ * failed. A service that fails some requests whatever the load (3% of 500s at every level) has
+ * that as its background: judged against 1% alone, every level failed, no knee was found, and the
+ * sweep said to try lower levels. A failure rate that rises with load still ends the climb.
+ */
+function errorTolerance(levels) {
+  const rates = levels.filter(l => (l.sent ?? l.requests ?? 0) > 0).map(l => ratesOf(l).errors);
+  return DIRTY + 2 * (rates.length > 0 ? Math.min(...rates) : 0);
+}
+
+const clean = (l, errors = DIRTY) => {
   const r = ratesOf(l);
-  return r.refused <= DIRTY && r.errors <= DIRTY && l.throughput > 0;
+  return r.refused <= DIRTY && r.errors <= errors && l.throughput > 0;
 };
 const pct = x => {
   const p = x * 100;
@@ -430,15 +441,19 @@ const pct = x => {
  * than 10%. Returns `{index, reason}`; `index` is -1 when no level is clean.
  */
 function judgeKnee(levels) {
-  const first = levels.findIndex(clean);
-  if (first === -1) return {index: -1, reason: `no level was served cleanly (refused or failing at most ${pct(DIRTY)})`};
+  const tolerance = errorTolerance(levels);
+  const first = levels.findIndex(l => clean(l, tolerance));
+  if (first === -1) return {index: -1, reason: `no level was served cleanly (refused at most ${pct(DIRTY)}, failing at most ${pct(tolerance)})`};
   let knee = first;
   for (let i = first + 1; i < levels.length; i++) {
     const prev = levels[knee];
     const cur = levels[i];
     const r = ratesOf(cur);
     if (r.refused > DIRTY) return {index: knee, reason: `at ${cur.concurrency} the service refused ${pct(r.refused)} of requests`};
-    if (r.errors > DIRTY) return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed`};
+    if (r.errors > tolerance) {
+      const floor = tolerance > DIRTY ? ` (${pct((tolerance - DIRTY) / 2)} at the least at any level)` : '';
+      return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed${floor}`};
+    }
     if (!(cur.throughput > 0)) return {index: knee, reason: `at ${cur.concurrency} nothing succeeded`};
     const gain = prev.throughput > 0 ? cur.throughput / prev.throughput : Infinity;
     const p99Rise = prev.latency.p99 > 0 ? cur.latency.p99 / prev.latency.p99 : 1;
@@ -475,7 +490,8 @@ function littlesLaw(levels, fallbackLatency) {
  */
 function rateCap(done, concurrency, unloaded) {
   const best = Math.max(0, ...done.map(l => l.throughput));
-  const lastClean = done.findLast(clean);
+  const tolerance = errorTolerance(done);
+  const lastClean = done.findLast(l => clean(l, tolerance));
   const perClient = lastClean ? lastClean.throughput / lastClean.concurrency : 1000 / unloaded;
   return CAP_FACTOR * Math.max(best, perClient * concurrency);
 }
@@ -523,7 +539,14 @@ function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
   ].filter(Boolean);
   if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
   if (stopped) notes.push(stopped);
-  if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)} of its requests; try lower --levels`);
+  const fixed = results.filter(l => l.concurrency !== 'adaptive');
+  const tolerance = errorTolerance(fixed);
+  if (tolerance > DIRTY) {
+    notes.push(
+      `the service failed at least ${pct((tolerance - DIRTY) / 2)} of requests at every level: taken as its background rate, a level was past the knee when it failed more than ${pct(tolerance)}`,
+    );
+  }
+  if (allRefused) notes.push(`every level was refused on more than ${pct(DIRTY)} or failing on more than ${pct(tolerance)} of its requests; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
     notes.push(`the knee is the highest level tried: it may lie above; try --levels ${top},${top * 2},${top * 4}`);
