@@ -354,25 +354,27 @@ test('review: an interrupted sweep (SIGINT, SIGTERM) removes the report files it
 test('review: a background failure rate the same at every level is not the knee (every level was "failing" and no knee was found)', {timeout: 60_000}, () => {
   const {judgeKnee} = require('../bin/sweep');
   const lv = (concurrency, throughput, p99, errors, sent) => ({concurrency, throughput, latency: {p99, mean: p99}, refused: 0, errors, sent});
-  // 3% of 500s whatever the load, scaling linearly: the top level, not "no level was clean".
-  const background = [lv(1, 19, 55, 1, 36), lv(5, 90, 55, 5, 190), lv(10, 175, 56, 16, 360), lv(20, 350, 56, 22, 725)];
+  // 3% of 500s whatever the load, scaling linearly: the top level, not "no level was clean"; the
+  // lowest level's 36 requests happened to get none, and the next one's 5.3% is within the noise.
+  const background = [lv(1, 19, 55, 0, 36), lv(5, 90, 55, 10, 190), lv(10, 175, 56, 9, 376), lv(20, 350, 56, 22, 746)];
   const judged = judgeKnee(background);
   assert.equal(judged.index, 3, judged.reason);
   // Failures that rise with the load still end the climb: 3% up to 10, then 20%.
   const rising = [lv(1, 19, 55, 1, 36), lv(5, 90, 55, 5, 190), lv(10, 175, 56, 11, 360), lv(20, 300, 56, 150, 725)];
   const r = judgeKnee(rising);
   assert.equal(r.index, 2, r.reason);
-  assert.match(r.reason, /at 20 21% of requests failed \(2\.\d% at the least at any level\)/);
-  // No failures at the lowest level: 1%, as before.
+  assert.match(r.reason, /at 20 21% of requests failed \(2\.\d% at the least\)/);
+  // One level's own failures are no background: 1%, as before.
   assert.equal(judgeKnee([lv(1, 20, 52, 0, 40), lv(2, 40, 52, 2, 100)]).index, 0);
+  assert.equal(judgeKnee([lv(1, 20, 52, 0, 400), lv(2, 40, 52, 3, 100)]).index, 0);
 });
 
-test('review: a sweep of a service failing 3% at every level finds a knee and says why it tolerated the failures', {timeout: 60_000}, async () => {
+test('review: a sweep of a service failing 10% at every level finds a knee and says why it tolerated the failures', {timeout: 60_000}, async () => {
   let n = 0;
-  // Every 25th request is a 500 (4%), at any load; answers take 20 ms.
+  // Every 10th request is a 500, at any load; answers take 20 ms.
   const s = await testServer((req, res) =>
     setTimeout(() => {
-      res.statusCode = ++n % 25 === 0 ? 500 : 200;
+      res.statusCode = ++n % 10 === 0 ? 500 : 200;
       res.end('x');
     }, 20),
   );
@@ -380,7 +382,7 @@ test('review: a sweep of a service failing 3% at every level finds a knee and sa
     const result = await sweep(s.url, {levels: [1, 2, 4], duration: 1, method: 'GET', headers: {}});
     assert.equal(result.allRefused, false, `${result.kneeReason}\n${result.notes.join('\n')}`);
     assert.notEqual(result.knee, null);
-    assert.ok(result.notes.some(x => /the service failed at least [\d.]+% of requests at every level: taken as its background rate/.test(x)), result.notes.join('\n'));
+    assert.ok(result.notes.some(x => /the service failed [\d.]+% of requests or more whatever the load: taken as its background rate/.test(x)), result.notes.join('\n'));
     assert.match(html(result), /knee-value">\d/);
   } finally {
     await s.close();

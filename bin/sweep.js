@@ -415,19 +415,32 @@ function ratesOf(l) {
 }
 
 /**
- * The failure rate a level may have and still be clean: 1%, plus twice the least any level
- * failed. A service that fails some requests whatever the load (3% of 500s at every level) has
- * that as its background: judged against 1% alone, every level failed, no knee was found, and the
- * sweep said to try lower levels. A failure rate that rises with load still ends the climb.
+ * The service's background failure rate: the least failure rate of the levels that sent at
+ * least 100 requests, when two or more did (of all levels otherwise: a level's own rate is never
+ * its only evidence of a background). A service that fails some requests whatever
+ * the load (3% of 500s at every level) has it as its background: judged against 1% alone, every
+ * level failed, no knee was found, and the sweep said to try lower levels.
  */
-function errorTolerance(levels) {
-  const rates = levels.filter(l => (l.sent ?? l.requests ?? 0) > 0).map(l => ratesOf(l).errors);
-  return DIRTY + 2 * (rates.length > 0 ? Math.min(...rates) : 0);
+function errorFloor(levels) {
+  const sent = l => l.sent ?? l.requests ?? 0;
+  const counted = levels.filter(l => sent(l) >= 100);
+  const rates = (counted.length >= 2 ? counted : levels.filter(l => sent(l) > 0)).map(l => ratesOf(l).errors);
+  return rates.length > 0 ? Math.min(...rates) : 0;
 }
 
-const clean = (l, errors = DIRTY) => {
+/**
+ * The failure rate level `l` may have and still be clean: the background, plus 1%, plus three
+ * standard deviations of the background's sampling noise at this level's count (exactly 1% when
+ * no level failed any request). A failure rate rising with the load still ends the climb.
+ */
+function errorTolerance(floor, l) {
+  const n = l.sent ?? l.requests ?? 0;
+  return floor + DIRTY + (n > 0 ? 3 * Math.sqrt((floor * (1 - floor)) / n) : 0);
+}
+
+const clean = (l, floor = 0) => {
   const r = ratesOf(l);
-  return r.refused <= DIRTY && r.errors <= errors && l.throughput > 0;
+  return r.refused <= DIRTY && r.errors <= errorTolerance(floor, l) && l.throughput > 0;
 };
 const pct = x => {
   const p = x * 100;
@@ -441,18 +454,21 @@ const pct = x => {
  * than 10%. Returns `{index, reason}`; `index` is -1 when no level is clean.
  */
 function judgeKnee(levels) {
-  const tolerance = errorTolerance(levels);
-  const first = levels.findIndex(l => clean(l, tolerance));
-  if (first === -1) return {index: -1, reason: `no level was served cleanly (refused at most ${pct(DIRTY)}, failing at most ${pct(tolerance)})`};
+  const floor = errorFloor(levels);
+  const first = levels.findIndex(l => clean(l, floor));
+  if (first === -1) {
+    const failing = floor > 0 ? `failing at most ${pct(floor + DIRTY)}, its least` : `failing at most ${pct(DIRTY)}`;
+    return {index: -1, reason: `no level was served cleanly (refused at most ${pct(DIRTY)}, ${failing})`};
+  }
   let knee = first;
   for (let i = first + 1; i < levels.length; i++) {
     const prev = levels[knee];
     const cur = levels[i];
     const r = ratesOf(cur);
     if (r.refused > DIRTY) return {index: knee, reason: `at ${cur.concurrency} the service refused ${pct(r.refused)} of requests`};
-    if (r.errors > tolerance) {
-      const floor = tolerance > DIRTY ? ` (${pct((tolerance - DIRTY) / 2)} at the least at any level)` : '';
-      return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed${floor}`};
+    if (r.errors > errorTolerance(floor, cur)) {
+      const least = floor > 0 ? ` (${pct(floor)} at the least)` : '';
+      return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed${least}`};
     }
     if (!(cur.throughput > 0)) return {index: knee, reason: `at ${cur.concurrency} nothing succeeded`};
     const gain = prev.throughput > 0 ? cur.throughput / prev.throughput : Infinity;
@@ -490,8 +506,8 @@ function littlesLaw(levels, fallbackLatency) {
  */
 function rateCap(done, concurrency, unloaded) {
   const best = Math.max(0, ...done.map(l => l.throughput));
-  const tolerance = errorTolerance(done);
-  const lastClean = done.findLast(l => clean(l, tolerance));
+  const floor = errorFloor(done);
+  const lastClean = done.findLast(l => clean(l, floor));
   const perClient = lastClean ? lastClean.throughput / lastClean.concurrency : 1000 / unloaded;
   return CAP_FACTOR * Math.max(best, perClient * concurrency);
 }
@@ -540,13 +556,13 @@ function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
   if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
   if (stopped) notes.push(stopped);
   const fixed = results.filter(l => l.concurrency !== 'adaptive');
-  const tolerance = errorTolerance(fixed);
-  if (tolerance > DIRTY) {
+  const floor = errorFloor(fixed);
+  if (floor > 0) {
     notes.push(
-      `the service failed at least ${pct((tolerance - DIRTY) / 2)} of requests at every level: taken as its background rate, a level was past the knee when it failed more than ${pct(tolerance)}`,
+      `the service failed ${pct(floor)} of requests or more whatever the load: taken as its background rate, a level was past the knee when it failed over 1% more than that (and its sampling noise)`,
     );
   }
-  if (allRefused) notes.push(`every level was refused on more than ${pct(DIRTY)} or failing on more than ${pct(tolerance)} of its requests; try lower --levels`);
+  if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)}${floor > 0 ? ' (above the background)' : ''} of its requests; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
     notes.push(`the knee is the highest level tried: it may lie above; try --levels ${top},${top * 2},${top * 4}`);
