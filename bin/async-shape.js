@@ -180,6 +180,8 @@ function parse(command, args) {
         break;
       case 'method':
         if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(raw)) throw new UsageError(`--method expects an HTTP method such as GET or POST, got ${JSON.stringify(raw)}`);
+        // CONNECT asks for a tunnel, not a response: there is nothing to measure.
+        if (raw.toUpperCase() === 'CONNECT') throw new UsageError('--method CONNECT opens a tunnel, not a request to measure; use GET, POST, …');
         out[name] = raw.toUpperCase();
         break;
       case 'mode':
@@ -254,18 +256,23 @@ function headersOf(list) {
 /**
  * An output file, opened for writing before the run (so a bad path fails before any request);
  * `write(text)` at the end; `discard()` removes it if the run fails and this run created it.
+ * It is opened without truncating: a run that fails or is interrupted leaves an earlier report
+ * as it was (opening with 'w' emptied it at the start).
  */
 function outputFile(option, file) {
   const existed = fs.existsSync(file);
   let fd;
   try {
-    fd = fs.openSync(file, 'w');
+    fd = fs.openSync(file, 'a');
   } catch (error) {
     const why = {ENOENT: 'its directory does not exist', EACCES: 'permission denied', EISDIR: 'it is a directory'}[error.code] ?? error.code;
     throw new UsageError(`--${option} cannot write ${JSON.stringify(file)}: ${why}`);
   }
   return {
     write(text) {
+      // (A pipe or a terminal, e.g. /dev/stdout, cannot be truncated and need not be.)
+      if (fs.fstatSync(fd).isFile()) fs.ftruncateSync(fd, 0);
+      // Opened for appending: after the truncation, the text is the whole file.
       fs.writeFileSync(fd, text);
       fs.closeSync(fd);
       fd = undefined;
@@ -286,7 +293,7 @@ const pctOf = x => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
  * CI) gets plain lines: one a second with the running figures, and one per level when it ends.
  */
 function progress(enabled, tty = Boolean(process.stderr.isTTY)) {
-  if (!enabled) return {update() {}, level() {}, line() {}, done() {}};
+  if (!enabled) return {update() {}, level() {}, wait() {}, line() {}, done() {}};
   const write = s => process.stderr.write(s);
   let current;
   let last = 0;
@@ -316,6 +323,10 @@ function progress(enabled, tty = Boolean(process.stderr.isTTY)) {
       const p99 = l.latency.p99 === null ? '–' : l.latency.p99.toFixed(1);
       const line = `level ${index + 1}/${of} done, ${who}: ${l.throughput.toFixed(0)} ok/s, p99 ${p99} ms, refused ${pctOf(l.refusedRate)}, failed ${pctOf(l.errorRate)}, ${l.seconds.toFixed(1)} s`;
       write(tty ? `\r\x1b[K  ${line}\n` : `  ${line}\n`);
+    },
+    wait(ms, {level, index, of}) {
+      const what = level === 'adaptive' ? 'the adaptive level' : `concurrency ${level}`;
+      this.line(`waiting ${(ms / 1000).toFixed(1)} s for the service's Retry-After before level ${index + 1}/${of}, ${what}`);
     },
     line(text) {
       write(tty ? `\r\x1b[K  ${text}\n` : `  ${text}\n`);
@@ -351,11 +362,24 @@ function checkSweep(o) {
   if (o.step && o.requests !== undefined) throw new UsageError('--step happens halfway through a level in time; use --duration, not --requests');
 }
 
+/**
+ * The knee to expect from the built-in downstream: its servers, or fewer when its limiter refuses
+ * first (mode conn: the limit in flight; mode rate: the limit's rate × the latency). The servers
+ * alone said 20 for `--mode conn --limit 10`, whose knee is 10.
+ */
+function expectedKnee(d) {
+  if (d.mode === 'conn') return Math.min(d.knee, d.limit);
+  if (d.mode === 'rate') return Math.min(d.knee, Number(((d.limit * d.latency) / 1000).toPrecision(3)));
+  return d.knee;
+}
+
 function describeDownstream(d) {
-  const base = `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, knee ${d.knee}`;
-  if (d.mode === 'conn') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} in flight: 503 at once beyond) at ${d.url}`;
-  if (d.mode === 'rate') return `${base}, ${d.queue} waiting places, behind a limit of ${d.limit} req/s: 429 with Retry-After beyond) at ${d.url}`;
-  return `${base}, ${d.queue} waiting places, then 429) at ${d.url}`;
+  if (d.mode === 'conn' || d.mode === 'rate') {
+    const base = `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, ${d.knee} at once, ${d.queue} waiting places`;
+    const limiter = d.mode === 'conn' ? `${d.limit} in flight: 503 at once beyond` : `${d.limit} req/s: 429 with Retry-After beyond`;
+    return `${base}, behind a limit of ${limiter}; knee ${expectedKnee(d)}) at ${d.url}`;
+  }
+  return `the built-in downstream (${d.capacity} req/s at ${d.latency} ms, knee ${d.knee}, ${d.queue} waiting places, then 429) at ${d.url}`;
 }
 
 async function runSweep(args) {
@@ -367,6 +391,17 @@ async function runSweep(args) {
   const levels = o.levels ?? [1, 5, 10, 20, 40, 80];
   const files = [];
   let downstream;
+  // Interrupted (Ctrl-C, a CI timeout's SIGTERM): the report files this run created go, as when
+  // it fails, instead of staying behind empty; then the signal is raised again, so that the process
+  // ends by it as before (a shell running a script stops on a child killed by SIGINT).
+  const interrupted = signal => {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    for (const [, file] of files) file.discard();
+    downstream?.close();
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     if (o.html) files.push(['html', outputFile('html', path.resolve(o.html)), o.html]);
     if (o.svg) files.push(['svg', outputFile('svg', path.resolve(o.svg)), o.svg]);
@@ -377,7 +412,7 @@ async function runSweep(args) {
       ? {after: seconds / 2, apply: () => downstream.setCapacity(downstream.capacity / 2), restore: () => downstream.setCapacity(downstream.capacity)}
       : undefined;
     if (!o.json) {
-      const what = downstream ? describeDownstream(downstream) : url;
+      const what = downstream ? describeDownstream(downstream) : lib().sweep.shown(url);
       const amount = o.requests !== undefined ? `${o.requests} requests` : `${seconds} s`;
       const extras = [
         o.maxRate !== undefined ? `at most ${o.maxRate} req/s` : '',
@@ -402,12 +437,21 @@ async function runSweep(args) {
         downstream,
         onProgress: bar.update,
         onLevel: bar.level,
+        onWait: (ms, at) => bar.wait(ms, at),
       });
     } finally {
       bar.done();
     }
     if (downstream) {
-      result.downstream = {capacity: downstream.capacity, latency: downstream.latency, queue: downstream.queue, knee: downstream.knee, mode: downstream.mode, limit: downstream.limit};
+      result.downstream = {
+        capacity: downstream.capacity,
+        latency: downstream.latency,
+        queue: downstream.queue,
+        knee: expectedKnee(downstream),
+        servers: downstream.knee,
+        mode: downstream.mode,
+        limit: downstream.limit,
+      };
     }
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else console.log(`${lib().report.table(result)}\n\n${lib().report.summary(result)}`);
@@ -416,6 +460,7 @@ async function runSweep(args) {
       if (!o.json) console.log(`Wrote ${name}`);
     }
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const [, file] of files) file.discard();
     downstream?.close();
   }
@@ -590,11 +635,22 @@ async function main(argv) {
   }
 }
 
+// A run whose promise never settles (a bug: something was left waiting on nothing) must not end
+// as a silent success when the event loop empties.
+let settled = false;
+process.on('exit', code => {
+  if (settled || code !== 0) return;
+  console.error('async-shape: internal error: the run ended without finishing (nothing was left to wait for)');
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
   () => {
+    settled = true;
     process.exitCode ??= 0;
   },
   error => {
+    settled = true;
     // Bad usage: ONE line (the usage is one `--help` away). A failure: one line too.
     console.error(`async-shape: ${String(error.message).replace(/^async-shape: /, '').split('\n')[0]}`);
     process.exit(error instanceof UsageError ? 2 : 1);

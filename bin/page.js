@@ -376,7 +376,8 @@ function summaryBlock(result) {
   const parts = [];
   const k = kneeIndexOf(result);
   if (result.allRefused) {
-    parts.push(`<p class="alert"><strong>Every level was refused.</strong> The service answered 429 or 503 at every concurrency tried; no level is past the knee on its own merits.</p>`);
+    // Refused or failing: a service failing (500s, resets) at every level gets here too.
+    parts.push(`<p class="alert"><strong>No level was served cleanly.</strong> At every concurrency tried, the service refused (429, 503) or failed too many requests; no level tried is below the knee.</p>`);
   }
   const kneeValue = result.allRefused ? 'none' : esc(result.knee ?? '–');
   parts.push(`<div class="knee"><span class="knee-label">knee</span><span class="knee-value${result.allRefused ? ' is-none' : ''}">${kneeValue}</span></div>`);

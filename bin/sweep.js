@@ -43,7 +43,8 @@ const {monitorEventLoop} = require('../lib/event-loop/monitor');
  * @property {number} backoffs     backoff waits without one
  * @property {number} loopP99      the client's event loop, ms
  * @property {number} loopMax
- * @property {number} seconds      the level's wall time
+ * @property {number} seconds      the level's time: its duration (longer when answers came after it), or
+ *   the wall time of a `requests` level
  * @property {number|null} maxRate the request rate cap applied (req/s), null when none
  * @property {Record<string, number>} statuses
  * @property {Record<string, number>} errorReasons
@@ -86,6 +87,12 @@ const ASSUMED_LATENCY_MS = 100;
 const CLIENT_STALL_MS = 100;
 /** `Retry-After` is honoured up to the level's end, and at most this long (ms) in a `requests` level. */
 const RETRY_AFTER_CAP_MS = 30_000;
+/**
+ * The time (performance.now() ms) before which the service asked, by a `Retry-After`, not to be
+ * sent more: a level's result carries it under this key (not part of its JSON), and the next level
+ * waits for it, or the sweep stops when it is more than RETRY_AFTER_CAP_MS away.
+ */
+const RESUME_AT = Symbol('resumeAt');
 
 /** One request; resolves with `{status, retryAfter}`; rejects on a network or protocol error. */
 function request(url, {method, headers, body, agent, timeout}) {
@@ -98,6 +105,17 @@ function request(url, {method, headers, body, agent, timeout}) {
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
     req.on('error', reject);
+    // A 101 or an answer to CONNECT hands the socket over instead of giving a response: without
+    // these listeners Node destroys the socket silently and the promise never settles (the sweep
+    // then ended with exit 0 and no output).
+    const handedOver = what => (res, socket) => {
+      socket.destroy();
+      reject(Object.assign(new Error(`the service answered ${what} (status ${res.statusCode})`), {code: 'ERR_SWEEP_NOT_A_RESPONSE'}));
+    };
+    req.on('upgrade', handedOver('with a protocol switch'));
+    req.on('connect', handedOver('a CONNECT'));
+    // Whatever else ends the request without an answer still settles it.
+    req.on('close', () => reject(Object.assign(new Error('the connection closed without an answer'), {code: 'ERR_SWEEP_NO_ANSWER'})));
     req.end(body);
   });
 }
@@ -107,8 +125,17 @@ function reason(error) {
   if (error?.code === 'ECONNREFUSED') return 'connection refused';
   if (error?.code === 'ENOTFOUND') return 'host not found';
   if (typeof error?.code === 'string' && error.code.startsWith('HPE_')) return 'the answer is not HTTP';
+  if (error?.code === 'ERR_SWEEP_NOT_A_RESPONSE' || error?.code === 'ERR_SWEEP_NO_ANSWER') return error.message;
   return error?.code ?? error?.message ?? String(error);
 }
+
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const HTTP_DATE = [
+  new RegExp(`^${DAY}, \\d\\d ${MONTH} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT$`),
+  new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \\d\\d-${MONTH}-\\d\\d \\d\\d:\\d\\d:\\d\\d GMT$`),
+  new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}$`),
+];
 
 /**
  * A `Retry-After` value in ms from `now` (ms since the epoch): delay-seconds or an HTTP date.
@@ -118,11 +145,25 @@ function parseRetryAfter(value, now = Date.now()) {
   if (typeof value !== 'string') return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  // An HTTP date starts with a day's name ('Tue, 01 Dec 2026 20:00:05 GMT', or the obsolete
-  // forms): Date.parse alone would read '-1' as a year.
-  if (!/^[A-Za-z]{3}/.test(v)) return undefined;
-  const at = Date.parse(v);
+  // An HTTP date in one of RFC 9110's three forms ('Tue, 01 Dec 2026 20:00:05 GMT', 'Tuesday,
+  // 01-Dec-26 20:00:05 GMT', 'Tue Dec  1 20:00:05 2026'), else nothing: Date.parse alone reads
+  // '-1' as a year, 'Tue 2099' as the year 2099 (a wait that ended the sweep) and 'abc 12' as a
+  // date in the past.
+  const form = HTTP_DATE.findIndex(f => f.test(v));
+  if (form === -1) return undefined;
+  // asctime's form has no zone, and is GMT: Date.parse would take it as local time.
+  const at = Date.parse(form === 2 ? `${v} GMT` : v);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/**
+ * The URL as it may be shown or saved: a password in it (`http://user:secret@host/`) is replaced
+ * by `***`, so that the banner, the errors and the reports (made to be shared) do not carry it.
+ */
+function shown(url) {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.href;
 }
 
 const isOk = status => status >= 200 && status < 400;
@@ -137,25 +178,31 @@ const isRefusal = status => status === 429 || status === 503;
 async function probe(url, options) {
   const agent = new (url.protocol === 'https:' ? https : http).Agent({keepAlive: true, maxSockets: 1});
   let fastest;
+  let resumeAt = 0;
   try {
     const until = performance.now() + 1000;
     for (let i = 0; i < 5 && performance.now() < until; i++) {
       const t0 = performance.now();
       let status;
+      let retryAfter;
       try {
-        ({status} = await request(url, {...options, agent, timeout: 10_000}));
+        ({status, retryAfter} = await request(url, {...options, agent, timeout: 10_000}));
       } catch (error) {
-        if (i === 0) throw new Error(`${url.href} did not answer: ${reason(error)}`);
+        if (i === 0) throw new Error(`${shown(url)} did not answer: ${reason(error)}`);
         break;
       }
-      if (!isOk(status)) break;
+      if (!isOk(status)) {
+        const ms = parseRetryAfter(retryAfter);
+        if (isRefusal(status) && ms !== undefined) resumeAt = performance.now() + ms;
+        break;
+      }
       const ms = performance.now() - t0;
       fastest = Math.min(fastest ?? Infinity, ms);
     }
   } finally {
     agent.destroy();
   }
-  return {latency: fastest};
+  return {latency: fastest, [RESUME_AT]: resumeAt};
 }
 
 /**
@@ -223,6 +270,7 @@ async function measureLevel(url, concurrency, options) {
   const errorReasons = new Map();
   const c = {sent: 0, ok: 0, refused: 0, status429: 0, status503: 0, errors: 0, answered: 0, retryAfterWaits: 0, backoffs: 0};
   let busyMs = 0;
+  let resumeAt = 0;
   const deadline = duration === undefined ? Infinity : started + duration * 1000;
   const more = () => (requests === undefined || c.sent < requests) && performance.now() < deadline;
   const slots = pacer(maxRate);
@@ -286,11 +334,15 @@ async function measureLevel(url, concurrency, options) {
       let wait = Math.random() * Math.min(BACKOFF_CAP_MS, base * 2 ** attempt);
       if (outcome.retryAfter !== undefined) {
         c.retryAfterWaits++;
+        resumeAt = Math.max(resumeAt, performance.now() + outcome.retryAfter);
         wait = Math.max(wait, Math.min(outcome.retryAfter, RETRY_AFTER_CAP_MS));
       } else {
         c.backoffs++;
       }
       attempt = Math.min(attempt + 1, 30);
+      // A level that has sent all its requests has nothing to wait for (a `requests` level slept
+      // out its last Retry-After, up to 30 s, for nothing).
+      if (!more()) break;
       // A wait past the level's end ends this client: it sends nothing before its Retry-After.
       const left = deadline - performance.now();
       if (wait >= left) break;
@@ -307,7 +359,11 @@ async function measureLevel(url, concurrency, options) {
   }
   const loopStats = {p99: loop.count > 0 ? loop.percentile(99) / 1e6 : 0, max: loop.count > 0 ? loop.max / 1e6 : 0, stalls: loop.stallCount};
   loop.close();
-  const seconds = (performance.now() - started) / 1000;
+  // A duration level's rates are per its duration, even when every client stopped early (each
+  // told by a Retry-After to come back after the level's end): over the few ms it took to be
+  // refused, 50 refusals read as 900 refused a second and tripped the rate-cap note.
+  const elapsed = (performance.now() - started) / 1000;
+  const seconds = duration === undefined ? elapsed : Math.max(elapsed, duration);
   const rate = n => (c.sent > 0 ? n / c.sent : 0);
   return {
     concurrency,
@@ -345,6 +401,7 @@ async function measureLevel(url, concurrency, options) {
     maxRate,
     statuses: Object.fromEntries(statuses),
     errorReasons: Object.fromEntries(errorReasons),
+    [RESUME_AT]: resumeAt,
   };
 }
 
@@ -357,9 +414,33 @@ function ratesOf(l) {
   };
 }
 
-const clean = l => {
+/**
+ * The service's background failure rate: the least failure rate of the levels that sent at
+ * least 100 requests, when two or more did (of all levels otherwise: a level's own rate is never
+ * its only evidence of a background). A service that fails some requests whatever
+ * the load (3% of 500s at every level) has it as its background: judged against 1% alone, every
+ * level failed, no knee was found, and the sweep said to try lower levels.
+ */
+function errorFloor(levels) {
+  const sent = l => l.sent ?? l.requests ?? 0;
+  const counted = levels.filter(l => sent(l) >= 100);
+  const rates = (counted.length >= 2 ? counted : levels.filter(l => sent(l) > 0)).map(l => ratesOf(l).errors);
+  return rates.length > 0 ? Math.min(...rates) : 0;
+}
+
+/**
+ * The failure rate level `l` may have and still be clean: the background, plus 1%, plus three
+ * standard deviations of the background's sampling noise at this level's count (exactly 1% when
+ * no level failed any request). A failure rate rising with the load still ends the climb.
+ */
+function errorTolerance(floor, l) {
+  const n = l.sent ?? l.requests ?? 0;
+  return floor + DIRTY + (n > 0 ? 3 * Math.sqrt((floor * (1 - floor)) / n) : 0);
+}
+
+const clean = (l, floor = 0) => {
   const r = ratesOf(l);
-  return r.refused <= DIRTY && r.errors <= DIRTY && l.throughput > 0;
+  return r.refused <= DIRTY && r.errors <= errorTolerance(floor, l) && l.throughput > 0;
 };
 const pct = x => {
   const p = x * 100;
@@ -373,15 +454,22 @@ const pct = x => {
  * than 10%. Returns `{index, reason}`; `index` is -1 when no level is clean.
  */
 function judgeKnee(levels) {
-  const first = levels.findIndex(clean);
-  if (first === -1) return {index: -1, reason: `no level was served cleanly (refused or failing at most ${pct(DIRTY)})`};
+  const floor = errorFloor(levels);
+  const first = levels.findIndex(l => clean(l, floor));
+  if (first === -1) {
+    const failing = floor > 0 ? `failing at most ${pct(floor + DIRTY)}, its least` : `failing at most ${pct(DIRTY)}`;
+    return {index: -1, reason: `no level was served cleanly (refused at most ${pct(DIRTY)}, ${failing})`};
+  }
   let knee = first;
   for (let i = first + 1; i < levels.length; i++) {
     const prev = levels[knee];
     const cur = levels[i];
     const r = ratesOf(cur);
     if (r.refused > DIRTY) return {index: knee, reason: `at ${cur.concurrency} the service refused ${pct(r.refused)} of requests`};
-    if (r.errors > DIRTY) return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed`};
+    if (r.errors > errorTolerance(floor, cur)) {
+      const least = floor > 0 ? ` (${pct(floor)} at the least)` : '';
+      return {index: knee, reason: `at ${cur.concurrency} ${pct(r.errors)} of requests failed${least}`};
+    }
     if (!(cur.throughput > 0)) return {index: knee, reason: `at ${cur.concurrency} nothing succeeded`};
     const gain = prev.throughput > 0 ? cur.throughput / prev.throughput : Infinity;
     const p99Rise = prev.latency.p99 > 0 ? cur.latency.p99 / prev.latency.p99 : 1;
@@ -418,13 +506,17 @@ function littlesLaw(levels, fallbackLatency) {
  */
 function rateCap(done, concurrency, unloaded) {
   const best = Math.max(0, ...done.map(l => l.throughput));
-  const lastClean = done.findLast(clean);
+  const floor = errorFloor(done);
+  const lastClean = done.findLast(l => clean(l, floor));
   const perClient = lastClean ? lastClean.throughput / lastClean.concurrency : 1000 / unloaded;
   return CAP_FACTOR * Math.max(best, perClient * concurrency);
 }
 
+/** Answers 300–399 at a level. */
+const redirectsOf = l => Object.entries(l.statuses ?? {}).reduce((n, [s, k]) => (Number(s) >= 300 && Number(s) < 400 ? n + k : n), 0);
+
 /** The notes a reader should see: refusals and failures per level, caps, where the knee may be. */
-function notesOf(results, knee, kneeAtTop, allRefused) {
+function notesOf(results, knee, kneeAtTop, allRefused, capGiven, stopped) {
   const notes = [];
   for (const l of results) {
     const name = l.concurrency === 'adaptive' ? 'the adaptive level' : String(l.concurrency);
@@ -442,8 +534,18 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
       notes.push(`the client's own event loop stalled at ${name} (up to ${l.loopMax.toFixed(0)} ms): its figures there measure the client too (a busy machine?)`);
     }
     if (l.maxRate !== null && l.offered >= 0.9 * l.maxRate) {
-      notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (--max-rate)`);
+      notes.push(`the request rate was capped at ${l.maxRate.toFixed(0)}/s at ${name} (${capGiven ? '--max-rate' : 'the default cap; --max-rate sets it'})`);
     }
+  }
+  // Redirects count as successes, but the sweep does not follow them: a URL that redirects (http
+  // to https, a trailing slash) measures the redirect, not the service, and its "knee" is the
+  // redirect's.
+  const redirected = results.find(l => redirectsOf(l) > DIRTY * l.sent);
+  if (redirected) {
+    const codes = Object.keys(redirected.statuses).filter(s => Number(s) >= 300 && Number(s) < 400);
+    notes.push(
+      `${pct(redirectsOf(redirected) / redirected.sent)} of the answers at ${redirected.concurrency === 'adaptive' ? 'the adaptive level' : redirected.concurrency} were redirects (status ${codes.join(', ')}), counted as successes: the sweep does not follow them; point --url at where they lead`,
+    );
   }
   const waits = results.reduce((n, l) => n + l.retryAfterWaits, 0);
   const backoffs = results.reduce((n, l) => n + l.backoffs, 0);
@@ -452,7 +554,15 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
     backoffs > 0 ? `backed off ${backoffs} times (exponential with full jitter, no Retry-After)` : '',
   ].filter(Boolean);
   if (waited.length > 0) notes.push(`after a refusal or a failure, clients ${waited.join(' and ')}`);
-  if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)} of its requests; try lower --levels`);
+  if (stopped) notes.push(stopped);
+  const fixed = results.filter(l => l.concurrency !== 'adaptive');
+  const floor = errorFloor(fixed);
+  if (floor > 0) {
+    notes.push(
+      `the service failed ${pct(floor)} of requests or more whatever the load: taken as its background rate, a level was past the knee when it failed over 1% more than that (and its sampling noise)`,
+    );
+  }
+  if (allRefused) notes.push(`every level was refused or failing on more than ${pct(DIRTY)}${floor > 0 ? ' (above the background)' : ''} of its requests; try lower --levels`);
   if (kneeAtTop) {
     const top = results.filter(l => l.concurrency !== 'adaptive').at(-1).concurrency;
     notes.push(`the knee is the highest level tried: it may lie above; try --levels ${top},${top * 2},${top * 4}`);
@@ -466,7 +576,8 @@ function notesOf(results, knee, kneeAtTop, allRefused) {
  * Options: `levels`, `duration` (s) or `requests`, `method`, `headers`, `body`, `maxRate`
  * (req/s; default derived, see `rateCap`), `adaptive`, `step` ({after, apply, restore}),
  * `downstream` (the built-in one, described in `params`), `onProgress(snapshot)`,
- * `onLevel(level, {index, of})`. Returns a `SweepResult`.
+ * `onLevel(level, {index, of})`, `onWait(ms, {level, index, of})` (before a level that waits for
+ * a Retry-After). Returns a `SweepResult`.
  * @returns {Promise<SweepResult>}
  */
 async function sweep(url, options) {
@@ -479,7 +590,22 @@ async function sweep(url, options) {
   let adaptiveResult;
   const plan = adaptive ? [...levels, 'adaptive'] : levels;
   const top = Math.max(...levels);
+  // A Retry-After outlives the level that got it: the next level does not start before it (the
+  // next level's fresh clients used to send at once, 156 requests in a second to a service that
+  // had asked, at the first level, for an hour), and one too far away ends the sweep.
+  let resumeAt = probed[RESUME_AT];
+  let stopped;
   for (const [index, concurrency] of plan.entries()) {
+    const wait = resumeAt - performance.now();
+    if (wait > RETRY_AFTER_CAP_MS) {
+      const after = index === 0 ? 'the first request' : `concurrency ${plan[index - 1]}`;
+      stopped = `the service asked (Retry-After, after ${after}) for ${(wait / 1000).toFixed(0)} s without requests: the sweep stopped there; not tried: ${plan.slice(index).join(', ')}`;
+      break;
+    }
+    if (wait >= 1) {
+      options.onWait?.(wait, {level: concurrency, index, of: plan.length});
+      await sleep(wait);
+    }
     // A step change: restore at the start of each level, apply `step.after` seconds in.
     step?.restore();
     const stepTimer = step === undefined ? undefined : setTimeout(step.apply, step.after * 1000);
@@ -497,17 +623,22 @@ async function sweep(url, options) {
       clearTimeout(stepTimer);
     }
     onLevel?.(result, {index, of: plan.length});
+    resumeAt = Math.max(resumeAt, result[RESUME_AT]);
     if (concurrency === 'adaptive') {
       adaptiveResult = result;
       break;
     }
     if (index === 0 && result.ok + result.refused === 0 && result.errors > 0) {
       const why = Object.keys(result.errorReasons)[0] ?? `status ${Object.keys(result.statuses).join(', ')}`;
-      throw new Error(`${target.href} gave no successful answer at concurrency ${concurrency}: ${why}`);
+      throw new Error(`${shown(target)} gave no successful answer at concurrency ${concurrency}: ${why}`);
     }
     results.push(result);
   }
   step?.restore();
+  if (stopped && results.length === 0) {
+    loop.close();
+    throw new Error(`${shown(target)} asked (Retry-After) for ${((resumeAt - performance.now()) / 1000).toFixed(0)} s without requests before the first level: try later`);
+  }
   const loopReport = loop.report();
   loop.close();
   const judged = judgeKnee(results);
@@ -522,7 +653,7 @@ async function sweep(url, options) {
   const version = require('../package.json').version;
   /** @type {SweepResult} */
   const out = {
-    url: target.href,
+    url: shown(target),
     builtIn: downstream !== undefined,
     params: {
       levels: [...levels],
@@ -548,7 +679,7 @@ async function sweep(url, options) {
     allRefused,
     little,
     recommendation,
-    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused),
+    notes: notesOf(adaptiveResult ? [...results, adaptiveResult] : results, kneeLevel, kneeAtTop, allRefused, maxRate !== null, stopped),
     loop: loopReport,
     probe: {latency: probed.latency ?? null},
   };
@@ -581,4 +712,4 @@ function trajectory(history, seconds, max = 10) {
   return `limit ${limits.join('→')} (t=0…${end < 10 ? end.toFixed(1) : end.toFixed(0)} s)`;
 }
 
-module.exports = {sweep, latencyRecorder, judgeKnee, findKnee, littlesLaw, measureLevel, request, probe, parseRetryAfter, rateCap, trajectory, DIRTY};
+module.exports = {sweep, shown, latencyRecorder, judgeKnee, findKnee, littlesLaw, measureLevel, request, probe, parseRetryAfter, rateCap, trajectory, DIRTY};
