@@ -368,15 +368,21 @@ test('polite: a Retry-After of 0 on every refusal is no licence for a retry stor
   }
 });
 
-test('rateCap: 4 × the larger of the best goodput and the last clean level per client × the concurrency', () => {
+test('rateCap: 4 × the larger of the best goodput and the last clean level per client × the concurrency; after a refused level, 4 × the best goodput', () => {
   const {rateCap} = require('../bin/sweep');
   // Before any level: one client at the probe's latency (50 ms: 20/s).
   assert.equal(rateCap([], 5, 50), 4 * 5 * 20);
-  const done = [lv(5, 100, 52), lv(10, 200, 52), lv(20, 400, 53), lv(40, 380, 53, {refused: 300})];
-  // The last clean level is 20 (20 ok/s per client): at 80, 4 × 1600.
-  assert.equal(rateCap(done, 80, 50), 4 * 20 * 80);
+  const clean = [lv(5, 100, 52), lv(10, 200, 52), lv(20, 400, 53)];
+  // The last clean level is 20 (20 ok/s per client): at 40, 4 × 800.
+  assert.equal(rateCap(clean, 40, 50), 4 * 20 * 40);
+  // Past a refused level the projection no longer grows with the clients: 4 × the best goodput
+  // (was 4 × 20 × 80 = 6,400/s here, which let a limit_req-like service be hit at 680/s).
+  const refused = [...clean, lv(40, 380, 53, {refused: 300})];
+  assert.equal(rateCap(refused, 80, 50), 4 * 400);
   // A best goodput above the projection wins.
   assert.equal(rateCap([lv(10, 1000, 10, {refused: 500})], 1, 50), 4 * 1000);
+  // Everything refused: still one client's unloaded rate, so the next level can measure.
+  assert.equal(rateCap([lv(1, 0, 5, {refused: 400})], 5, 50), 4 * 20);
 });
 
 test('polite: --max-rate caps the request rate of a level against a fast server', {timeout: 120_000}, async () => {
@@ -560,5 +566,19 @@ test('a level during which the client itself stalled gets a note saying its figu
     assert.ok(result.notes.some(n => /the client's own event loop stalled at 2 \(up to \d+ ms\)/.test(n)), result.notes.join('\n'));
   } finally {
     await s.close();
+  }
+});
+
+test('the built-in downstream reports the capacity it really serves (whole servers), not the one asked', () => {
+  const {startDownstream} = require('../bin/downstream');
+  const d = startDownstream({capacity: 30, latency: 50});
+  try {
+    // 30/s at 50 ms is 1.5 servers, rounded to 2: it serves 40/s, and the banner must say so.
+    assert.equal(d.knee, 2);
+    assert.equal(d.capacity, 40);
+    d.setCapacity(200);
+    assert.equal(d.capacity, 200);
+  } finally {
+    d.close();
   }
 });

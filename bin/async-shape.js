@@ -67,7 +67,7 @@ Options:
   --requests N         requests in the workload (default 200)
   --capacity R         requests per second (default 400)
   --latency MS         ms per request (default 50)
-  --queue Q            waiting places before 429 (default 20)
+  --queue Q            waiting places before 429 (default: as many as the knee)
   --fleet N            N processes share one limit (1 to 64)
   --quiet              no progress on stderr
   -h, --help           this text

@@ -88,7 +88,11 @@ function startDownstream(options = {}) {
     queue: native.queue,
     mode: MODE_NAMES[native.mode],
     limit: native.limit ?? null,
-    capacity,
+    /** What it really serves, in requests per second: whole servers, so `capacity` × `latency` is
+     * rounded (30/s at 50 ms is 2 servers: 40/s), and it follows `setCapacity`. */
+    get capacity() {
+      return (native.servers * 1000) / latency;
+    },
     latency,
     counters: () => native.counters(),
     resetMaxima: () => native.resetMaxima(),
