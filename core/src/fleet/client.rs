@@ -9,13 +9,19 @@
 //! releases made meanwhile go out together in the next one; between calls wait for a poke, a
 //! message, or a timer (lease deadline, linger). On a connection error: `STORE_DOWN`, then
 //! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
-//! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error) are
-//! `FATAL` and end the loop.
+//! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error, a TLS
+//! handshake failure) are `FATAL` and end the loop.
+//!
+//! TLS (`rediss://`): rustls with ring's crypto; the server's certificate is checked against
+//! webpki-roots (Mozilla's CA list, as Node's `tls` does by default) or the `ca` given
+//! ([`Tls`]), for the URL's host name or IP address. A password and an ACL user in the URL go in
+//! `AUTH` after the handshake, on both connections.
 
 use crate::fleet::ledger::{Ledger, Readiness, Settings};
 use crate::fleet::protocol::{Keys, Message, Reply, Request, SYNC_LUA};
 use crate::now_ns;
 use futures_util::StreamExt;
+use rustls::pki_types::pem::PemObject;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,6 +36,26 @@ pub struct Config {
   pub settings: Settings,
   /// `ready()` rejects when no connection succeeded within this.
   pub connect_timeout: Duration,
+  /// TLS settings of a `rediss://` URL (None: the defaults; refused with a `redis://` URL).
+  pub tls: Option<Tls>,
+}
+
+/// How a `rediss://` connection checks the server (`shared.tls`, Node's `tls` option names).
+/// The name checked is the URL's host (a DNS name, or an IP address the certificate lists).
+#[derive(Clone, Debug)]
+pub struct Tls {
+  /// PEM certificates to trust INSTEAD of the bundled roots (webpki-roots: Mozilla's list, the
+  /// one Node's `tls` trusts by default), for a private CA.
+  pub ca: Option<String>,
+  /// false: the server's certificate is not checked at all (Node's `rejectUnauthorized: false`;
+  /// for tests against a self-signed server only).
+  pub reject_unauthorized: bool,
+}
+
+impl Default for Tls {
+  fn default() -> Tls {
+    Tls { ca: None, reject_unauthorized: true }
+  }
 }
 
 /// Why a configuration was refused (the binding throws a TypeError).
@@ -37,6 +63,10 @@ pub struct Config {
 pub enum ConfigError {
   /// Not a URL the client can use; the text says why.
   Url(String),
+  /// TLS settings the client cannot use (`shared.tls`); the text says why.
+  Tls(String),
+  /// A `ca` the client cannot use; the text says why ("holds no …").
+  Ca(String),
 }
 
 /// Called from the runtime thread when the JS thread must look at the ledger.
@@ -66,7 +96,10 @@ impl Shared {
   }
 
   fn describe(&self, e: &redis::RedisError) -> String {
-    format!("async-shape: Redis at {}: {e}", redacted(&self.config.url))
+    match tls_failure(e) {
+      Some(tls) => format!("async-shape: Redis at {}: {tls}", redacted(&self.config.url)),
+      None => format!("async-shape: Redis at {}: {e}", redacted(&self.config.url)),
+    }
   }
 }
 
@@ -82,21 +115,99 @@ pub fn redacted(url: &str) -> String {
   }
 }
 
-/// Checks a URL: `redis://` only in this build (`rediss://` is refused: no TLS), parsed by the
-/// client.
+/// Checks a URL without TLS settings (see [`check`]).
 pub fn check_url(url: &str) -> Result<redis::Client, ConfigError> {
-  let scheme = url.split("://").next().unwrap_or("");
-  if url.len() == scheme.len() {
-    return Err(ConfigError::Url("expected a redis:// URL".into()));
-  }
-  match scheme {
-    "redis" => {}
-    "rediss" => return Err(ConfigError::Url("TLS not supported in this build (rediss://)".into())),
-    _ => return Err(ConfigError::Url(format!("expected a redis:// URL, got the scheme `{scheme}`"))),
-  }
-  redis::Client::open(url).map_err(|e| ConfigError::Url(format!("not a Redis URL: {e}")))
+  check(url, None)
 }
 
+/// Checks a URL (`redis://` or `rediss://`, parsed by the client) and its TLS settings (only with
+/// `rediss://`), and makes the client.
+pub fn check(url: &str, tls: Option<&Tls>) -> Result<redis::Client, ConfigError> {
+  let scheme = url.split("://").next().unwrap_or("");
+  if url.len() == scheme.len() {
+    return Err(ConfigError::Url("expected a redis:// or rediss:// URL".into()));
+  }
+  let secure = match scheme {
+    "redis" => false,
+    "rediss" => true,
+    _ => return Err(ConfigError::Url(format!("expected a redis:// or rediss:// URL, got the scheme `{scheme}`"))),
+  };
+  // The client reads `#insecure` as "no certificate check": that is `tls.rejectUnauthorized`.
+  if url.contains('#') {
+    return Err(ConfigError::Url("a URL fragment (#…) is not allowed (`shared.tls` sets TLS options)".into()));
+  }
+  let bad = |e: redis::RedisError| ConfigError::Url(format!("not a Redis URL: {e}"));
+  let Some(tls) = tls.filter(|_| secure) else {
+    if tls.is_some() {
+      return Err(ConfigError::Tls("TLS options go with a rediss:// URL".into()));
+    }
+    if secure {
+      install_crypto();
+    }
+    return redis::Client::open(url).map_err(bad);
+  };
+  install_crypto();
+  let url = if tls.reject_unauthorized { url.to_string() } else { format!("{url}#insecure") };
+  let Some(ca) = &tls.ca else {
+    return redis::Client::open(url).map_err(bad);
+  };
+  // Checked here (the client would take a PEM without certificates as "trust nothing").
+  let mut roots = rustls::RootCertStore::empty();
+  for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+    let cert = cert.map_err(|e| ConfigError::Ca(format!("is not PEM: {e}")))?;
+    roots.add(cert).map_err(|e| ConfigError::Ca(format!("holds a certificate that cannot be a trust anchor: {e}")))?;
+  }
+  if roots.is_empty() {
+    return Err(ConfigError::Ca("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+  }
+  let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(ca.as_bytes().to_vec()) };
+  redis::Client::build_with_tls(url, certificates).map_err(bad)
+}
+
+/// rustls's crypto (ring) for this process, once: the client's TLS configs take the default.
+fn install_crypto() {
+  static ONCE: std::sync::Once = std::sync::Once::new();
+  ONCE.call_once(|| {
+    // Err: a provider is installed already (ours, or another copy's in this binary): fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+  });
+}
+
+/// The TLS failure under a connection error, if that is what it is: a certificate the client
+/// does not trust, a server that does not speak TLS on that port, a handshake the server
+/// refused. Such an error does not go away by retrying: `ready()` rejects at once.
+pub fn tls_failure(e: &redis::RedisError) -> Option<String> {
+  type Shared = Arc<dyn std::error::Error + Send + Sync>;
+  // The client keeps an I/O error in an `Arc` (whose `source()` skips the io::Error, whose own
+  // `source()` skips the rustls error inside it): look through both by type.
+  fn rustls_of<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let err: &'a (dyn std::error::Error + 'static) = match err.downcast_ref::<Shared>() {
+      Some(inner) => &**inner,
+      None => err,
+    };
+    err.downcast_ref::<rustls::Error>().or_else(|| {
+      let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+      inner.downcast_ref::<rustls::Error>()
+    })
+  }
+  let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+  while let Some(err) = source {
+    if let Some(r) = rustls_of(err) {
+      let hint = match r {
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+          " (does the server speak TLS on that port?)"
+        }
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+          " (the server's certificate is not trusted: give its CA as `shared.tls.ca`)"
+        }
+        _ => "",
+      };
+      return Some(format!("TLS handshake failed: {r}{hint}"));
+    }
+    source = err.source();
+  }
+  None
+}
 /// A random 128-bit id in hex, with the pid for humans.
 fn process_id() -> String {
   let mut h = [0u64; 2];
@@ -124,6 +235,9 @@ pub fn backoff(attempt: u32, unit: f64) -> Duration {
 
 /// Whether an error will not go away by retrying.
 pub fn permanent(e: &redis::RedisError) -> bool {
+  if tls_failure(e).is_some() {
+    return true;
+  }
   if matches!(e.kind(), redis::ErrorKind::AuthenticationFailed | redis::ErrorKind::InvalidClientConfig) {
     return true;
   }
@@ -146,7 +260,7 @@ impl Fleet {
   /// Starts the runtime thread. `wake` is called (from that thread) when the JS thread must
   /// look at the ledger.
   pub fn start(config: Config, wake: Wake) -> Result<Fleet, ConfigError> {
-    let client = check_url(&config.url)?;
+    let client = check(&config.url, config.tls.as_ref())?;
     let shared = Arc::new(Shared {
       ledger: Mutex::new(Ledger::new(config.settings.clone(), now_ns())),
       notify: Notify::new(),

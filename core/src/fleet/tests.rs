@@ -106,7 +106,7 @@ pub fn settings(limit: u32, lease_ms: u64) -> Settings {
 }
 
 pub fn config(url: &str, key: &str, settings: Settings) -> Config {
-  Config { url: url.into(), key: key.into(), settings, connect_timeout: Duration::from_secs(5) }
+  Config { url: url.into(), key: key.into(), settings, connect_timeout: Duration::from_secs(5), tls: None }
 }
 
 /// A wake-up flag the runtime thread sets and a simulated JS thread waits on.
