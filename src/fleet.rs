@@ -81,7 +81,8 @@
 //! shared pool of the process (200 ms in all). After a SIGKILL (or a signal's default action)
 //! the lease's expiry returns them.
 //!
-//! TLS: the `redis` crate's rustls support with ring's crypto (see `core/src/fleet/client.rs`);
+//! TLS: rustls (tokio-rustls) with ring's crypto, run by `core/src/fleet/client.rs` under the
+//! `redis` crate's connections (its own TLS feature would link the macOS Security framework);
 //! ring's build script compiles C for the target, so cross checks point Cargo's C compiler at zig
 //! (`scripts/setup-cross.sh check-env`).
 
