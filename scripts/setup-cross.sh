@@ -11,7 +11,8 @@
 #                                     point Cargo's C compiler and archiver of every napi target other
 #                                     than the host at scripts/zig-cc.sh, for `cargo check --target`:
 #                                     ring (rustls's crypto, for rediss://) compiles C and assembly in
-#                                     its build script even under `check`. Use: eval "$(… check-env)".
+#                                     its build script even under `check`. Use:
+#                                     cc_env=$(… check-env) && eval "$cc_env"
 #                                     Release builds need none of it: `napi build --cross-compile`
 #                                     (cargo-zigbuild) sets them itself, windows-gnu uses mingw.
 set -euo pipefail
