@@ -162,9 +162,13 @@ What the fleet's limit does while Redis cannot be reached: `'wait'` starts nothi
 */
 export type SharedOptions = {
 	/**
-	The Redis server: `redis://[user:password@]host[:port][/db]`. (`rediss://`, TLS, is not supported in this build: a TypeError says so.)
+	The Redis server: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS (see `tls`). A password alone, or an ACL user and its password, go in the URL; no `#fragment`.
 	*/
 	readonly redis: string;
+	/**
+	TLS options of a `rediss://` URL (a TypeError with `redis://`). Without them the server's certificate is checked against the bundled Mozilla roots, as Node's `tls` does.
+	*/
+	readonly tls?: SharedTlsOptions;
 	/**
 	The limit's name: every process that passes the same `key` (and the same `concurrency`) shares one limit. Its keys in Redis are `async-shape:{key}:…`, one hash tag, so Redis Cluster keeps them on one node.
 	*/
@@ -199,7 +203,23 @@ export type SharedOptions = {
 );
 
 /**
-An event of a fleet's limit. `storeDown`/`storeUp`: Redis stopped or started answering (`detail`: the cause). `leaseLost`: this process's lease ran out before it was renewed; it starts nothing until it is registered again, and a `Pool`'s running tasks reject with `error` (a `LeaseLostError`) and their signals abort (fencing). `leaseRegained`: registered again. `fatal`: a permanent failure (a wrong password, an ACL refusal, a script error): every waiting and later task rejects with `error`.
+How a `rediss://` connection checks the server, with Node's `tls` option names. The name checked is the URL's host: a DNS name, or an IP address the certificate lists.
+*/
+export type SharedTlsOptions = {
+	/**
+	PEM certificates to trust instead of the bundled roots (a private CA): a string or a Buffer, or an array of them.
+	*/
+	readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+	/**
+	`false`: the server's certificate is not checked at all (tests against a self-signed server only).
+
+	@default true
+	*/
+	readonly rejectUnauthorized?: boolean;
+};
+
+/**
+An event of a fleet's limit. `storeDown`/`storeUp`: Redis stopped or started answering (`detail`: the cause). `leaseLost`: this process's lease ran out before it was renewed; it starts nothing until it is registered again, and a `Pool`'s running tasks reject with `error` (a `LeaseLostError`) and their signals abort (fencing). `leaseRegained`: registered again. `fatal`: a permanent failure (a wrong password, an ACL refusal, a TLS handshake failure, a script error): every waiting and later task rejects with `error`.
 */
 export type FleetEvent = {
 	readonly type: 'storeDown' | 'storeUp' | 'leaseLost' | 'leaseRegained' | 'fatal';

@@ -7,8 +7,9 @@
 //   after(stopAllRedis);
 //   const server = await startRedis({password: 's3cret'});
 //   server.url; server.pause(); server.resume(); await server.restart(); await server.command('DBSIZE');
+//   const tlsServer = await startRedis({tls: true}); tlsServer.tlsUrl; tlsServer.ca; makeCertificates(dir).ca
 
-const {startRedisServer, hasRedisServer, freePort, send, RedisReplyError} = require('../bin/redis-server');
+const {startRedisServer, hasRedisServer, freePort, send, RedisReplyError, makeCertificates} = require('../bin/redis-server');
 
 const started = new Set();
 
@@ -29,4 +30,4 @@ async function stopAllRedis() {
 /** For `test(name, {skip: skipWithoutRedis()}, …)`: a reason when redis-server is missing. */
 const skipWithoutRedis = () => (hasRedisServer() ? false : 'redis-server is not on PATH (.ci/run installs it)');
 
-module.exports = {startRedis, stopAllRedis, skipWithoutRedis, hasRedisServer, freePort, send, RedisReplyError};
+module.exports = {startRedis, stopAllRedis, skipWithoutRedis, hasRedisServer, freePort, send, RedisReplyError, makeCertificates};

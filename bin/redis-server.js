@@ -140,6 +140,28 @@ function parseInfo(text) {
   return out;
 }
 
+/**
+ * Makes a throwaway CA and a server certificate signed by it for `ip` (an IP SAN: clients check
+ * the URL's host against it), with the `openssl` CLI, in `dir`. Returns the PEM file paths and
+ * the CA's PEM text: {ca, caFile, certFile, keyFile}. EC P-256 keys, valid for two days.
+ */
+function makeCertificates(dir, {ip = HOST, name = 'async-shape test CA'} = {}) {
+  fs.mkdirSync(dir, {recursive: true});
+  const f = n => path.join(dir, n);
+  const openssl = argv => {
+    const res = spawnSync('openssl', argv, {cwd: dir, encoding: 'utf8', timeout: 30_000});
+    if (res.error || res.status !== 0) throw new Error(`openssl ${argv[0]} failed: ${res.error?.message ?? res.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl(['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${ip}`]);
+  fs.writeFileSync(f('server.ext'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+  openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-out', f('server.pem'), '-days', '2', '-extfile', f('server.ext')]);
+  return {ca: fs.readFileSync(f('ca.pem'), 'utf8'), caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key')};
+}
+
 const running = new Set();
 let exitHook = false;
 function killAllSync() {
@@ -148,18 +170,23 @@ function killAllSync() {
 
 /**
  * Starts a redis-server and resolves once it answers PING. Options: `password` (requirepass),
- * `port` (default: a free one), `timeoutMs` (default 10 s to answer), `args` (more server flags).
- * The server: {host, port, url, password, pid, dir, command(...args), pipeline(cmds), info(section),
- * commandCalls(), pause(), resume(), restart(), stop(), log()}.
+ * `port` (default: a free one), `timeoutMs` (default 10 s to answer), `args` (more server flags),
+ * `tls` (true: a TLS port too, with a CA and a server certificate for 127.0.0.1 made by
+ * makeCertificates; clients need not present one. The plain port stays, for this harness's own
+ * commands: `url` is plain, `tlsUrl` the rediss:// one, `ca` the CA's PEM).
+ * The server: {host, port, url, tlsPort, tlsUrl, ca, password, pid, dir, command(...args),
+ * pipeline(cmds), info(section), commandCalls(), pause(), resume(), restart(), stop(), log()}.
  */
 async function startRedisServer(options = {}) {
-  const {password, timeoutMs = 10_000, args = []} = options;
+  const {password, timeoutMs = 10_000, args = [], tls = false} = options;
   if (!exitHook) {
     exitHook = true;
     process.on('exit', killAllSync);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'async-shape-redis-'));
   let port = options.port ?? (await freePort());
+  const certs = tls ? makeCertificates(path.join(dir, 'tls')) : undefined;
+  let tlsPort = tls ? await freePort() : undefined;
   let child;
   let pid;
   let logText = '';
@@ -170,6 +197,10 @@ async function startRedisServer(options = {}) {
   const launch = async () => {
     const flags = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '', ...args];
     if (password !== undefined) flags.push('--requirepass', password);
+    if (tls) {
+      flags.push('--tls-port', String(tlsPort), '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile,
+        '--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no');
+    }
     // The watchdog: the server in the background, its pid on the first line, then wait for either
     // the server to end or our pipe to close (this process gone), which kills the server.
     const script =
@@ -246,6 +277,16 @@ async function startRedisServer(options = {}) {
     get url() {
       return `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${HOST}:${port}`;
     },
+    /** With `tls`: the TLS port. */
+    get tlsPort() {
+      return tlsPort;
+    },
+    /** With `tls`: rediss://[:password@]127.0.0.1:tlsPort */
+    get tlsUrl() {
+      return tls ? `rediss://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${HOST}:${tlsPort}` : undefined;
+    },
+    /** With `tls`: the PEM of the CA that signed the server's certificate. */
+    ca: certs?.ca,
     /** One command on a fresh connection (authenticated); error replies reject. */
     async command(...cmd) {
       const replies = await send(port, [...auth, cmd.map(String)]);
@@ -374,7 +415,7 @@ async function startRedisServer(options = {}) {
       return server;
     } catch (error) {
       // The free port was taken between our probe and the server's bind: try another one.
-      const raced = options.port === undefined && attempt < 3 && /already in use/i.test(logText);
+      const raced = (options.port === undefined || tls) && attempt < 3 && /already in use/i.test(logText);
       if (!raced) {
         await server.stop();
         throw error;
@@ -384,9 +425,10 @@ async function startRedisServer(options = {}) {
       running.add(server);
       pid = undefined;
       logText = '';
-      port = await freePort();
+      if (options.port === undefined) port = await freePort();
+      if (tls) tlsPort = await freePort();
     }
   }
 }
 
-module.exports = {startRedisServer, hasRedisServer, freePort, send, parseInfo, RedisReplyError};
+module.exports = {startRedisServer, hasRedisServer, freePort, send, parseInfo, RedisReplyError, makeCertificates};

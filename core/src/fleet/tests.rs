@@ -21,6 +21,8 @@ pub struct Server {
   pub port: u16,
   dir: PathBuf,
   password: Option<String>,
+  /// With TLS: the TLS port (the plain one stays, for the tests' own connections).
+  pub tls_port: Option<u16>,
 }
 
 fn free_port() -> u16 {
@@ -32,9 +34,20 @@ impl Server {
   pub fn start(password: Option<&str>) -> Server {
     let dir = std::env::temp_dir().join(format!("async-shape-redis-{}-{}", std::process::id(), now_ns()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut s = Server { child: None, port: free_port(), dir, password: password.map(String::from) };
+    let mut s = Server { child: None, port: free_port(), dir, password: password.map(String::from), tls_port: None };
     s.spawn();
     s
+  }
+
+  /// A server with a TLS port too, its certificate for 127.0.0.1 signed by a throwaway CA made
+  /// with the `openssl` CLI; returns it and the CA's PEM.
+  pub fn start_tls() -> (Server, String) {
+    let dir = std::env::temp_dir().join(format!("async-shape-redis-tls-{}-{}", std::process::id(), now_ns()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = make_certificates(&dir, "async-shape core test CA");
+    let mut s = Server { child: None, port: free_port(), dir, password: None, tls_port: Some(free_port()) };
+    s.spawn();
+    (s, ca)
   }
 
   fn spawn(&mut self) {
@@ -47,6 +60,14 @@ impl Server {
       .stderr(Stdio::null());
     if let Some(p) = &self.password {
       cmd.args(["--requirepass", p]);
+    }
+    if let Some(port) = self.tls_port {
+      cmd.args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"]);
+      for (flag, file) in
+        [("--tls-cert-file", "server.pem"), ("--tls-key-file", "server.key"), ("--tls-ca-cert-file", "ca.pem")]
+      {
+        cmd.arg(flag).arg(self.dir.join(file));
+      }
     }
     let child = cmd.spawn().expect("redis-server must be installed (apt-get install -y redis-server)");
     self.child = Some(child);
@@ -94,6 +115,47 @@ impl Drop for Server {
   }
 }
 
+/// A CA named `name` and a server certificate for IP 127.0.0.1 it signed, in `dir` (`ca.pem`,
+/// `server.pem`, `server.key`), by the `openssl` CLI. Returns the CA's PEM.
+pub fn make_certificates(dir: &std::path::Path, name: &str) -> String {
+  let openssl = |args: &[&str]| {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl CLI");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+  };
+  let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  let subject = format!("/CN={name}");
+  let ca_ext = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"];
+  openssl(
+    &[
+      &["req", "-x509"],
+      &ec[..],
+      &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", &subject],
+      &ca_ext[..],
+    ]
+    .concat(),
+  );
+  openssl(&[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
+  std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+  openssl(&[
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  ]);
+  std::fs::read_to_string(dir.join("ca.pem")).unwrap()
+}
+
 pub fn settings(limit: u32, lease_ms: u64) -> Settings {
   Settings {
     limit,
@@ -106,7 +168,7 @@ pub fn settings(limit: u32, lease_ms: u64) -> Settings {
 }
 
 pub fn config(url: &str, key: &str, settings: Settings) -> Config {
-  Config { url: url.into(), key: key.into(), settings, connect_timeout: Duration::from_secs(5) }
+  Config { url: url.into(), key: key.into(), settings, connect_timeout: Duration::from_secs(5), tls: None }
 }
 
 /// A wake-up flag the runtime thread sets and a simulated JS thread waits on.
@@ -451,16 +513,58 @@ fn an_unreachable_server_is_a_timeout_error() {
 
 #[test]
 fn bad_urls_are_refused_before_anything_starts() {
-  for url in ["http://127.0.0.1:6379", "127.0.0.1:6379", "rediss://127.0.0.1:6379", "redis://[::1"] {
+  use super::client::{check, ConfigError, Tls};
+  for url in ["http://127.0.0.1:6379", "127.0.0.1:6379", "redis://[::1", "rediss://h#insecure"] {
     let r = Fleet::start(config(url, "k", settings(1, 1000)), Box::new(|| {}));
     assert!(r.is_err(), "{url}");
   }
-  let Err(super::client::ConfigError::Url(m)) =
-    Fleet::start(config("rediss://h", "k", settings(1, 1000)), Box::new(|| {}))
-  else {
-    panic!()
+  // TLS: rediss:// is taken, with or without options; options only with rediss://; a `ca`
+  // must hold a certificate.
+  assert!(check("rediss://h", None).is_ok());
+  assert!(check("rediss://u:p@h:6380/2", Some(&Tls::default())).is_ok());
+  assert!(check("rediss://h", Some(&Tls { ca: None, reject_unauthorized: false })).is_ok());
+  assert!(matches!(check("redis://h", Some(&Tls::default())), Err(ConfigError::Tls(_))));
+  let tls = |ca: &str| Tls { ca: Some(ca.into()), reject_unauthorized: true };
+  let Err(ConfigError::Ca(m)) = check("rediss://h", Some(&tls("no pem here"))) else { panic!() };
+  assert!(m.contains("no PEM certificate"), "{m}");
+  let bad = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  assert!(matches!(check("rediss://h", Some(&tls(bad))), Err(ConfigError::Ca(_))));
+}
+
+#[test]
+fn rediss_with_the_servers_ca_registers_and_a_foreign_ca_fails_at_once_naming_tls() {
+  use super::client::Tls;
+  let (server, ca) = Server::start_tls();
+  let url = format!("rediss://127.0.0.1:{}", server.tls_port.unwrap());
+  let with = |ca: &str| {
+    let mut c = config(&url, "tls", settings(2, 2000));
+    c.tls = Some(Tls { ca: Some(ca.into()), reject_unauthorized: true });
+    start(c)
   };
-  assert!(m.contains("TLS not supported in this build"), "{m}");
+  let settled = |fleet: &Fleet, signal: &Signal| {
+    wait_for("ready or failed", Duration::from_secs(10), || {
+      signal.wait(Duration::from_millis(20));
+      !matches!(fleet.ledger().readiness(), Readiness::Pending)
+    });
+    fleet.ledger().readiness().clone()
+  };
+  let (fleet, signal) = with(&ca);
+  assert!(matches!(settled(&fleet, &signal), Readiness::Ready), "registered over TLS");
+  let mut con = server.connection();
+  let holders: u64 = redis::cmd("ZCARD").arg("async-shape:{tls}:holders").query(&mut con).unwrap();
+  assert_eq!(holders, 1, "the script ran over the TLS connection");
+  assert!(fleet.shutdown(Duration::from_secs(2)));
+
+  let other_dir = std::env::temp_dir().join(format!("async-shape-other-ca-{}-{}", std::process::id(), now_ns()));
+  std::fs::create_dir_all(&other_dir).unwrap();
+  let other = make_certificates(&other_dir, "another CA");
+  let _ = std::fs::remove_dir_all(&other_dir);
+  let (fleet, signal) = with(&other);
+  let Readiness::Failed(message) = settled(&fleet, &signal) else { panic!("a foreign CA must fail") };
+  assert!(message.contains("TLS handshake failed") && message.contains("UnknownIssuer"), "{message}");
+  assert!(message.contains(&url), "{message}");
+  assert!(!message.contains("no connection within"), "permanent, not retried until the timeout: {message}");
+  assert!(fleet.shutdown(Duration::from_secs(2)));
 }
 
 /// The sum of `calls` over `INFO commandstats`, and the calls of `evalsha`.
