@@ -485,7 +485,7 @@ impl FleetBinding {
       let mut l = self.fleet.ledger();
       let mut poke = l.returned(core.take_returned());
       poke |= l.local(core.active(), core.pending(), core.head_priority(), now);
-      core.set_permits(l.cap(), l.reuse(now));
+      core.set_permits(l.cap_at(now), l.reuse(now));
       poke
     };
     if poke {

@@ -1,0 +1,115 @@
+'use strict';
+// An adversarial review of the shared limit (#16): real redis-server processes (the harness in
+// __test__/redis.js) and real OS processes (__test__/fleet-review-child.js, __test__/fleet-child.js).
+// Each test bounds its waits; assertions are on counts and order, never on timing.
+
+const test = require('node:test');
+const {after} = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const {fork} = require('node:child_process');
+const {Pool, pLimit} = require('..');
+const {startRedis, stopAllRedis, skipWithoutRedis} = require('./redis');
+const {runScenario, scenarioOf, parseLog} = require('./fleet-review-fuzz');
+
+after(stopAllRedis);
+const noRedis = skipWithoutRedis();
+const now = () => performance.timeOrigin + performance.now();
+const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-review-'));
+after(() => fs.rmSync(dir, {recursive: true, force: true}));
+let keys = 0;
+const newKey = name => `review-${name}-${process.pid}-${++keys}`;
+
+const children = new Set();
+after(() => {
+  for (const c of children) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+});
+
+/** Forks `file` with `config`; `next(type)` resolves with its next message of that type (bounded). */
+function spawn(file, config) {
+  const child = fork(path.join(__dirname, file), [JSON.stringify(config)], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
+  children.add(child);
+  const inbox = [];
+  const waiting = [];
+  child.on('message', m => {
+    const at = waiting.findIndex(w => w.type === m?.type || m?.type === 'error');
+    if (at >= 0) waiting.splice(at, 1)[0].resolve(m);
+    else inbox.push(m);
+  });
+  const exited = new Promise(resolve =>
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve({code, signal});
+    }),
+  );
+  return {
+    child,
+    exited,
+    send: m => child.send(m),
+    next(type, timeoutMs = 30_000) {
+      const at = inbox.findIndex(m => m?.type === type);
+      if (at >= 0) return Promise.resolve(inbox.splice(at, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no '${type}' from ${file} within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push({
+          type,
+          resolve: m => {
+            clearTimeout(timer);
+            if (m?.type === 'error') reject(new Error(`${file} failed: ${m.message}`));
+            else resolve(m);
+          },
+        });
+      });
+    },
+  };
+}
+
+/** Polls `check` every 20 ms until it is true, at most `ms` ms. */
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await delay(20);
+  }
+}
+
+test('a SIGSTOPped holder, resumed after its lease ran out while another holds every permit, starts nothing on its stale permits', {skip: noRedis, timeout: 60_000}, async () => {
+  const server = await startRedis();
+  const key = newKey('sigstop-holder');
+  const leaseMs = 600;
+  const log = path.join(dir, 'sigstop-holder.log');
+  // A: a steady backlog of 20 ms tasks on all 4 permits.
+  const a = spawn('fleet-review-child.js', {mode: 'queue', url: server.url, key, limit: 4, ms: 20, leaseMs, log, seed: 1});
+  await a.next('ready');
+  await until(() => parseLog(log).intervals.length >= 8, 10_000, 'A running tasks');
+  const stoppedAt = now();
+  a.child.kill('SIGSTOP');
+  // B takes every permit once A's lease has run out in Redis, and keeps them.
+  const b = spawn('fleet-child.js', {scenario: 'hold', url: server.url, key, limit: 4, hold: 4, leaseMs});
+  const {held} = await b.next('holding', 20_000);
+  assert.equal(held, 4);
+  const resumedAt = now();
+  a.child.kill('SIGCONT');
+  // A wakes with overdue timers (its tasks' ends) and an overdue lease: it must fence before it
+  // starts anything, and B holds every permit, so A starts nothing until B lets go.
+  await delay(1500);
+  const frozen = parseLog(log);
+  const starts = [...frozen.intervals.map(([start]) => start), ...frozen.open].filter(start => start > stoppedAt);
+  assert.equal(starts.length, 0, `A started ${starts.length} tasks after its lease ran out while B held all 4 permits (at +${starts.map(t => (t - stoppedAt).toFixed(1)).join(', +')} ms from SIGSTOP, +${(resumedAt - stoppedAt).toFixed(1)} the SIGCONT)`);
+  assert.ok(frozen.events.some(([type]) => type === 'leaseLost'), `A was fenced: ${frozen.events.map(e => e[0]).join()}`);
+  // Liveness: once B lets go, A runs again.
+  const releasedAt = now();
+  b.send('release');
+  await b.next('released');
+  await until(() => parseLog(log).intervals.some(([start]) => start > releasedAt), 20_000, 'A running again after B let go');
+  a.send('stop');
+  const done = await a.next('done', 20_000);
+  for (const reason of Object.keys(done.reasons)) assert.equal(reason, 'LeaseLostError', JSON.stringify(done.reasons));
+  await Promise.all([a.exited, b.exited]);
+});
