@@ -153,3 +153,17 @@ test('connections: two per shared pool while it lives, none after close(); a clo
   assert.equal(after, base, 'every connection closed');
   assert.deepEqual(await server.command('KEYS', `async-shape:{${key}}:*`), [`async-shape:{${key}}:meta`]);
 });
+
+test('a URL that only the Redis client refuses (a database that is not a number) is a TypeError naming `shared.redis`, the option the user wrote', () => {
+  for (const make of [
+    shared => new Pool({concurrency: 1, shared}),
+    shared => pLimit({concurrency: 1, shared}),
+  ]) {
+    assert.throws(() => make({redis: 'redis://:pw@127.0.0.1:1/abc', key: 'k'}), error => {
+      assert.equal(error.name, 'TypeError');
+      assert.match(error.message, /`shared\.redis`/);
+      assert.doesNotMatch(error.message, /pw@/, 'the password is not shown');
+      return true;
+    });
+  }
+});

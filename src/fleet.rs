@@ -8,7 +8,8 @@
 //! same in every process of the fleet (the script takes it from each call). `shared`:
 //! - `url: string`: `redis://[user[:password]@]host[:port][/db]`. A `rediss://` URL throws a
 //!   TypeError "TLS not supported in this build" (no TLS is linked: see below); any other scheme
-//!   or a URL the client cannot parse throws a TypeError naming `shared.url`, synchronously.
+//!   or a URL the client cannot parse throws a TypeError naming `shared.redis` (the user's
+//!   option the JS layer passes as `url`), synchronously.
 //! - `key: string` (non-empty): the limiter's name; keys are `async-shape:{key}:…` (one hash
 //!   tag: Redis Cluster safe).
 //! - `leaseMs: number`: the lease's TTL, an integer in 100..=2^31-1 (else RangeError).
@@ -313,7 +314,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       return Err(Thrown);
     }
     let Some(url) = string_of(env, property(env, shared, c"url")?) else {
-      throw_type_error(env, c"Expected `shared.url` to be a string");
+      throw_type_error(env, c"Expected `shared.redis` to be a string");
       return Err(Thrown);
     };
     let key = string_of(env, property(env, shared, c"key")?).filter(|k| !k.is_empty());
@@ -410,8 +411,9 @@ impl FleetBinding {
     let fleet = match Fleet::start(shared.config, Box::new(move || wake_target.wake())) {
       Ok(f) => Arc::new(f),
       Err(ConfigError::Url(why)) => {
-        let message = CString::new(format!("Expected `shared.url` to be a redis:// URL ({why}): {}", redacted(&url)))
-          .unwrap_or_else(|_| c"Expected `shared.url` to be a redis:// URL".into());
+        // Named as the user wrote it: `shared.redis` (the JS layer passes it as `url`).
+        let message = CString::new(format!("Expected `shared.redis` to be a redis:// URL ({why}): {}", redacted(&url)))
+          .unwrap_or_else(|_| c"Expected `shared.redis` to be a redis:// URL".into());
         // SAFETY: the contract.
         unsafe { throw_type_error(env, &message) };
         return Err(Thrown);
