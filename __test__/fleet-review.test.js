@@ -167,3 +167,29 @@ test('a URL that only the Redis client refuses (a database that is not a number)
     });
   }
 });
+
+/** The hash tag Redis Cluster hashes for `key` (the whole key when there is none). */
+function hashTag(key) {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+test('keys with braces, spaces and other characters: one hash tag for all the keys of a limiter; a key that would make it empty is a RangeError', {skip: noRedis, timeout: 30_000}, async () => {
+  const server = await startRedis();
+  for (const key of ['a{b}c', 'x}y', 'with space', 'ünï:cødé*?', '{}', 'tail}']) {
+    const pool = new Pool({concurrency: 2, shared: {redis: server.url, key}});
+    await pool.ready();
+    await pool.run(() => delay(1));
+    const stored = (await server.command('KEYS', '*')).filter(k => k.startsWith(`async-shape:{${key}}:`));
+    assert.ok(stored.length >= 1, `${key}: ${stored}`);
+    const tags = new Set(stored.map(hashTag));
+    assert.equal(tags.size, 1, `${key}: ${stored.join(' ')}`);
+    assert.notEqual([...tags][0], stored[0], `${key}: a hash tag, not the whole key`);
+    await pool.close();
+  }
+  assert.throws(() => new Pool({concurrency: 2, shared: {redis: server.url, key: '}x'}}), {name: 'RangeError', message: /shared\.key/});
+});
