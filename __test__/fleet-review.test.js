@@ -229,3 +229,27 @@ test('processes of one key given different limits: the fleet never runs more tha
     await Promise.all([small.close(), large.close()]);
   }
 });
+
+test('ready() still waiting when close() resolves (an unreachable server): it rejects, and the process exits by itself', {timeout: 60_000}, async () => {
+  const {freePort} = require('./redis');
+  const port = await freePort(); // nothing listens there
+  const script = `
+    const {Pool, pLimit} = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const shared = {redis: 'redis://127.0.0.1:${port}', key: 'k'};
+    for (const make of [() => new Pool({concurrency: 1, shared}), () => pLimit({concurrency: 1, shared})]) {
+      const limiter = make();
+      limiter.ready().then(() => console.log('ready'), error => console.log('ready rejected', error.name));
+      setTimeout(() => limiter.close().then(() => console.log('closed')), 50);
+    }
+  `;
+  const {spawn: spawnProcess} = require('node:child_process');
+  const child = spawnProcess(process.execPath, ['-e', script], {stdio: ['ignore', 'pipe', 'inherit']});
+  children.add(child);
+  let out = '';
+  child.stdout.on('data', chunk => (out += chunk));
+  const exited = await Promise.race([new Promise(resolve => child.on('exit', code => resolve({code}))), delay(30_000).then(() => undefined)]);
+  assert.ok(exited, `the process did not exit by itself: ${out}`);
+  assert.equal(exited.code, 0);
+  const lines = out.trim().split('\n').sort();
+  assert.deepEqual(lines, ['closed', 'closed', 'ready rejected FleetError', 'ready rejected FleetError']);
+});

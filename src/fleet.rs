@@ -555,6 +555,16 @@ impl FleetBinding {
         first.step(env, step);
       }
       match &readiness {
+        // Closed before any call succeeded (an unreachable server, a refused database): the
+        // ready() promises would never settle, and their ref kept the process alive for good.
+        Readiness::Pending if closed => {
+          let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());
+          for d in waiters {
+            let error = js_error(env, "async-shape: the pool was closed before it was registered in Redis");
+            let step = js_check(env, sys::napi_reject_deferred(env, d, error), "napi_reject_deferred");
+            first.step(env, step);
+          }
+        }
         Readiness::Pending => {}
         Readiness::Ready => {
           let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());
