@@ -30,7 +30,7 @@ function rng(seed) {
   };
 }
 
-const CHAOS = ['none', 'sigkill', 'sigstop', 'stall', 'redis-pause', 'redis-restart', 'join-leave'];
+const CHAOS = ['none', 'sigkill', 'sigstop', 'stall', 'redis-pause', 'redis-restart', 'join-leave', 'sigstop-edge', 'stop-storm', 'redis-blip'];
 
 /** The scenario of `seed` (a plain object, printed on failure). */
 function scenarioOf(seed, only) {
@@ -133,6 +133,26 @@ async function runScenario(s, server, dir) {
       await delay(s.leaseMs * 2.5);
       victim.resumedAt = now();
       victim.child.kill('SIGCONT');
+    } else if (s.chaos === 'sigstop-edge' || s.chaos === 'stop-storm') {
+      // Around the lease's end (0.5 to 1.3 leases), or ten short stops in a row.
+      const stops = s.chaos === 'stop-storm' ? Array.from({length: 10}, (_, k) => 20 + ((s.seed * 7 + k * 13) % Math.floor(s.leaseMs / 2))) : [s.leaseMs * (0.5 + ((s.seed * 37) % 80) / 100)];
+      victim.frozen = [];
+      for (const ms of stops) {
+        const at = now();
+        victim.child.kill('SIGSTOP');
+        await delay(ms);
+        victim.frozen.push([at, now()]);
+        victim.child.kill('SIGCONT');
+        await delay(30);
+      }
+    } else if (s.chaos === 'redis-blip') {
+      // Redis stopped for less than a lease: replies arrive late.
+      for (let k = 0; k < 3; k++) {
+        server.pause();
+        await delay(s.leaseMs * (0.3 + k * 0.25));
+        server.resume();
+        await delay(s.leaseMs);
+      }
     } else if (s.chaos === 'redis-pause') {
       server.pause();
       await delay(s.leaseMs * 2);
@@ -168,10 +188,12 @@ async function runScenario(s, server, dir) {
       if (c.killedAt === undefined && log.open.length > 0) problems.push(`p${c.i}: ${log.open.length} tasks never ended`);
       // A frozen process (SIGSTOP, a blocked event loop) cannot stop what runs: its tasks count
       // until it froze. What it starts once it runs again is what counts.
-      const frozen = [...log.stalls];
+      // A freeze shorter than 0.6 leases leaves the lease alive in Redis (renewed every third of
+      // it): what ran across it still counts.
+      const frozen = [...log.stalls, ...(c.frozen ?? [])];
       if (c.stoppedAt !== undefined) frozen.push([c.stoppedAt, c.resumedAt]);
       const clip = ([st, en]) => {
-        for (const [f] of frozen) if (st < f && en > f) return [st, f];
+        for (const [f, u] of frozen) if (st < f && en > f && u - f > 0.6 * s.leaseMs) return [st, f];
         return [st, en];
       };
       for (const iv of log.intervals) all.push(clip(iv));
