@@ -8,7 +8,7 @@
 //! same in every process of the fleet (the script takes it from each call). `shared`:
 //! - `url: string`: `redis[s]://[user[:password]@]host[:port][/db]` (`rediss://`: TLS); any
 //!   other scheme, a `#fragment`, or a URL the client cannot parse throws a TypeError naming
-//!   `shared.url`, synchronously.
+//!   `shared.redis` (the user's option the JS layer passes as `url`), synchronously.
 //! - optional `tls: {ca?: string, rejectUnauthorized?: boolean}` (only with `rediss://`, else a
 //!   TypeError naming `shared.tls`): `ca`, PEM certificates trusted instead of the bundled roots
 //!   (webpki-roots, Mozilla's list: Node's default); a `ca` without a certificate throws a
@@ -361,7 +361,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       return Err(Thrown);
     }
     let Some(url) = string_of(env, property(env, shared, c"url")?) else {
-      throw_type_error(env, c"Expected `shared.url` to be a string");
+      throw_type_error(env, c"Expected `shared.redis` to be a string");
       return Err(Thrown);
     };
     let key = string_of(env, property(env, shared, c"key")?).filter(|k| !k.is_empty());
@@ -462,12 +462,12 @@ impl FleetBinding {
       Err(e) => {
         let message = match e {
           ConfigError::Url(why) => {
-            format!("Expected `shared.url` to be a redis:// or rediss:// URL ({why}): {}", redacted(&url))
+            format!("Expected `shared.redis` to be a redis:// or rediss:// URL ({why}): {}", redacted(&url))
           }
           ConfigError::Tls(why) => format!("Invalid `shared.tls` for {}: {why}", redacted(&url)),
           ConfigError::Ca(why) => format!("Expected `shared.tls.ca` to be PEM certificates, but it {why}"),
         };
-        let message = CString::new(message).unwrap_or_else(|_| c"Invalid `shared.url` or `shared.tls`".into());
+        let message = CString::new(message).unwrap_or_else(|_| c"Invalid `shared.redis` or `shared.tls`".into());
         // SAFETY: the contract.
         unsafe { throw_type_error(env, &message) };
         return Err(Thrown);
@@ -541,7 +541,7 @@ impl FleetBinding {
       let mut l = self.fleet.ledger();
       let mut poke = l.returned(core.take_returned());
       poke |= l.local(core.active(), core.pending(), core.head_priority(), now);
-      core.set_permits(l.cap(), l.reuse(now));
+      core.set_permits(l.cap_at(now), l.reuse(now));
       poke
     };
     if poke {
@@ -609,6 +609,16 @@ impl FleetBinding {
         first.step(env, step);
       }
       match &readiness {
+        // Closed before any call succeeded (an unreachable server, a refused database): the
+        // ready() promises would never settle, and their ref kept the process alive for good.
+        Readiness::Pending if closed => {
+          let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());
+          for d in waiters {
+            let error = js_error(env, "async-shape: the pool was closed before it was registered in Redis");
+            let step = js_check(env, sys::napi_reject_deferred(env, d, error), "napi_reject_deferred");
+            first.step(env, step);
+          }
+        }
         Readiness::Pending => {}
         Readiness::Ready => {
           let waiters = std::mem::take(&mut *self.ready_waiters.borrow_mut());

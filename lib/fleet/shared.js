@@ -153,6 +153,12 @@ function readShared(shared, concurrency, adaptive) {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new RangeError(`Expected \`shared.key\` to be 1 to ${MAX_KEY_LENGTH} characters long, got ${key.length === 0 ? 'an empty string' : `${key.length} characters`}`);
   }
+  // Its keys are `async-shape:{key}:…`: Redis Cluster hashes what lies between the first `{` and
+  // the next `}`, and a key starting with `}` would leave that empty (each key then hashed whole,
+  // on different slots: CROSSSLOT).
+  if (key.startsWith('}')) {
+    throw new RangeError(`Expected \`shared.key\` not to start with '}' (its Redis keys share the hash tag {key}, which would be empty), got ${describe(key)}`);
+  }
   if (typeof leaseMs !== 'number' || !Number.isInteger(leaseMs)) {
     throw new TypeError(`Expected \`shared.leaseMs\` to be an integer number of milliseconds, got ${describe(leaseMs)}`);
   }

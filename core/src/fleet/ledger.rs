@@ -162,6 +162,20 @@ impl Ledger {
     self.held
   }
 
+  /// How many tasks may start locally at `now`: [`Ledger::cap`], but nothing once the lease's
+  /// local deadline has passed, even before the runtime thread's `tick` fences. A process that
+  /// was frozen (SIGSTOP, a suspended VM) wakes with its JS timers and its lease both overdue,
+  /// and its JS thread may run before the runtime thread does: the permits it held may belong to
+  /// another process by then.
+  pub fn cap_at(&self, now: u64) -> u32 {
+    let cap = self.cap();
+    let local = !self.store_up && self.settings.on_store_down == wire::STORE_DOWN_LOCAL;
+    if !local && self.lease_deadline.is_some_and(|d| now >= d) {
+      return 0;
+    }
+    cap
+  }
+
   /// Whether other processes wait in the fleet queue.
   pub fn others_wait(&self) -> bool {
     self.queue > u32::from(self.queued)
@@ -238,7 +252,7 @@ impl Ledger {
       self.idle_since = None;
       self.linger_signalled = false;
     }
-    if pending > 0 && active >= self.cap() {
+    if pending > 0 && active >= self.cap_at(now) {
       self.waiting_since.get_or_insert(now);
     } else {
       self.waiting_since = None;
@@ -740,6 +754,31 @@ mod tests {
     let kinds: Vec<u32> = l.take_events().into_iter().map(|e| e.0).collect();
     assert_eq!(kinds, vec![wire::EVENT_LEASE_LOST, wire::EVENT_LEASE_REGAINED]);
     assert_eq!(l.counters().fenced, 1);
+  }
+
+  #[test]
+  fn nothing_starts_past_the_lease_deadline_even_before_the_tick_fences() {
+    // A process frozen past its lease (SIGSTOP) wakes with the JS thread first: the permits it
+    // held may have gone to another process, so the cap is 0 before `tick` runs.
+    let mut l = ledger(4);
+    l.local(0, 10, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(4, 1, 0, false), 0, 1);
+    assert_eq!(l.cap_at(MS), 4);
+    let deadline = 3000 * MS - 300 * MS;
+    assert_eq!(l.cap_at(deadline - 1), 4);
+    assert_eq!(l.cap_at(deadline), 0, "the lease may have run out in Redis");
+    assert!(!l.local(0, 10, 0, deadline + 5 * MS), "no new request: the tick fences");
+    assert!(l.tick(deadline + 5 * MS));
+    assert_eq!(l.cap_at(deadline + 5 * MS), 0);
+    // Under STORE_DOWN_LOCAL with Redis down, the local limit applies past the deadline (as `cap`).
+    let mut l = ledger(4);
+    l.settings.on_store_down = wire::STORE_DOWN_LOCAL;
+    l.local(0, 10, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(4, 1, 0, false), 0, 1);
+    l.store_down("gone");
+    assert_eq!(l.cap_at(deadline + MS), 2);
   }
 
   #[test]
