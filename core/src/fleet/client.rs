@@ -327,12 +327,17 @@ pub fn permanent(e: &redis::RedisError) -> bool {
     return true;
   }
   if let Some(code) = e.code() {
-    if matches!(code, "WRONGPASS" | "NOAUTH" | "NOPERM") {
+    if matches!(code, "WRONGPASS" | "NOAUTH" | "NOPERM" | "ASYNCSHAPE_LIMIT") {
       return true;
     }
   }
   let text = e.to_string();
-  text.contains("unknown command") || text.contains("Error running script") || text.contains("WRONGTYPE")
+  // A database the server refuses (`redis://…/99`: SELECT fails) is a wrong URL, not an outage.
+  text.contains("unknown command")
+    || text.contains("Error running script")
+    || text.contains("WRONGTYPE")
+    || text.contains("DB index is out of range")
+    || text.contains("invalid DB index")
 }
 
 /// One shared pool's client. Dropping it closes it without waiting.

@@ -6,7 +6,9 @@
 //! - `async-shape:{key}:permits`: HASH, process id → permits it holds (absent when none).
 //! - `async-shape:{key}:queue`: ZSET, process id → `(PRIORITY_BIAS - priority) · 2^32 + ticket`.
 //! - `async-shape:{key}:wants`: HASH, process id → permits it still waits for.
-//! - `async-shape:{key}:meta`: HASH, `used` (permits held fleet-wide), `ticket`, `seq`.
+//! - `async-shape:{key}:meta`: HASH, `used` (permits held fleet-wide), `ticket`, `seq`, `limit`
+//!   (the fleet's concurrency: a call that gives another one while other processes hold live
+//!   leases is refused with an `ASYNCSHAPE_LIMIT` error, permanent for that process).
 //! - channel `async-shape:{key}:grants`: one message per script call that granted permits to
 //!   other processes or queued this one: `seq qlen (pid count queued)*` (space separated).
 
@@ -39,9 +41,10 @@ local requeue = ARGV[7] == '1'
 local leave = ARGV[8] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local meta = redis.call('HMGET', KEYS[5], 'used', 'seq')
+local meta = redis.call('HMGET', KEYS[5], 'used', 'seq', 'limit')
 local used = tonumber(meta[1] or '0')
 local seq = tonumber(meta[2] or '0') + 1
+local stored = tonumber(meta[3] or '0')
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 for _, d in ipairs(dead) do
   used = used - tonumber(redis.call('HGET', KEYS[2], d) or '0')
@@ -52,6 +55,13 @@ for _, d in ipairs(dead) do
 end
 if #dead > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+end
+if stored > 0 and stored ~= limit and not leave then
+  local others = redis.call('ZCARD', KEYS[1])
+  if redis.call('ZSCORE', KEYS[1], pid) then others = others - 1 end
+  if others > 0 then
+    return redis.error_reply('ASYNCSHAPE_LIMIT the fleet of this key runs with concurrency ' .. stored .. ', this process asked for ' .. limit .. ': every process of one key must give the same concurrency')
+  end
 end
 local existed
 if leave then
@@ -121,7 +131,7 @@ if mine ~= held then
     redis.call('HDEL', KEYS[2], pid)
   end
 end
-redis.call('HSET', KEYS[5], 'used', used, 'seq', seq)
+redis.call('HSET', KEYS[5], 'used', used, 'seq', seq, 'limit', limit)
 local qlen = redis.call('ZCARD', KEYS[3])
 if #grants > 0 or (joined and inq) then
   local msg = seq .. ' ' .. qlen
