@@ -385,7 +385,7 @@ async function adaptiveColdStart() {
           p99: a.latency.p99,
           kneeP99: r.levels.find(l => l.concurrency === r.knee).latency.p99,
           refused: a.refused,
-          limits: a.limits,
+          limits: a.limitHistory.slice(1).map(([, limit]) => limit),
         });
       } finally {
         d.close();
