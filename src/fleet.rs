@@ -99,7 +99,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::napi_raw::{check, js_check, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown};
+use crate::napi_raw::{
+  check, js_check, new_promise, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown,
+};
 
 /// `shared.quantumMs`'s default (see the contract).
 const DEFAULT_QUANTUM_MS: f64 = 10.0;
@@ -653,7 +655,7 @@ impl FleetBinding {
   pub(crate) unsafe fn ready(&self, env: sys::napi_env) -> JsResult<sys::napi_value> {
     // SAFETY: the contract.
     unsafe {
-      let (deferred, promise) = promise(env)?;
+      let (deferred, promise) = new_promise(env)?;
       self.ready_waiters.borrow_mut().push(deferred);
       let mut first = FirstThrow::new();
       self.deliver(env, &mut first);
@@ -669,7 +671,7 @@ impl FleetBinding {
   pub(crate) unsafe fn close(&self, env: sys::napi_env) -> JsResult<sys::napi_value> {
     // SAFETY: the contract.
     unsafe {
-      let (deferred, promise) = promise(env)?;
+      let (deferred, promise) = new_promise(env)?;
       self.close_waiters.borrow_mut().push(deferred);
       self.fleet.close();
       let mut first = FirstThrow::new();
@@ -747,29 +749,4 @@ unsafe fn js_error(env: sys::napi_env, message: &str) -> sys::napi_value {
     check(sys::napi_create_error(env, ptr::null_mut(), text, &mut error), "napi_create_error");
   }
   error
-}
-
-/// A new promise and its deferred. `Err` when a promise hook threw (the promise, if made, is
-/// settled so its deferred is freed, and the exception propagates).
-///
-/// # Safety
-/// `env` is the env of the running call, on its JS thread. May run JS (promise hooks).
-unsafe fn promise(env: sys::napi_env) -> JsResult<(sys::napi_deferred, sys::napi_value)> {
-  let mut deferred = ptr::null_mut();
-  let mut promise = ptr::null_mut();
-  // SAFETY: the contract.
-  let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
-  // SAFETY: the contract.
-  let made = unsafe { js_check(env, status, "napi_create_promise") };
-  if made.is_err() && !deferred.is_null() {
-    let mut first = FirstThrow::new();
-    // SAFETY: the contract; the deferred was just made and is settled once, here.
-    unsafe {
-      first.step(env, made);
-      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
-      first.step(env, resolved);
-      first.finish(env)?;
-    }
-  }
-  made.map(|()| (deferred, promise))
 }

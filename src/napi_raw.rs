@@ -287,6 +287,33 @@ pub(crate) unsafe fn array(env: sys::napi_env, values: &[sys::napi_value]) -> Js
   Ok(arr)
 }
 
+/// A new promise and its deferred (`napi_create_promise`). `Err` when a promise hook threw: V8
+/// reports that exception as uncaught and may still have made the promise, which nobody holds and
+/// nothing reacts to; it is then resolved so that its deferred is freed, and the exception is
+/// thrown again. May run JS (async_hooks and promise `init` hooks): call with no borrow held.
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn new_promise(env: sys::napi_env) -> JsResult<(sys::napi_deferred, sys::napi_value)> {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: the module's contract; both are valid places for the results.
+  let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
+  // SAFETY: the module's contract.
+  let made = unsafe { js_check(env, status, "napi_create_promise") };
+  if made.is_err() && !deferred.is_null() {
+    let mut first = FirstThrow::new();
+    // SAFETY: the module's contract; the deferred was just made and is settled once, here.
+    unsafe {
+      first.step(env, made);
+      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
+      first.step(env, resolved);
+      first.finish(env)?;
+    }
+  }
+  made.map(|()| (deferred, promise))
+}
+
 /// A `Float64Array` of `items`: one allocation and one copy, whatever the length, and no JS runs
 /// (a typed array's elements are not properties a prototype setter can intercept). Its consumers
 /// iterate or index it, as they would an array.

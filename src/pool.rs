@@ -56,9 +56,9 @@
 
 use crate::fleet::{FleetBinding, Pump};
 use crate::napi_raw::{
-  array, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table, num,
-  numbers, object, raw_entries, throw_error, throw_type_error, u32_of, undefined, Callback, FirstThrow, FunctionData,
-  JsResult, Thrown,
+  array, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table,
+  new_promise, num, numbers, object, raw_entries, throw_error, throw_type_error, u32_of, undefined, Callback,
+  FirstThrow, FunctionData, JsResult, Thrown,
 };
 use async_shape_core::now_ns;
 use async_shape_core::pool::adaptive::{Algorithm, Bounds, Controller};
@@ -216,25 +216,8 @@ unsafe fn borrow_core(env: sys::napi_env, cell: &PoolCell) -> JsResult<RefMut<'_
 /// The module's contract. May run JS (async_hooks and promise `init` hooks): call with the core
 /// unborrowed.
 unsafe fn new_gate(env: sys::napi_env) -> JsResult<(Gate, sys::napi_value)> {
-  let mut deferred = ptr::null_mut();
-  let mut promise = ptr::null_mut();
-  // SAFETY: the module's contract; both are valid places for the results.
-  let status = unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) };
-  // SAFETY: the module's contract.
-  let made = unsafe { js_check(env, status, "napi_create_promise") };
-  if made.is_err() && !deferred.is_null() {
-    // The promise was made before the hook's exception was seen: settle it (nobody holds it, and
-    // nothing reacts to it), so that its deferred is freed, and throw the exception again.
-    let mut first = FirstThrow::new();
-    // SAFETY: the module's contract; the deferred was just made and is settled once, here.
-    unsafe {
-      first.step(env, made);
-      let resolved = js_check(env, sys::napi_resolve_deferred(env, deferred, undefined(env)), "napi_resolve_deferred");
-      first.step(env, resolved);
-      first.finish(env)?;
-    }
-  }
-  made.map(|()| (deferred, promise))
+  // SAFETY: the module's contract (`napi_raw`'s), with the core unborrowed (the caller's).
+  unsafe { new_promise(env) }
 }
 
 /// A token from JS: `None` for anything that is not an integer in 0..2^53 (it names no task;

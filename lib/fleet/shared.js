@@ -243,4 +243,16 @@ function statsOf(array) {
 
 const isKind = (kind, name) => kind === fleet()[name];
 
-module.exports = {readShared, eventOf, emit, statsOf, isKind, hasFleet, LeaseLostError, FleetError, DEFAULT_LEASE_MS};
+/** `ready()` of a shared pool or limit: the addon's promise, its rejection as a FleetError. */
+const readyOf = core =>
+  core.ready().then(
+    () => undefined,
+    error => {
+      throw new FleetError(String(error?.message ?? error));
+    },
+  );
+
+/** The FleetError of a FATAL event: what every waiting and later task of the pool rejects with. */
+const fatalOf = detail => new FleetError(String(detail ?? 'the shared limit failed'));
+
+module.exports = {readShared, eventOf, emit, statsOf, isKind, readyOf, fatalOf, hasFleet, LeaseLostError, FleetError, DEFAULT_LEASE_MS};

@@ -236,7 +236,7 @@ function pLimit(concurrency) {
     batch.resource.runInAsyncScope(scheduleItem, undefined, batch, index);
   };
 
-  const core = nativeShared === undefined ? createPool(initialLimit, false, onBatch, adaptive) : createPool(initialLimit, false, onBatch, adaptive, nativeShared);
+  const core = createPool(initialLimit, false, onBatch, adaptive, nativeShared);
   if (fleet !== undefined) {
     // The addon holds onEvent weakly, as onBatch: what can still need it holds it (the limit's
     // own methods through `fleet`, running tasks through `release`, below).
@@ -596,7 +596,7 @@ function pLimit(concurrency) {
   const onFleetEvent = (kind, detail) => {
     const m = fleet.module;
     if (m.isKind(kind, 'EVENT_FATAL')) {
-      const error = new m.FleetError(String(detail ?? 'the shared limit failed'));
+      const error = m.fatalOf(detail);
       refused ??= error;
       m.emit(fleet.onEvent, m.eventOf(kind, detail, error));
       clearWith(error);
@@ -641,9 +641,7 @@ function pLimit(concurrency) {
     ready: {
       /** Resolves once the limit is part of its fleet (registered in Redis); rejects when it cannot be. */
       value() {
-        fleet.ready ??= core.ready().then(noop, error => {
-          throw new fleet.module.FleetError(String(error?.message ?? error));
-        });
+        fleet.ready ??= fleet.module.readyOf(core);
         return fleet.ready;
       },
     },

@@ -211,7 +211,7 @@ class Pool {
     if (typeof detectDeadlock !== 'boolean') {
       throw new TypeError(`Expected \`detectDeadlock\` to be a boolean, got ${describe(detectDeadlock)}`);
     }
-    this.#core = nativeShared === undefined ? createPool(limit, true, undefined, adaptive) : createPool(limit, true, undefined, adaptive, nativeShared);
+    this.#core = createPool(limit, true, undefined, adaptive, nativeShared);
     this.#onLimitChange = onLimitChange;
     this.#maxQueue = maxQueue;
     this.#defaultTimeout = timeout;
@@ -833,7 +833,7 @@ class Pool {
       return;
     }
     if (m.isKind(kind, 'EVENT_FATAL')) {
-      const error = new m.FleetError(String(detail ?? 'the shared limit failed'));
+      const error = m.fatalOf(detail);
       this.#refused ??= error;
       m.emit(fleet.onEvent, m.eventOf(kind, detail, error));
       this.clear(error);
@@ -849,9 +849,7 @@ class Pool {
    */
   ready() {
     if (this.#fleet === undefined) return Promise.resolve();
-    this.#fleet.ready ??= this.#core.ready().then(noop, error => {
-      throw new this.#fleet.module.FleetError(String(error?.message ?? error));
-    });
+    this.#fleet.ready ??= this.#fleet.module.readyOf(this.#core);
     return this.#fleet.ready;
   }
 
