@@ -6,8 +6,11 @@
 //!
 //! Loop: connect (timeout) → `SCRIPT LOAD` → `SUBSCRIBE` → call the script whenever the ledger
 //! has something to say (or a heartbeat is due, every lease/3), one call in flight at a time, so
-//! releases made meanwhile go out together in the next one; between calls wait for a poke, a
-//! message, or a timer (lease deadline, linger). On a connection error: `STORE_DOWN`, then
+//! releases made meanwhile go out together in the next one; grant messages are read while a call
+//! is in flight too (a grant never waits for a reply); between calls wait for a poke, a message,
+//! or a timer (lease deadline, linger). (Two calls in flight, the second giving permits back at
+//! once, were measured: no gain in hand-off latency beyond the run-to-run noise, 15–25 % more
+//! script calls; not kept.) On a connection error: `STORE_DOWN`, then
 //! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
 //! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error, a TLS
 //! handshake failure) are `FATAL` and end the loop.
@@ -586,6 +589,11 @@ async fn call(
   unreachable!("the loop returns")
 }
 
+/// The subscription closed under the session.
+fn unsubscribed(sh: &Shared) -> End {
+  End::Lost(format!("async-shape: Redis at {}: the subscription closed", redacted(&sh.config.url)))
+}
+
 async fn session(
   sh: &Shared,
   mut con: redis::aio::MultiplexedConnection,
@@ -611,8 +619,26 @@ async fn session(
     if let Some(request) = request {
       let sent = now_ns();
       let sent_at = Instant::now();
-      match with_ticks(sh, call(sh, &mut con, &mut sha, &request)).await {
-        Ok(reply) => {
+      // One call in flight. Grant messages are read meanwhile (a grant must not wait for this
+      // reply: that wait was part of the hand-off), and the ledger's timers keep running.
+      let outcome = {
+        let mut work = std::pin::pin!(call(sh, &mut con, &mut sha, &request));
+        loop {
+          let now = Instant::now();
+          let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+          let wake_at = tick.unwrap_or(now + Duration::from_secs(3600));
+          tokio::select! {
+            output = &mut work => break Some(output),
+            message = stream.next() => match message {
+              Some(m) => on_message(sh, &m),
+              None => break None,
+            },
+            _ = tokio::time::sleep_until(wake_at) => sh.update(|l| l.tick(now_ns())),
+          }
+        }
+      };
+      match outcome {
+        Some(Ok(reply)) => {
           heartbeat_at = sent_at + interval;
           sh.update(|l| l.on_reply(&request, &reply, sent, now_ns()));
           if request.leave {
@@ -624,12 +650,16 @@ async fn session(
           }
           continue;
         }
-        Err(e) => {
+        Some(Err(e)) => {
           sh.ledger().request_failed(&request);
           if request.leave {
             return End::Closed;
           }
           return if permanent(&e) { End::Fatal(sh.describe(&e)) } else { End::Lost(sh.describe(&e)) };
+        }
+        None => {
+          sh.ledger().request_failed(&request);
+          return unsubscribed(sh);
         }
       }
     }
@@ -639,18 +669,20 @@ async fn session(
     tokio::select! {
       _ = sh.notify.notified() => {}
       message = stream.next() => match message {
-        Some(m) => {
-          let payload: Vec<u8> = m.get_payload_bytes().to_vec();
-          if let Some(message) = std::str::from_utf8(&payload).ok().and_then(Message::parse) {
-            sh.update(|l| l.on_message(&message, &sh.pid, now_ns()));
-          }
-        }
-        None => return End::Lost(format!("async-shape: Redis at {}: the subscription closed", redacted(&sh.config.url))),
+        Some(m) => on_message(sh, &m),
+        None => return unsubscribed(sh),
       },
       _ = tokio::time::sleep_until(wake_at) => {
         sh.update(|l| l.tick(now_ns()));
       }
     }
+  }
+}
+
+/// Applies a message of the limiter's channel to the ledger (a malformed one is ignored).
+fn on_message(sh: &Shared, m: &redis::Msg) {
+  if let Some(message) = std::str::from_utf8(m.get_payload_bytes()).ok().and_then(Message::parse) {
+    sh.update(|l| l.on_message(&message, &sh.pid, now_ns()));
   }
 }
 
