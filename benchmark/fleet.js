@@ -21,6 +21,10 @@
 //   process to start in another, is one hand-off sample (p50/p99);
 // - Redis commands per task: the INFO commandstats delta over the run (all clients) / tasks;
 // - fairness: each process's share of the starts in the middle half of the run (25% is even).
+//
+// For scale, a run with no limiter ('pubsub'): the same four processes with the same task load,
+// passing timestamps by bare PUBLISH (ioredis) from one's JS thread to the next one's message
+// handler: what one Redis message between two busy JS threads takes on this machine.
 
 const {fork} = require('node:child_process');
 const fs = require('node:fs');
@@ -30,6 +34,10 @@ const {startRedisServer} = require('../bin/redis-server');
 const FLEET = 4;
 const LIMIT = 32;
 const TASK_MS = 1;
+// The bare pub/sub run's processes publish on every PUBSUB_EVERY-th finish (about the rate at which permits
+// change hands in the runs above).
+const PUBSUB_EVERY = 8;
+const PUBSUB_TASKS = 8000;
 const QUICK = process.env.BENCH_QUICK === '1';
 const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
 const now = () => performance.timeOrigin + performance.now();
@@ -47,7 +55,7 @@ const PEERS = {
 // ---------------------------------------------------------------- child side
 
 async function child(config) {
-  const {peer, url, port, key, tasks} = config;
+  const {peer, url, port, key, tasks, index} = config;
   const starts = new Float64Array(tasks);
   const finishes = new Float64Array(tasks);
   let next = 0;
@@ -60,6 +68,7 @@ async function child(config) {
   let run;
   let close;
   let maxWaitMs = NaN; // the longest wait for a fleet permit, as the shared limit reports it
+  let delays; // the bare pub/sub run's delays (ms)
   if (peer === 'async-shape' || peer === 'async-shape-q0') {
     const {pLimit} = require('..');
     const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key, ...(peer === 'async-shape-q0' ? {quantumMs: 0} : {})}});
@@ -92,6 +101,36 @@ async function child(config) {
     };
     run = () => Promise.all(Array.from({length: LIMIT}, worker));
     close = () => client.quit();
+  } else if (peer === 'pubsub') {
+    // No limiter, for scale: each process keeps LIMIT / FLEET tasks of 1 ms in flight (the load
+    // each process carries in the fleet runs above), and every PUBSUB_EVERY-th finish PUBLISHes
+    // its time (ioredis) to the next process, whose message handler records the delay: one bare
+    // Redis message between two busy JS threads.
+    const {default: Redis} = require('ioredis');
+    const pub = new Redis({host: '127.0.0.1', port});
+    const sub = new Redis({host: '127.0.0.1', port});
+    const samples = [];
+    sub.on('message', (_channel, text) => {
+      const [to, at] = text.split(' ');
+      if (Number(to) === index) samples.push(now() - Number(at));
+    });
+    await sub.subscribe(key);
+    await pub.ping();
+    let left = tasks;
+    let finished = 0;
+    const worker = async () => {
+      while (left > 0) {
+        left--;
+        await task();
+        if (++finished % PUBSUB_EVERY === 0) pub.publish(key, `${(index + 1) % FLEET} ${now()}`);
+      }
+    };
+    run = () => Promise.all(Array.from({length: LIMIT / FLEET}, worker));
+    close = async () => {
+      await sleep(50); // the last messages in flight
+      delays = samples;
+      await Promise.all([pub.quit(), sub.quit()]);
+    };
   } else if (peer === 'bottleneck') {
     const Bottleneck = require('bottleneck');
     const limiter = new Bottleneck({
@@ -117,7 +156,7 @@ async function child(config) {
   await new Promise(resolve => process.once('message', resolve));
   await run();
   await close();
-  process.send({starts: Array.from(starts), finishes: Array.from(finishes), maxWaitMs}, () => process.disconnect());
+  process.send({starts: Array.from(starts), finishes: Array.from(finishes), maxWaitMs, delays}, () => process.disconnect());
 }
 
 // ---------------------------------------------------------------- parent side
@@ -198,7 +237,7 @@ async function runPeer(peer, redis, tasks, {monitor: watch = false} = {}) {
   const results = [];
   const exits = [];
   for (let p = 0; p < FLEET; p++) {
-    const c = fork(__filename, ['--child', JSON.stringify(config)], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
+    const c = fork(__filename, ['--child', JSON.stringify({...config, index: p})], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
     children.push(c);
     exits.push(
       new Promise((resolve, reject) => {
@@ -234,11 +273,19 @@ async function runPeer(peer, redis, tasks, {monitor: watch = false} = {}) {
     }
     if (process.env.FLEET_BENCH_COMMANDS) console.error(peer, JSON.stringify(byCommand), JSON.stringify(sent?.byCommand));
     const a = analyse(results, LIMIT);
-    if (process.env.FLEET_BENCH_DUMP) fs.writeFileSync(process.env.FLEET_BENCH_DUMP + peer + '.json', JSON.stringify(results));
+    if (process.env.FLEET_BENCH_DUMP) fs.writeFileSync(process.env.FLEET_BENCH_DUMP + peer + (watch ? '-mon' : '') + '.json', JSON.stringify(results));
+    if (a.maxInFlight > LIMIT && peer !== 'pubsub') {
+      // Over the limit: keep every interval of the run, so that it can be looked into.
+      const file = path.join(require('node:os').tmpdir(), `async-shape-fleet-over-${peer}-${Date.now()}.json`);
+      fs.writeFileSync(file, JSON.stringify({peer, key, monitor: watch, results}));
+      console.error(`${peer}: ${a.maxInFlight} in flight, over the limit of ${LIMIT}: every task's interval is in ${file}`);
+    }
     const total = FLEET * tasks;
     const tasksPerSecond = total / ((a.last - go) / 1000);
     // The most any limiter could do: LIMIT tasks always in flight, each as long as they really took.
     const ideal = (LIMIT * 1000) / a.meanTaskMs;
+    const delays = results.flatMap(r => r.delays ?? []).sort((x, y) => x - y);
+    if (delays.length > 0) return {peer, samples: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays[delays.length - 1]};
     return {peer, tasks: total, seconds: (a.last - go) / 1000, tasksPerSecond, ofIdeal: tasksPerSecond / ideal, commandsPerTask: commands / total, roundTripsPerTask: watch ? sent.client / total : NaN, ...a};
   } finally {
     clearTimeout(timer);
@@ -274,14 +321,21 @@ function tableOf(rows) {
   return [head, sep, ...lines].join('\n');
 }
 
-function goalsOf(rows) {
+/** The bare pub/sub line: what one Redis message between two busy JS threads takes here. */
+function pubsubOf(pubsub) {
+  if (!pubsub) return 'not measured';
+  if (pubsub.error) return `not measured (${pubsub.error})`;
+  return `p50 ${fmt(pubsub.p50, 2)} ms, p99 ${fmt(pubsub.p99, 2)} ms (max ${fmt(pubsub.max, 1)} ms) over ${pubsub.samples.toLocaleString('en')} messages`;
+}
+
+function goalsOf(rows, pubsub) {
   const ours = rows.find(r => r.peer === 'async-shape' && !r.error);
   const sem = rows.find(r => r.peer === 'redis-semaphore' && !r.error);
   if (!ours) return ['async-shape shared: not measured (no `fleet` room in this build)'];
   const ok = b => (b ? 'met' : 'NOT met');
   return [
     `throughput ≥ 10× redis-semaphore: ${sem ? `${(ours.tasksPerSecond / sem.tasksPerSecond).toFixed(1)}× — ${ok(ours.tasksPerSecond >= 10 * sem.tasksPerSecond)}` : 'redis-semaphore not measured'}`,
-    `hand-off p99 ≤ 2 ms: ${fmt(ours.handoffP99, 2)} ms over ${ours.handoffs} hand-offs — ${ok(ours.handoffP99 <= 2 || ours.handoffs === 0)}`,
+    `hand-off p99 ≤ 2 ms: ${fmt(ours.handoffP99, 2)} ms over ${ours.handoffs} hand-offs — ${ok(ours.handoffP99 <= 2 || ours.handoffs === 0)}${pubsub?.p99 ? ` (for scale, a bare PUBLISH between two of these busy processes, no limiter: p99 ${fmt(pubsub.p99, 2)} ms)` : ''}`,
     `≤ 0.2 Redis commands per task: ${fmt(ours.roundTripsPerTask, 3)} sent by the clients (round trips) — ${ok(ours.roundTripsPerTask <= 0.2)}; ${fmt(ours.commandsPerTask, 2)} counting those the scripts run inside (INFO commandstats)`,
     `max in flight never above ${LIMIT}: ${rows.filter(r => !r.error).map(r => `${r.peer} ${r.maxInFlight}`).join(', ')} — ${ok(rows.every(r => r.error || r.maxInFlight <= LIMIT))}`,
   ];
@@ -290,8 +344,16 @@ function goalsOf(rows) {
 async function fleetBenchmark({quick = QUICK, only} = {}) {
   const redis = await startRedisServer();
   const rows = [];
+  let pubsub;
   try {
-    for (const peer of only ?? Object.keys(PEERS)) {
+    if (!only || only.includes('pubsub')) {
+      try {
+        pubsub = await runPeer('pubsub', redis, quick ? PUBSUB_TASKS / 4 : PUBSUB_TASKS);
+      } catch (error) {
+        pubsub = {error: String(error.message).split('\n')[0]};
+      }
+    }
+    for (const peer of (only ?? Object.keys(PEERS)).filter(p => p !== 'pubsub')) {
       const spec = PEERS[peer];
       const name = spec.name();
       const tasks = quick ? spec.quick : spec.tasks;
@@ -313,7 +375,7 @@ async function fleetBenchmark({quick = QUICK, only} = {}) {
   } finally {
     await redis.stop();
   }
-  return {rows, table: tableOf(rows), goals: goalsOf(rows)};
+  return {rows, table: tableOf(rows), goals: goalsOf(rows, pubsub), pubsub: pubsubOf(pubsub)};
 }
 
 if (require.main === module) {
@@ -327,9 +389,10 @@ if (require.main === module) {
     const onlyAt = process.argv.indexOf('--only');
     const only = onlyAt >= 0 ? process.argv[onlyAt + 1].split(',') : undefined;
     fleetBenchmark({only}).then(
-      ({rows, table, goals}) => {
+      ({rows, table, goals, pubsub}) => {
         console.log(`Fleet: ${FLEET} processes, fleet limit ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), one local redis-server ${'(loopback)'}`);
         console.log(table);
+        console.log(`\n${PUBSUB_SETUP} ${pubsub}`);
         console.log(`\n"of the ideal": tasks/s ÷ (${LIMIT} ÷ the mean task duration measured), the most any limiter could do.`);
         console.log('"round trips/task": commands the clients sent (MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs.');
         console.log(`\n${goals.map(g => `- ${g}`).join('\n')}`);
@@ -345,4 +408,6 @@ if (require.main === module) {
 
 const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), all queued at once, on one local redis-server (loopback).`;
 
-module.exports = {fleetBenchmark, analyse, FLEET_SETUP};
+const PUBSUB_SETUP = `For scale, a bare Redis message between two of these processes, no limiter: ${FLEET} processes each keep ${LIMIT / FLEET} tasks of ${TASK_MS} ms in flight (the load each carries above), and every ${PUBSUB_EVERY}th finish PUBLISHes (ioredis) its time to the next process, whose message handler records the delay:`;
+
+module.exports = {fleetBenchmark, analyse, FLEET_SETUP, PUBSUB_SETUP};

@@ -24,7 +24,7 @@ const {mallocInUse} = require('../lib/internal/native');
 const {sweep} = require('../bin/sweep');
 const {startDownstream} = require('../bin/downstream');
 const {loopBenchmark, loopTables, loopGoals} = require('./loop');
-const {fleetBenchmark, FLEET_SETUP} = require('./fleet');
+const {fleetBenchmark, FLEET_SETUP, PUBSUB_SETUP} = require('./fleet');
 const report = require('../bin/report');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -690,6 +690,7 @@ async function main() {
   console.log(`A limit shared by a fleet: ${FLEET_SETUP}`);
   const fleet = await section('fleet');
   console.log(`${fleet.table}\n`);
+  console.log(`${PUBSUB_SETUP} ${fleet.pubsub}\n`);
 
   const ours = taskResults.get('async-shape pLimit');
   const peer = taskResults.get(pLimitName);
@@ -812,6 +813,8 @@ ${lt.hooks}
 ${FLEET_SETUP} Each process records when each task starts and ends (one clock: the machine's), and the figures are computed afterwards: the fleet's maximum in flight is the largest overlap of those intervals; a hand-off is, for a start that had to wait for a permit, the time since the oldest permit freed in another process that no one had taken yet; the share is each process's part of the starts in the middle half of the run (25% is even). "Of the ideal": tasks/s ÷ (the limit ÷ the mean task duration measured), the most any limiter could do. "Round trips/task": commands the clients sent (counted with MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs inside Redis.
 
 ${fleet.table}
+
+${PUBSUB_SETUP} ${fleet.pubsub}.
 
 ## Goals
 
