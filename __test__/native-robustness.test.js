@@ -221,7 +221,12 @@ test('loopSetListener: a listener set from an async_hooks init hook inside it wi
   `);
   assert.equal(status, 0, stderr);
   assertNoPanic(stderr);
-  assert.deepEqual(stdout.trim().split('\n'), ['inner', 'contexts 2 destroyed 1 the outer one true']);
+  const lines = stdout.trim().split('\n');
+  // Only the inner listener runs: once for the 30 ms stall, and again for any stall a loaded
+  // machine adds (the process descheduled for over 10 ms).
+  assert.ok(lines.length >= 2, stdout);
+  assert.deepEqual([...new Set(lines.slice(0, -1))], ['inner'], stdout);
+  assert.equal(lines.at(-1), 'contexts 2 destroyed 1 the outer one true');
 });
 
 test('a blocked stderr does not freeze the event loop: logBlocked writes with no lock held', async () => {
