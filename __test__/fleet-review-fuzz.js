@@ -16,7 +16,8 @@ const path = require('node:path');
 const {fork} = require('node:child_process');
 
 const CHILD = path.join(__dirname, 'fleet-review-child.js');
-const now = () => performance.timeOrigin + performance.now();
+// The children's clock (see __test__/fleet-child.js): CLOCK_MONOTONIC, the same in every process.
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 function rng(seed) {

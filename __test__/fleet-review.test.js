@@ -16,7 +16,8 @@ const {runScenario, scenarioOf, parseLog} = require('./fleet-review-fuzz');
 
 after(stopAllRedis);
 const noRedis = skipWithoutRedis();
-const now = () => performance.timeOrigin + performance.now();
+// The children's clock (see __test__/fleet-child.js): CLOCK_MONOTONIC, the same in every process.
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-review-'));
 after(() => fs.rmSync(dir, {recursive: true, force: true}));

@@ -15,7 +15,8 @@ const {startRedis, stopAllRedis, skipWithoutRedis, freePort, RedisReplyError} = 
 after(stopAllRedis);
 const noRedis = skipWithoutRedis();
 const CHILD = path.join(__dirname, 'fleet-child.js');
-const now = () => performance.timeOrigin + performance.now();
+// The children's clock (see __test__/fleet-child.js): CLOCK_MONOTONIC, the same in every process.
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
 let keys = 0;
 const newKey = name => `${name}-${process.pid}-${++keys}`;

@@ -10,8 +10,8 @@
 // The lead's benchmark/run.js calls `fleetBenchmark({quick})` → {rows, table, goals}.
 //
 // How each figure is measured, with no shared counter to slow the run down: every child process
-// records the start and finish time of each task with `performance.timeOrigin + performance.now()`
-// (one machine, one clock; a start is taken after the permit is granted, a finish before it is
+// records the start and finish time of each task with `process.hrtime` (one machine, one clock:
+// CLOCK_MONOTONIC; a start is taken after the permit is granted, a finish before it is
 // released) and sends them to the parent at the end. The parent then computes, offline:
 // - tasks/s: all tasks / (last finish − the moment the parent said go);
 // - max in flight: the largest overlap of the recorded intervals across the fleet;
@@ -31,7 +31,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const {startRedisServer} = require('../bin/redis-server');
 
-const FLEET = 4;
+const FLEET = Number(process.env.FLEET_N ?? 4);
 const LIMIT = 32;
 const TASK_MS = 1;
 // The bare pub/sub run's processes publish on every PUBSUB_EVERY-th finish (about the rate at which permits
@@ -40,7 +40,12 @@ const PUBSUB_EVERY = 8;
 const PUBSUB_TASKS = 8000;
 const QUICK = process.env.BENCH_QUICK === '1';
 const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
-const now = () => performance.timeOrigin + performance.now();
+// One clock for every process: CLOCK_MONOTONIC (process.hrtime), in ms. Not
+// `performance.timeOrigin + performance.now()`: Node reads the wall clock and the monotonic clock
+// one after the other at startup, and a process descheduled between the two keeps that gap as an
+// offset for life (seen: 1 in 40 processes forked four at a time, 4.5–8 ms off; it made a run of
+// the fleet benchmark show 64 tasks in flight under a limit of 32).
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 // Tasks per process: sized so that each contender runs for a few seconds.
