@@ -7,8 +7,8 @@
 //! Loop: connect (timeout) → `SCRIPT LOAD` → `SUBSCRIBE` → call the script whenever the ledger
 //! has something to say (or a heartbeat is due, every lease/3), one call in flight at a time, so
 //! releases made meanwhile go out together in the next one; grant messages are read while a call
-//! is in flight too (a grant never waits for a reply); between calls wait for a poke, a message,
-//! or a timer (lease deadline, linger). (Two calls in flight, the second giving permits back at
+//! is in flight too (under a live lease a grant does not wait for a reply); between calls wait for
+//! a poke, a message, or a timer (lease deadline, linger). (Two calls in flight, the second giving permits back at
 //! once, were measured: no gain in hand-off latency beyond the run-to-run noise, 15–25 % more
 //! script calls; not kept.) On a connection error: `STORE_DOWN`, then
 //! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
@@ -619,8 +619,9 @@ async fn session(
     if let Some(request) = request {
       let sent = now_ns();
       let sent_at = Instant::now();
-      // One call in flight. Grant messages are read meanwhile (a grant must not wait for this
-      // reply: that wait was part of the hand-off), and the ledger's timers keep running.
+      // One call in flight. Grant messages are read meanwhile (under a live lease a grant does not
+      // wait for this reply: that wait was part of the hand-off), and the ledger's timers keep
+      // running.
       let outcome = {
         let mut work = std::pin::pin!(call(sh, &mut con, &mut sha, &request));
         loop {
@@ -659,7 +660,9 @@ async fn session(
         }
         None => {
           sh.ledger().request_failed(&request);
-          return unsubscribed(sh);
+          // Closing: the process leaves whatever happens (its lease runs out if the leave was
+          // lost); a closed subscription then is no outage to report.
+          return if request.leave { End::Closed } else { unsubscribed(sh) };
         }
       }
     }

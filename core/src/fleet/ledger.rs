@@ -77,6 +77,9 @@ pub struct Ledger {
   /// reply.
   seq: u64,
   later: Vec<(u64, u32)>,
+  /// The seq of the fleet-queue state last applied (a reply's or a message's): an older reply
+  /// must not overwrite a newer message's view of who waits.
+  queue_seq: u64,
   /// The fleet as last seen.
   queue: u32,
   queued: bool,
@@ -119,6 +122,7 @@ impl Ledger {
       dirty: true,
       seq: 0,
       later: Vec::new(),
+      queue_seq: 0,
       queue: 0,
       queued: false,
       holders: 0,
@@ -378,7 +382,9 @@ impl Ledger {
         self.fence();
       }
       self.unsent = 0;
-      self.later.clear();
+      self.drop_later();
+      // A new registration (or a restarted Redis) numbers its seqs afresh.
+      self.queue_seq = 0;
     } else {
       self.later.retain(|&(seq, _)| seq > reply.seq);
     }
@@ -413,7 +419,10 @@ impl Ledger {
     }
     self.held = held;
     self.seq = reply.seq;
-    self.saw_queue(reply.queue, reply.queued, now);
+    if reply.seq >= self.queue_seq {
+      self.queue_seq = reply.seq;
+      self.saw_queue(reply.queue, reply.queued, now);
+    }
     if let Some(holders) = reply.holders {
       self.holders = holders;
     }
@@ -465,6 +474,7 @@ impl Ledger {
       }
     }
     let queued = self.queued;
+    self.queue_seq = message.seq;
     self.saw_queue(message.queue, queued, now);
     if self.others_wait() && self.pending == 0 && self.held > self.active {
       wake = true;
@@ -472,11 +482,21 @@ impl Ledger {
     wake
   }
 
+  /// Forgets the grants seen ahead of the last reply (they may belong to a registration that no
+  /// longer exists, and after a restart of Redis seqs start again, so they cannot be told apart).
+  /// Any it held may be live in Redis all the same: the next call, made at once, counts them.
+  fn drop_later(&mut self) {
+    if !self.later.is_empty() {
+      self.later.clear();
+      self.dirty = true;
+    }
+  }
+
   fn fence(&mut self) {
     self.fenced = true;
     self.held = 0;
     self.unsent = 0;
-    self.later.clear();
+    self.drop_later();
     self.counters.fenced += 1;
     self.events.push((wire::EVENT_LEASE_LOST, None));
   }
@@ -754,6 +774,50 @@ mod tests {
     let kinds: Vec<u32> = l.take_events().into_iter().map(|e| e.0).collect();
     assert_eq!(kinds, vec![wire::EVENT_LEASE_LOST, wire::EVENT_LEASE_REGAINED]);
     assert_eq!(l.counters().fenced, 1);
+  }
+
+  #[test]
+  fn a_grant_read_before_a_reply_that_registers_again_is_asked_for_at_once() {
+    // The first call (or one after a reap) registers and queues the process; another process's
+    // release grants it 2 (seq 6), and that message is read before the reply (seq 5, existed 0).
+    let mut l = ledger(8);
+    l.local(0, 4, 0, MS);
+    let r = l.take_request(false).unwrap();
+    l.on_message(&Message { seq: 6, queue: 1, grants: vec![("me", 2, true)] }, "me", 2 * MS);
+    let mut first = reply(0, 5, 1, true);
+    first.existed = false;
+    l.on_reply(&r, &first, MS, 3 * MS);
+    assert_eq!(l.held(), 0, "not used: it cannot be told from a grant to a registration that is gone");
+    let again = l.take_request(false).expect("but Redis is asked at once, not at the next heartbeat");
+    l.on_reply(&again, &reply(2, 7, 1, true), 3 * MS, 4 * MS);
+    assert_eq!(l.held(), 2, "the next reply counts it");
+    // The same when the lease fences after such a message and before the reply.
+    let mut l = ledger(8);
+    l.local(0, 4, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(2, 1, 1, true), 0, MS);
+    l.local(2, 2, 0, MS);
+    let r = l.take_request(true).unwrap();
+    l.on_message(&Message { seq: 3, queue: 0, grants: vec![("me", 2, false)] }, "me", 2 * MS);
+    l.tick(3000 * MS);
+    assert_eq!(l.held(), 0, "fenced");
+    l.on_reply(&r, &reply(2, 2, 0, false), 2999 * MS, 3000 * MS + 1);
+    assert!(l.take_request(false).is_some(), "the grant it forgot is asked for at once");
+  }
+
+  #[test]
+  fn an_older_reply_does_not_overwrite_a_newer_view_of_the_queue() {
+    let mut l = ledger(8);
+    l.local(0, 4, 0, 0);
+    let r = l.take_request(false).unwrap();
+    l.on_reply(&r, &reply(4, 1, 0, false), 0, MS);
+    l.local(4, 0, 0, MS);
+    let r = l.take_request(true).unwrap();
+    // Another process queues (seq 3) and its message is read before this call's reply (seq 2).
+    l.on_message(&Message { seq: 3, queue: 1, grants: vec![] }, "me", 2 * MS);
+    assert!(l.others_wait());
+    l.on_reply(&r, &reply(4, 2, 0, false), MS, 3 * MS);
+    assert!(l.others_wait(), "the reply is older than the message: someone still waits");
   }
 
   #[test]
