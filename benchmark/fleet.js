@@ -31,7 +31,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const {startRedisServer} = require('../bin/redis-server');
 
-const FLEET = Number(process.env.FLEET_N ?? 4);
+const FLEET = 4;
 const LIMIT = 32;
 const TASK_MS = 1;
 // The bare pub/sub run's processes publish on every PUBSUB_EVERY-th finish (about the rate at which permits
@@ -244,14 +244,16 @@ async function runPeer(peer, redis, tasks, {monitor: watch = false} = {}) {
   for (let p = 0; p < FLEET; p++) {
     const c = fork(__filename, ['--child', JSON.stringify({...config, index: p})], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']});
     children.push(c);
-    exits.push(
-      new Promise((resolve, reject) => {
-        c.on('message', m => {
-          if (m.starts) results[p] = m;
-        });
-        c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${peer} child ${p} exited with ${signal ?? code}`))));
-      }),
-    );
+    const exited = new Promise((resolve, reject) => {
+      c.on('message', m => {
+        if (m.starts) results[p] = m;
+      });
+      c.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${peer} child ${p} exited with ${signal ?? code}`))));
+    });
+    // Awaited below only once every child is ready: a child that dies before (or is killed when
+    // another did) must not end the benchmark with an unhandled rejection.
+    exited.catch(() => {});
+    exits.push(exited);
   }
   const killAll = () => children.forEach(c => c.exitCode === null && c.kill('SIGKILL'));
   const timer = setTimeout(killAll, 300_000);
@@ -290,7 +292,7 @@ async function runPeer(peer, redis, tasks, {monitor: watch = false} = {}) {
     // The most any limiter could do: LIMIT tasks always in flight, each as long as they really took.
     const ideal = (LIMIT * 1000) / a.meanTaskMs;
     const delays = results.flatMap(r => r.delays ?? []).sort((x, y) => x - y);
-    if (delays.length > 0) return {peer, samples: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays[delays.length - 1]};
+    if (peer === 'pubsub') return {peer, samples: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays[delays.length - 1]};
     return {peer, tasks: total, seconds: (a.last - go) / 1000, tasksPerSecond, ofIdeal: tasksPerSecond / ideal, commandsPerTask: commands / total, roundTripsPerTask: watch ? sent.client / total : NaN, ...a};
   } finally {
     clearTimeout(timer);
@@ -330,6 +332,7 @@ function tableOf(rows) {
 function pubsubOf(pubsub) {
   if (!pubsub) return 'not measured';
   if (pubsub.error) return `not measured (${pubsub.error})`;
+  if (pubsub.samples === 0) return 'not measured (no message arrived)';
   return `p50 ${fmt(pubsub.p50, 2)} ms, p99 ${fmt(pubsub.p99, 2)} ms (max ${fmt(pubsub.max, 1)} ms) over ${pubsub.samples.toLocaleString('en')} messages`;
 }
 
