@@ -15,11 +15,7 @@ const fs = require('node:fs');
 const {Pool, pLimit} = require('..');
 
 const config = JSON.parse(process.argv[2]);
-// One clock for every process: CLOCK_MONOTONIC (process.hrtime), in ms. Not
-// `performance.timeOrigin + performance.now()`: Node reads the wall clock and the monotonic clock
-// one after the other at startup, and a process descheduled between the two keeps that gap as an
-// offset for life (seen: 1 in 40 processes forked four at a time, 4.5–8 ms off; it made a run of
-// the fleet benchmark show 64 tasks in flight under a limit of 32).
+// One clock for every process (see __test__/fleet-child.js): CLOCK_MONOTONIC, in ms.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const log = fs.openSync(config.log, 'a');
 const write = line => fs.writeSync(log, `${line}\n`);

@@ -34,17 +34,14 @@ const {startRedisServer} = require('../bin/redis-server');
 const FLEET = 4;
 const LIMIT = 32;
 const TASK_MS = 1;
-// The bare pub/sub run's processes publish on every PUBSUB_EVERY-th finish (about the rate at which permits
-// change hands in the runs above).
+// The bare pub/sub run's processes publish on every PUBSUB_EVERY-th finish (about the rate at
+// which permits change hands in the runs above).
 const PUBSUB_EVERY = 8;
 const PUBSUB_TASKS = 8000;
 const QUICK = process.env.BENCH_QUICK === '1';
 const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version;
-// One clock for every process: CLOCK_MONOTONIC (process.hrtime), in ms. Not
-// `performance.timeOrigin + performance.now()`: Node reads the wall clock and the monotonic clock
-// one after the other at startup, and a process descheduled between the two keeps that gap as an
-// offset for life (seen: 1 in 40 processes forked four at a time, 4.5–8 ms off; it made a run of
-// the fleet benchmark show 64 tasks in flight under a limit of 32).
+// One clock for every process (see __test__/fleet-child.js for why not performance.timeOrigin):
+// CLOCK_MONOTONIC, in ms.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 

@@ -209,17 +209,6 @@ unsafe fn borrow_core(env: sys::napi_env, cell: &PoolCell) -> JsResult<RefMut<'_
   })
 }
 
-/// Creates a gate promise; the deferred goes into the queue. `Err` when a promise hook threw
-/// (V8 both reports it as uncaught and leaves it pending): then no gate is made.
-///
-/// # Safety
-/// The module's contract. May run JS (async_hooks and promise `init` hooks): call with the core
-/// unborrowed.
-unsafe fn new_gate(env: sys::napi_env) -> JsResult<(Gate, sys::napi_value)> {
-  // SAFETY: the module's contract (`napi_raw`'s), with the core unborrowed (the caller's).
-  unsafe { new_promise(env) }
-}
-
 /// A token from JS: `None` for anything that is not an integer in 0..2^53 (it names no task;
 /// never `NO_ID`, which the core reads as "an untracked task").
 ///
@@ -356,7 +345,8 @@ unsafe fn submit_waiting(
     if let Some(id) = started_now {
       return Ok(token_value(env, id));
     }
-    let (gate, promise) = new_gate(env)?;
+    // The gate: a promise whose deferred goes into the queue (none when a promise hook threw).
+    let (gate, promise): (Gate, _) = new_promise(env)?;
     let started = {
       let mut core = borrow_core(env, cell)?;
       core.enqueue(priority, waiter(gate), now, parent);

@@ -8,9 +8,9 @@
 //! has something to say (or a heartbeat is due, every lease/3), one call in flight at a time, so
 //! releases made meanwhile go out together in the next one; grant messages are read while a call
 //! is in flight too (under a live lease a grant does not wait for a reply); between calls wait for
-//! a poke, a message, or a timer (lease deadline, linger). (Two calls in flight, the second giving permits back at
-//! once, were measured: no gain in hand-off latency beyond the run-to-run noise, 15–25 % more
-//! script calls; not kept.) On a connection error: `STORE_DOWN`, then
+//! a poke, a message, or a timer (lease deadline, linger). (Two calls in flight, the second giving
+//! permits back at once, were measured: no gain in hand-off latency beyond the run-to-run noise,
+//! 15–25 % more script calls; not kept.) On a connection error: `STORE_DOWN`, then
 //! reconnect with exponential backoff (50 ms doubling to 2 s, ± 50 % jitter), fencing when the
 //! lease deadline passes meanwhile. Permanent errors (wrong password, ACL, a script error, a TLS
 //! handshake failure) are `FATAL` and end the loop.
@@ -484,7 +484,7 @@ async fn run(sh: &Shared, endpoint: Endpoint) {
       if now >= until {
         break;
       }
-      let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+      let tick = tick_at(sh, now);
       let ready_at = (started + timeout).max(now);
       let wake_at = [Some(until), tick, (started.elapsed() < timeout).then_some(ready_at)]
         .into_iter()
@@ -500,13 +500,18 @@ async fn run(sh: &Shared, endpoint: Endpoint) {
   }
 }
 
+/// When the ledger's timers (lease deadline, linger) next have something to do, if ever.
+fn tick_at(sh: &Shared, now: Instant) -> Option<Instant> {
+  sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())))
+}
+
 /// Awaits `work` while the ledger's timers (lease deadline, linger) keep running: a connection
 /// or a call that hangs (a stopped server) must not delay fencing.
 async fn with_ticks<F: std::future::Future>(sh: &Shared, work: F) -> F::Output {
   let mut work = std::pin::pin!(work);
   loop {
     let now = Instant::now();
-    let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+    let tick = tick_at(sh, now);
     let wake_at = tick.unwrap_or(now + Duration::from_secs(3600));
     tokio::select! {
       output = &mut work => return output,
@@ -622,22 +627,19 @@ async fn session(
       // One call in flight. Grant messages are read meanwhile (under a live lease a grant does not
       // wait for this reply: that wait was part of the hand-off), and the ledger's timers keep
       // running.
-      let outcome = {
+      let reading = async {
         let mut work = std::pin::pin!(call(sh, &mut con, &mut sha, &request));
         loop {
-          let now = Instant::now();
-          let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
-          let wake_at = tick.unwrap_or(now + Duration::from_secs(3600));
           tokio::select! {
-            output = &mut work => break Some(output),
+            output = &mut work => return Some(output),
             message = stream.next() => match message {
               Some(m) => on_message(sh, &m),
-              None => break None,
+              None => return None,
             },
-            _ = tokio::time::sleep_until(wake_at) => sh.update(|l| l.tick(now_ns())),
           }
         }
       };
+      let outcome = with_ticks(sh, reading).await;
       match outcome {
         Some(Ok(reply)) => {
           heartbeat_at = sent_at + interval;
@@ -667,7 +669,7 @@ async fn session(
       }
     }
     let now = Instant::now();
-    let tick = sh.ledger().next_tick().map(|t| now + Duration::from_nanos(t.saturating_sub(now_ns())));
+    let tick = tick_at(sh, now);
     let wake_at = tick.map_or(heartbeat_at, |t| t.min(heartbeat_at));
     tokio::select! {
       _ = sh.notify.notified() => {}

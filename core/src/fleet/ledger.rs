@@ -77,9 +77,6 @@ pub struct Ledger {
   /// reply.
   seq: u64,
   later: Vec<(u64, u32)>,
-  /// The seq of the fleet-queue state last applied (a reply's or a message's): an older reply
-  /// must not overwrite a newer message's view of who waits.
-  queue_seq: u64,
   /// The fleet as last seen.
   queue: u32,
   queued: bool,
@@ -122,7 +119,6 @@ impl Ledger {
       dirty: true,
       seq: 0,
       later: Vec::new(),
-      queue_seq: 0,
       queue: 0,
       queued: false,
       holders: 0,
@@ -383,8 +379,6 @@ impl Ledger {
       }
       self.unsent = 0;
       self.drop_later();
-      // A new registration (or a restarted Redis) numbers its seqs afresh.
-      self.queue_seq = 0;
     } else {
       self.later.retain(|&(seq, _)| seq > reply.seq);
     }
@@ -418,9 +412,10 @@ impl Ledger {
       wake = true;
     }
     self.held = held;
-    self.seq = reply.seq;
-    if reply.seq >= self.queue_seq {
-      self.queue_seq = reply.seq;
+    // A message read before this reply may be newer (its view of the queue stands); a reply that
+    // registers the process again starts the count afresh (a restarted Redis numbers from 1).
+    if !reply.existed || reply.seq >= self.seq {
+      self.seq = reply.seq;
       self.saw_queue(reply.queue, reply.queued, now);
     }
     if let Some(holders) = reply.holders {
@@ -474,7 +469,7 @@ impl Ledger {
       }
     }
     let queued = self.queued;
-    self.queue_seq = message.seq;
+    self.seq = message.seq;
     self.saw_queue(message.queue, queued, now);
     if self.others_wait() && self.pending == 0 && self.held > self.active {
       wake = true;

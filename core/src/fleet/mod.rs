@@ -29,9 +29,9 @@
 //! The client keeps one call in flight, so what piles up meanwhile goes in the next call (the
 //! batching that makes a busy fleet cost far fewer calls than tasks). A waiting process learns of
 //! its grant from the message, read even while its own call is in flight: a hand-off is one
-//! release script plus one pub/sub delivery, no polling. Replies are absolute (the process's count in Redis) and `seq` orders them against
-//! messages (which come on the other connection), so a missed or late message is reconciled by the
-//! next reply, at the latest the heartbeat.
+//! release script plus one pub/sub delivery, no polling. Replies are absolute (the process's
+//! count in Redis) and `seq` orders them against messages (which come on the other connection),
+//! so a missed or late message is reconciled by the next reply, at the latest the heartbeat.
 //!
 //! Batching and fairness: a process asks for `min(local demand, limit)` permits. While nobody else
 //! waits in the fleet queue, a freed permit starts its next queued task (no round trip). Once
