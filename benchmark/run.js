@@ -810,7 +810,7 @@ ${lt.hooks}
 
 ## A limit shared by a fleet
 
-${FLEET_SETUP} Each process records when each task starts and ends (one clock: the machine's), and the figures are computed afterwards: the fleet's maximum in flight is the largest overlap of those intervals; a hand-off is, for a start that had to wait for a permit, the time since the oldest permit freed in another process that no one had taken yet; the share is each process's part of the starts in the middle half of the run (25% is even). "Of the ideal": tasks/s ÷ (the limit ÷ the mean task duration measured), the most any limiter could do. "Round trips/task": commands the clients sent (counted with MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs inside Redis.
+${FLEET_SETUP} Each process records when each task starts and ends (one clock: the machine's), and the figures are computed afterwards: the fleet's maximum in flight is the largest overlap of those intervals; a hand-off is, for a start that had to wait for a permit, the time since the oldest permit freed in another process that no one had taken yet: its p50 and p99 are over the middle half of the measured round (steady state: every process busy, none queueing its tasks or draining), and a second p99 over the whole round, its start and end included; the share is each process's part of the starts in the middle half of the round (25% is even). "Of the ideal": tasks/s ÷ (the limit ÷ the mean task duration measured), the most any limiter could do. "Round trips/task": commands the clients sent (counted with MONITOR, in a second run); "Redis commands/task": INFO commandstats, which also counts the commands each script runs inside Redis.
 
 ${fleet.table}
 
