@@ -62,9 +62,12 @@
 //! `core/src/fleet/client.rs`). The JS thread and that thread share the ledger
 //! (`core/src/fleet/ledger.rs`): before and after each pool call the binding copies the ledger's
 //! cap into the scheduler (`PoolCore::set_permits`) and reports the demand and the permits the
-//! scheduler gave back. The client keeps one script call in flight: the first release after a
-//! quiet spell goes at once (hand-off latency), and what piles up while a call is in flight (the
-//! rest of that JS turn, and more) goes together in the next one.
+//! scheduler gave back. The client hears of it at the end of the event-loop phase (`Flush`: an
+//! unref'd prepare and check handle), so the permits given back in one phase (the finishes of
+//! one timer tick, of one poll) go in one script call; it keeps one call in flight, and what
+//! piles up meanwhile goes together in the next one. (Poked at each change, it sent the first
+//! release of a phase alone and the rest a round trip later, or each alone while the JS thread
+//! stayed busy: `__test__/fleet-flush.test.js` saw eight calls for eight releases.)
 //!
 //! Wake-ups of the JS thread: ONE ThreadsafeFunction per shared pool, without a JS function
 //! (its `call_js` callback is native). Chosen over a raw `uv_async_t` because N-API then runs
@@ -92,9 +95,10 @@ use async_shape_core::fleet::wire::{STAT_LEN, STORE_DOWN_LOCAL, STORE_DOWN_WAIT}
 use async_shape_core::now_ns;
 use async_shape_core::pool::scheduler::PoolCore;
 use napi::sys;
+use std::cell::Cell;
 use std::ffi::{c_void, CString};
 use std::ptr;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -211,6 +215,9 @@ pub(crate) struct FleetBinding {
   refd: std::cell::Cell<bool>,
   hook: *mut Hook,
   hook_ran: Arc<AtomicBool>,
+  /// Sends the ledger's news at the end of the loop phase (None without the host's libuv: then
+  /// at once).
+  flush: Option<Rc<Flush>>,
 }
 
 /// The parsed `shared` option.
@@ -449,6 +456,192 @@ unsafe extern "C" fn on_env_exit(arg: *mut c_void) {
   });
 }
 
+/// Sends the ledger's news to the client at the end of the event-loop phase it was made in: one
+/// unref'd prepare handle and one unref'd check handle, both started by the first change of a
+/// phase, both stopped by whichever runs first. So the finishes of one timer tick (or the I/O
+/// callbacks of one poll) give their permits back in one script call: poked at the first one,
+/// the client sent that release alone and the rest a round trip later, and the rest's hand-off
+/// waited for that round trip. Releases made in the timers phase go after it (prepare), those
+/// of the poll phase after it (check), those of the check and close phases after the next
+/// timers phase. The loop never waits for them: prepare runs before the poll phase can block.
+/// A JS thread that stays busy in one phase holds its news for as long.
+///
+/// Lifetime: the binding holds one `Rc`, the two handles another (their `data`), given up in
+/// the last close callback, which also removes the env's async cleanup hook (it closes the
+/// handles when the env is torn down first, as a worker that exits). Everything here runs on
+/// the env's JS thread.
+struct Flush {
+  uv: &'static crate::event_loop::uv::Uv,
+  fleet: Arc<Fleet>,
+  prepare: Cell<*mut crate::event_loop::uv::Handle>,
+  check: Cell<*mut crate::event_loop::uv::Handle>,
+  armed: Cell<bool>,
+  closing: Cell<bool>,
+  open: Cell<u8>,
+  cleanup: Cell<sys::napi_async_cleanup_hook_handle>,
+}
+
+impl Flush {
+  /// The handles on `env`'s loop, or None (no host libuv, no loop, no cleanup hook: the binding
+  /// then pokes at once).
+  ///
+  /// # Safety
+  /// `env` is the env of the running call, on its JS thread.
+  unsafe fn new(env: sys::napi_env, fleet: &Arc<Fleet>) -> Option<Rc<Flush>> {
+    use crate::event_loop::uv::{self, HandleKind};
+    let uv = uv::uv()?;
+    let mut loop_ptr = ptr::null_mut();
+    // SAFETY: the contract; `loop_ptr` is a valid out place.
+    let status = unsafe { sys::napi_get_uv_event_loop(env, &mut loop_ptr) };
+    if status != sys::Status::napi_ok || loop_ptr.is_null() {
+      return None;
+    }
+    let flush = Rc::new(Flush {
+      uv,
+      fleet: Arc::clone(fleet),
+      prepare: Cell::new(ptr::null_mut()),
+      check: Cell::new(ptr::null_mut()),
+      armed: Cell::new(false),
+      closing: Cell::new(false),
+      open: Cell::new(2),
+      cleanup: Cell::new(ptr::null_mut()),
+    });
+    // The handles' count, given up in the last close callback.
+    let raw = Rc::into_raw(Rc::clone(&flush)) as *mut c_void;
+    let prepare = uv.alloc(HandleKind::Prepare, raw);
+    let check = uv.alloc(HandleKind::Check, raw);
+    // SAFETY: `loop_ptr` is this thread's live loop; the handles are fresh zeroed handles of their
+    // types' sizes, initialized once each (these init functions cannot fail).
+    unsafe {
+      let status = (uv.prepare_init)(loop_ptr.cast(), prepare);
+      debug_assert_eq!(status, 0, "uv_prepare_init");
+      (uv.unref)(prepare);
+      let status = (uv.check_init)(loop_ptr.cast(), check);
+      debug_assert_eq!(status, 0, "uv_check_init");
+      (uv.unref)(check);
+    }
+    flush.prepare.set(prepare);
+    flush.check.set(check);
+    let mut cleanup = ptr::null_mut();
+    // SAFETY: the contract; `raw` stays valid until the last close callback, which removes the
+    // hook before it gives the handles' count up.
+    let added = unsafe { sys::napi_add_async_cleanup_hook(env, Some(on_flush_cleanup), raw, &mut cleanup) };
+    if added != sys::Status::napi_ok {
+      // Out of memory: close the handles again (their callbacks free them and the count).
+      flush.close();
+      return None;
+    }
+    flush.cleanup.set(cleanup);
+    Some(flush)
+  }
+
+  /// Something new for the client: it goes at the end of this phase.
+  fn arm(&self) {
+    if self.closing.get() {
+      self.fleet.poke();
+      return;
+    }
+    if self.armed.replace(true) {
+      return;
+    }
+    // SAFETY: initialized handles of this loop, not closing (checked above); these fail only
+    // for a closing handle or a null callback.
+    unsafe {
+      let status = (self.uv.prepare_start)(self.prepare.get(), on_flush);
+      debug_assert_eq!(status, 0, "uv_prepare_start");
+      let status = (self.uv.check_start)(self.check.get(), on_flush);
+      debug_assert_eq!(status, 0, "uv_check_start");
+    }
+  }
+
+  /// The end of the phase: poke the client.
+  fn fire(&self) {
+    if self.armed.replace(false) && !self.closing.get() {
+      // SAFETY: as in `arm`.
+      unsafe {
+        let status = (self.uv.prepare_stop)(self.prepare.get());
+        debug_assert_eq!(status, 0, "uv_prepare_stop");
+        let status = (self.uv.check_stop)(self.check.get());
+        debug_assert_eq!(status, 0, "uv_check_stop");
+      }
+    }
+    self.fleet.poke();
+  }
+
+  /// Closes the handles (once); what they held back goes at once.
+  fn close(&self) {
+    if self.closing.replace(true) {
+      return;
+    }
+    let armed = self.armed.replace(false);
+    for handle in [self.prepare.get(), self.check.get()] {
+      // SAFETY: initialized handles of this loop, closed once (`closing`); closing stops them.
+      unsafe { (self.uv.close)(handle, Some(on_flush_closed)) };
+    }
+    if armed {
+      self.fleet.poke();
+    }
+  }
+}
+
+/// Both handles' callback.
+///
+/// # Safety
+/// libuv calls it on the loop's thread with a started handle of a `Flush`.
+unsafe extern "C" fn on_flush(handle: *mut crate::event_loop::uv::Handle) {
+  crate::napi_raw::contained("the fleet's flush", || {
+    // SAFETY: the handle's `data` is its `Flush`, alive until the last close callback.
+    let flush = unsafe { &*(crate::event_loop::uv::data_of(handle) as *const Flush) };
+    flush.fire();
+  });
+}
+
+/// The env's async cleanup hook: the env goes away before the pool was collected.
+///
+/// # Safety
+/// N-API calls it once, on the JS thread, with the `Flush` it was registered with.
+unsafe extern "C" fn on_flush_cleanup(handle: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+  crate::napi_raw::contained("the fleet's flush cleanup hook", || {
+    // SAFETY: the contract; `arg` is alive until the last close callback, which removes this hook.
+    let flush = unsafe { &*(arg as *const Flush) };
+    flush.cleanup.set(handle);
+    flush.close();
+  });
+}
+
+/// A handle's close callback: frees it; the last one gives the handles' count up and removes
+/// the cleanup hook.
+///
+/// # Safety
+/// libuv calls it once per handle, on the loop's thread, after `Flush::close`.
+unsafe extern "C" fn on_flush_closed(handle: *mut crate::event_loop::uv::Handle) {
+  use crate::event_loop::uv::{self, HandleKind};
+  crate::napi_raw::contained("the fleet's flush close callback", || {
+    // SAFETY: the handle's `data` is its `Flush`, alive until the count is given up below.
+    let raw = unsafe { uv::data_of(handle) } as *const Flush;
+    let cleanup = {
+      // SAFETY: as above; not used after this block.
+      let flush = unsafe { &*raw };
+      let kind = if handle == flush.prepare.get() { HandleKind::Prepare } else { HandleKind::Check };
+      // SAFETY: `handle` came from `uv.alloc(kind, _)` and libuv is done with it (its close
+      // callback runs); nothing reads it after this.
+      unsafe { flush.uv.free(kind, handle) };
+      flush.open.set(flush.open.get() - 1);
+      if flush.open.get() > 0 {
+        return;
+      }
+      flush.cleanup.replace(ptr::null_mut())
+    };
+    // SAFETY: the count `Flush::new` made with `Rc::into_raw`, given up once, here.
+    drop(unsafe { Rc::from_raw(raw) });
+    if !cleanup.is_null() {
+      // SAFETY: the hook handle of this env's registration, removed once, last.
+      let status = unsafe { sys::napi_remove_async_cleanup_hook(cleanup) };
+      debug_assert_eq!(status, sys::Status::napi_ok, "napi_remove_async_cleanup_hook");
+    }
+  });
+}
+
 impl FleetBinding {
   /// Starts the client for a pool; `pool` is the pool's weak handle for the wake-ups. Throws
   /// (TypeError on a refused URL) and returns `Err` on failure.
@@ -484,6 +677,8 @@ impl FleetBinding {
     // SAFETY: the contract; `hook` stays valid until the hook runs (it frees it) or the pool
     // removes it (and frees it).
     check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_exit), hook.cast()) }, "napi_add_env_cleanup_hook");
+    // SAFETY: the contract.
+    let flush = unsafe { Flush::new(env, &fleet) };
     Ok(FleetBinding {
       fleet,
       target,
@@ -494,6 +689,7 @@ impl FleetBinding {
       refd: std::cell::Cell::new(false),
       hook,
       hook_ran: ran,
+      flush,
     })
   }
 
@@ -547,7 +743,10 @@ impl FleetBinding {
       poke
     };
     if poke {
-      self.fleet.poke();
+      match &self.flush {
+        Some(flush) => flush.arm(),
+        None => self.fleet.poke(),
+      }
     }
   }
 
@@ -708,6 +907,9 @@ impl Drop for FleetBinding {
   /// The pool was collected (its functions' finalizers dropped the last `Rc`), on the JS thread:
   /// close the client without waiting, stop the wake-ups, remove the exit hook.
   fn drop(&mut self) {
+    if let Some(flush) = &self.flush {
+      flush.close();
+    }
     self.fleet.close();
     let tsfn = self.target.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(t) = tsfn {

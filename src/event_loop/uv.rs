@@ -25,6 +25,8 @@ pub type HandleCb = unsafe extern "C" fn(*mut Handle);
 pub enum HandleKind {
   /// `UV_CHECK`.
   Check = 2,
+  /// `UV_PREPARE`.
+  Prepare = 9,
   /// `UV_TIMER`.
   Timer = 13,
 }
@@ -46,6 +48,9 @@ pub struct Uv {
   pub check_init: InitFn,
   pub check_start: StartFn,
   pub check_stop: StopFn,
+  pub prepare_init: InitFn,
+  pub prepare_start: StartFn,
+  pub prepare_stop: StopFn,
   pub close: CloseFn,
   pub unref: UnrefFn,
   handle_size: SizeFn,
@@ -139,6 +144,9 @@ fn resolve() -> Option<Uv> {
     check_init: sym!(c"uv_check_init" as InitFn),
     check_start: sym!(c"uv_check_start" as StartFn),
     check_stop: sym!(c"uv_check_stop" as StopFn),
+    prepare_init: sym!(c"uv_prepare_init" as InitFn),
+    prepare_start: sym!(c"uv_prepare_start" as StartFn),
+    prepare_stop: sym!(c"uv_prepare_stop" as StopFn),
     close: sym!(c"uv_close" as CloseFn),
     unref: sym!(c"uv_unref" as UnrefFn),
     handle_size: sym!(c"uv_handle_size" as SizeFn),

@@ -1,0 +1,157 @@
+'use strict';
+// A shared pool sends what it has to tell Redis (permits given back, a new demand) at the end of
+// the event-loop phase it was made in (src/fleet.rs, `Flush`): the releases of one phase are one
+// script call. Its two libuv handles are unref'd and closed with the pool or the env: a worker
+// with a shared pool ends, by itself or terminated, with nothing left open. Real redis-server.
+const test = require('node:test');
+const {after} = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const {Worker} = require('node:worker_threads');
+const {pLimit} = require('..');
+const {startRedis, stopAllRedis, skipWithoutRedis} = require('./redis');
+
+after(stopAllRedis);
+const noRedis = skipWithoutRedis();
+const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+let keys = 0;
+const newKey = name => `${name}-${process.pid}-${++keys}`;
+
+/** Resolves once `check()` is true, polling; rejects naming `what` after `ms`. */
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await delay(5);
+  }
+}
+
+/** Holds the JS thread for `ms` (the rest of a phase, as a busy service's would be). */
+function busy(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+test('the permits given back in one loop phase go to Redis in one script call, however long the phase', {skip: noRedis, timeout: 30_000}, async () => {
+  const server = await startRedis();
+  const key = newKey('flush');
+  // Two members of one fleet in this process; a long lease: no heartbeat call during the test.
+  const shared = {redis: server.url, key, quantumMs: 0, leaseMs: 60_000};
+  const a = pLimit({concurrency: 8, shared});
+  const b = pLimit({concurrency: 8, shared});
+  let finishB = () => {};
+  try {
+    await Promise.all([a.ready(), b.ready()]);
+    const resolvers = [];
+    let runningA = 0;
+    const tasksA = Array.from({length: 8}, (_, i) =>
+      a(() => {
+        runningA++;
+        return new Promise(resolve => (resolvers[i] = resolve));
+      }),
+    );
+    await until(() => runningA === 8, 10_000, 'A running 8 tasks');
+    let runningB = 0;
+    const gateB = new Promise(resolve => (finishB = resolve));
+    const tasksB = Array.from({length: 8}, () =>
+      b(async () => {
+        runningB++;
+        await gateB;
+        runningB--;
+      }),
+    );
+    await until(() => a.fleet.fleetQueue >= 1, 10_000, 'A seeing B wait');
+    const before = a.fleet;
+    // Eight timers of one list, due together: one timers phase, microtasks run between them (so
+    // each finish reaches the pool before the next timer). The first finishes at once; each of
+    // the others holds the JS thread 3 ms first. Told at the first release, the client would
+    // send it alone while the others are still running.
+    for (let i = 0; i < 8; i++) {
+      setTimeout(() => {
+        if (i > 0) busy(3);
+        runningA--;
+        resolvers[i](i);
+      }, 5);
+    }
+    assert.deepEqual(await Promise.all(tasksA), [0, 1, 2, 3, 4, 5, 6, 7]);
+    await until(() => runningB === 8, 10_000, 'B running 8 tasks');
+    await until(() => a.fleet.held === 0 && a.fleet.roundTrips > before.roundTrips, 10_000, "A's reply");
+    const afterwards = a.fleet;
+    assert.equal(afterwards.returned - before.returned, 8);
+    assert.equal(afterwards.roundTrips - before.roundTrips, 1, `the eight releases in one call: ${JSON.stringify({before, afterwards})}`);
+    finishB();
+    await Promise.all(tasksB);
+  } finally {
+    finishB(); // close() waits for running tasks
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('a shared pool in a worker thread: the worker ends by itself, and when terminated mid-task; its permits go back', {skip: noRedis, timeout: 60_000}, async () => {
+  const server = await startRedis();
+  const key = newKey('worker');
+  const script = `
+    const {parentPort, workerData} = require('node:worker_threads');
+    const {pLimit} = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const limit = pLimit({concurrency: 4, shared: {redis: workerData.url, key: workerData.key}});
+    limit.ready().then(async () => {
+      // Finishes in every phase: timers, immediates, I/O (a resolved promise after a read).
+      const fs = require('node:fs');
+      await Promise.all(Array.from({length: 40}, (_, i) => limit(() => new Promise(resolve => {
+        if (i % 3 === 0) setTimeout(resolve, 1);
+        else if (i % 3 === 1) setImmediate(resolve);
+        else fs.stat(__filename, () => resolve());
+      }))));
+      parentPort.postMessage('done');
+      if (workerData.hang) {
+        let running = 0;
+        for (let i = 0; i < 4; i++) {
+          limit(() => {
+            if (++running === 4) parentPort.postMessage('holding');
+            return new Promise(resolve => setTimeout(resolve, 600_000)); // keeps the worker alive
+          });
+        }
+      }
+      // Otherwise nothing is left to do: the worker ends by itself (without close()).
+    });
+  `;
+  const exited = worker => new Promise(resolve => worker.on('exit', resolve));
+  for (const hang of [false, true]) {
+    const worker = new Worker(script, {eval: true, workerData: {url: server.url, key, hang}});
+    const messages = [];
+    worker.on('message', m => messages.push(m));
+    const exit = exited(worker);
+    await until(() => messages.includes(hang ? 'holding' : 'done'), 30_000, 'the worker running its tasks');
+    if (hang) {
+      assert.ok((await server.command('HLEN', `async-shape:{${key}}:permits`)) > 0, 'the worker holds permits');
+      await worker.terminate();
+    }
+    let timer;
+    const code = await Promise.race([exit, new Promise(resolve => (timer = setTimeout(resolve, 20_000, 'still running')))]);
+    clearTimeout(timer);
+    assert.notEqual(code, 'still running', `the worker (hang: ${hang}) did not end`);
+    // Its permits went back on the way out (the env's cleanup hook), not at the lease's end
+    // (nothing else calls the script meanwhile to reap it).
+    let left = -1;
+    for (let i = 0; i < 100 && left !== 0; i++) {
+      left = await server.command('HLEN', `async-shape:{${key}}:permits`);
+      if (left !== 0) await delay(50);
+    }
+    assert.equal(left, 0, `permits left by the worker (hang: ${hang})`);
+  }
+  // The key is whole again: another member gets the full limit.
+  const limit = pLimit({concurrency: 4, shared: {redis: server.url, key}});
+  try {
+    let running = 0;
+    let max = 0;
+    await Promise.all(Array.from({length: 8}, () => limit(async () => {
+      running++;
+      max = Math.max(max, running);
+      await delay(10);
+      running--;
+    })));
+    assert.equal(max, 4);
+  } finally {
+    await limit.close();
+  }
+});
