@@ -34,6 +34,9 @@
 //!   when it saw them wait, or from its last grant), before freed permits go back to the fleet
 //!   queue (0: at once; larger: fewer round trips, longer waits for the others); optional
 //!   `connectTimeoutMs: number` (default 5000). All integers ≥ 0 (RangeError otherwise).
+//! - optional `loopFlush: boolean` (default false): the host's libuv runs this env's loop (Node,
+//!   not Bun or Deno, whose `uv_*` exports are stubs that abort), so news for the client can wait
+//!   for the end of the loop phase (`Flush`); otherwise the client is poked at once.
 //!
 //! A shared pool's object has the local pool's functions, unchanged (per task there is no extra
 //! crossing: the binding consults the permit count in Rust when it decides a start), plus:
@@ -224,6 +227,8 @@ pub(crate) struct FleetBinding {
 pub(crate) struct Shared {
   config: Config,
   on_event: sys::napi_value,
+  /// `loopFlush`: the host's libuv runs the loop.
+  loop_flush: bool,
 }
 
 /// Reads `shared.<name>` (a raw property get: the JS layer passes a plain object).
@@ -391,6 +396,11 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       return Err(Thrown);
     }
     let tls = tls_of(env, property(env, shared, c"tls")?)?;
+    let flag = property(env, shared, c"loopFlush")?;
+    let mut loop_flush = false;
+    if type_of(env, flag) == sys::ValueType::napi_boolean {
+      check(sys::napi_get_value_bool(env, flag, &mut loop_flush), "napi_get_value_bool");
+    }
     let config = Config {
       tls,
       url,
@@ -405,7 +415,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       },
       connect_timeout: Duration::from_millis(connect_ms as u64),
     };
-    Ok(Shared { config, on_event })
+    Ok(Shared { config, on_event, loop_flush })
   }
 }
 
@@ -464,7 +474,10 @@ unsafe extern "C" fn on_env_exit(arg: *mut c_void) {
 /// waited for that round trip. Releases made in the timers phase go after it (prepare), those
 /// of the poll phase after it (check), those of the check and close phases after the next
 /// timers phase. The loop never waits for them: prepare runs before the poll phase can block.
-/// A JS thread that stays busy in one phase holds its news for as long.
+/// The first change of a phase also tells the client to wait for the phase's end
+/// (`Fleet::hold_back`), at most `client::HOLD_BACK` (1 ms, 2 at tokio's timer resolution): a JS
+/// thread that stays busy in one phase (or JS run outside the loop, as an embedder may) holds its
+/// news no longer than that.
 ///
 /// Lifetime: the binding holds one `Rc`, the two handles another (their `data`), given up in
 /// the last close callback, which also removes the env's async cleanup hook (it closes the
@@ -523,8 +536,9 @@ impl Flush {
     flush.prepare.set(prepare);
     flush.check.set(check);
     let mut cleanup = ptr::null_mut();
-    // SAFETY: the contract; `raw` stays valid until the last close callback, which removes the
-    // hook before it gives the handles' count up.
+    // SAFETY: the contract; `raw` stays valid while the hook is registered: the last close
+    // callback gives the handles' count up and then removes the hook, on this thread, with
+    // nothing in between that could run it.
     let added = unsafe { sys::napi_add_async_cleanup_hook(env, Some(on_flush_cleanup), raw, &mut cleanup) };
     if added != sys::Status::napi_ok {
       // Out of memory: close the handles again (their callbacks free them and the count).
@@ -544,6 +558,9 @@ impl Flush {
     if self.armed.replace(true) {
       return;
     }
+    // The client waits for `fire` (at most `HOLD_BACK`: a JS thread that stays busy in this
+    // phase does not hold the news longer).
+    self.fleet.hold_back();
     // SAFETY: initialized handles of this loop, not closing (checked above); these fail only
     // for a closing handle or a null callback.
     unsafe {
@@ -678,7 +695,7 @@ impl FleetBinding {
     // removes it (and frees it).
     check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(on_env_exit), hook.cast()) }, "napi_add_env_cleanup_hook");
     // SAFETY: the contract.
-    let flush = unsafe { Flush::new(env, &fleet) };
+    let flush = if shared.loop_flush { unsafe { Flush::new(env, &fleet) } } else { None };
     Ok(FleetBinding {
       fleet,
       target,

@@ -27,6 +27,7 @@ use crate::now_ns;
 use futures_util::StreamExt;
 use rustls::pki_types::pem::PemObject;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -79,6 +80,9 @@ pub type Wake = Box<dyn Fn() + Send + Sync>;
 struct Shared {
   ledger: Mutex<Ledger>,
   notify: Notify,
+  /// The JS thread has news coming at the end of its loop phase (`Fleet::hold_back`): the next
+  /// call waits for it, at most [`HOLD_BACK`].
+  held_back: AtomicBool,
   wake: Wake,
   pid: String,
   keys: Keys,
@@ -343,6 +347,10 @@ pub fn permanent(e: &redis::RedisError) -> bool {
     || text.contains("invalid DB index")
 }
 
+/// The longest a call waits for a JS thread's loop phase to end ([`Fleet::hold_back`]): 1 ms
+/// (up to 2 at tokio's timer resolution).
+pub const HOLD_BACK: Duration = Duration::from_millis(1);
+
 /// One shared pool's client. Dropping it closes it without waiting.
 pub struct Fleet {
   shared: Arc<Shared>,
@@ -357,6 +365,7 @@ impl Fleet {
     let shared = Arc::new(Shared {
       ledger: Mutex::new(Ledger::new(config.settings.clone(), now_ns())),
       notify: Notify::new(),
+      held_back: AtomicBool::new(false),
       wake,
       pid: process_id(),
       keys: Keys::new(&config.key),
@@ -386,8 +395,17 @@ impl Fleet {
     self.shared.ledger()
   }
 
-  /// Tells the runtime thread the ledger has something new for Redis.
+  /// Tells the runtime thread the ledger has something new for Redis: the next call goes now.
   pub fn poke(&self) {
+    self.shared.held_back.store(false, Ordering::Release);
+    self.shared.notify.notify_one();
+  }
+
+  /// Tells the runtime thread that news is coming (the JS thread's loop phase is not over): the
+  /// next call waits for the `poke` that ends the phase, at most [`HOLD_BACK`], so that the
+  /// phase's changes go together.
+  pub fn hold_back(&self) {
+    self.shared.held_back.store(true, Ordering::Release);
     self.shared.notify.notify_one();
   }
 
@@ -620,6 +638,18 @@ async fn session(
       }
       alive
     };
+    if sh.held_back.load(Ordering::Acquire) {
+      // The JS thread's phase is not over: its end brings the rest of the news (a poke clears
+      // the flag). The stream and the timers wait that long.
+      let until = Instant::now() + HOLD_BACK;
+      while sh.held_back.load(Ordering::Acquire) {
+        tokio::select! {
+          _ = sh.notify.notified() => {}
+          _ = tokio::time::sleep_until(until) => break,
+        }
+      }
+      sh.held_back.store(false, Ordering::Release);
+    }
     let request = sh.ledger().take_request(renew);
     if let Some(request) = request {
       let sent = now_ns();
