@@ -32,7 +32,7 @@ function busy(ms) {
   while (performance.now() < end);
 }
 
-test('the permits given back in one loop phase go to Redis together: one call, or two when the phase outlasts the client\'s wait for it, not one each', {skip: noRedis, timeout: 30_000}, async () => {
+test('the permits given back in one short loop phase go to Redis together', {skip: noRedis, timeout: 30_000}, async () => {
   const server = await startRedis();
   const key = newKey('flush');
   // Two members of one fleet in this process; a long lease: no heartbeat call during the test.
@@ -63,13 +63,12 @@ test('the permits given back in one loop phase go to Redis together: one call, o
     await until(() => a.fleet.fleetQueue >= 1, 10_000, 'A seeing B wait');
     const before = a.fleet;
     // Eight timers of one list, due together: one timers phase, microtasks run between them (so
-    // each finish reaches the pool before the next timer). The first finishes at once; each of
-    // the others holds the JS thread 20 ms first. Poked at each release, the client sent each
-    // alone (eight calls); it now waits for the phase's end, at most 2 ms, sends what it has,
-    // and the rest at the end of the phase.
+    // each finish reaches the pool before the next timer). The client waits for the phase's end
+    // (at most 1-2 ms) and sends the eight releases in one call. (Poked at the first release, it
+    // sent that one alone, the rest a round trip later; a guard, not a measurement: the fleet
+    // bench's Redis commands per task show the difference.)
     for (let i = 0; i < 8; i++) {
       setTimeout(() => {
-        if (i > 0) busy(20);
         runningA--;
         resolvers[i](i);
       }, 5);
@@ -79,8 +78,8 @@ test('the permits given back in one loop phase go to Redis together: one call, o
     await until(() => a.fleet.held === 0 && a.fleet.roundTrips > before.roundTrips, 10_000, "A's reply");
     const afterwards = a.fleet;
     assert.equal(afterwards.returned - before.returned, 8);
-    // Two calls; a third only if the first call's reply comes back (20 ms) after the next release.
-    assert.ok(afterwards.roundTrips - before.roundTrips <= 3, `the eight releases in at most three calls: ${JSON.stringify({before, afterwards})}`);
+    // One call; two if the machine stretched the phase past the client's wait.
+    assert.ok(afterwards.roundTrips - before.roundTrips <= 2, `the eight releases in one call: ${JSON.stringify({before, afterwards})}`);
     finishB();
     await Promise.all(tasksB);
   } finally {
@@ -131,6 +130,7 @@ test('a shared pool in a worker thread: the worker ends by itself, and when term
     let timer;
     const code = await Promise.race([exit, new Promise(resolve => (timer = setTimeout(resolve, 20_000, 'still running')))]);
     clearTimeout(timer);
+    if (code === 'still running') await worker.terminate();
     assert.notEqual(code, 'still running', `the worker (hang: ${hang}) did not end`);
     // Its permits went back on the way out (the env's cleanup hook), not at the lease's end
     // (nothing else calls the script meanwhile to reap it).
@@ -158,62 +158,85 @@ test('a shared pool in a worker thread: the worker ends by itself, and when term
   }
 });
 
-test('a release goes to Redis without waiting for the JS thread: busy for the rest of its phase, or given back in the check phase', {skip: noRedis, timeout: 60_000}, async () => {
+test('a release goes to Redis without waiting for the JS thread: the first and a later one of a phase that stays busy, and those of the check phase', {skip: noRedis, timeout: 60_000}, async () => {
   const server = await startRedis();
   const key = newKey('held');
   const shared = {redis: server.url, key, quantumMs: 0, leaseMs: 60_000};
-  // B waits in a worker (a JS thread of its own), and says when its task starts.
+  // B waits in a worker (a JS thread of its own) for two permits, and says when each task starts.
   const script = `
     const {parentPort, workerData} = require('node:worker_threads');
     const {pLimit} = require(${JSON.stringify(path.join(__dirname, '..'))});
-    const b = pLimit({concurrency: 1, shared: workerData});
+    const b = pLimit({concurrency: 2, shared: workerData});
     parentPort.on('message', () => {
-      b(() => parentPort.postMessage(Number(process.hrtime.bigint()) / 1e6)).then(() => b.close()).then(() => parentPort.close());
+      // Each task keeps its permit 1 s: the second start needs A's second release.
+      const start = () => b(() => {
+        parentPort.postMessage(Number(process.hrtime.bigint()) / 1e6);
+        return new Promise(resolve => setTimeout(resolve, 1000));
+      });
+      Promise.all([start(), start()]).then(() => b.close()).then(() => parentPort.close());
     });
     b.ready().then(() => parentPort.postMessage('ready'));
   `;
-  const a = pLimit({concurrency: 1, shared});
+  const a = pLimit({concurrency: 2, shared});
+  const hr = () => Number(process.hrtime.bigint()) / 1e6;
+  const finish = [];
+  let worker;
   try {
     await a.ready();
     for (const how of ['busy', 'check']) {
-      let finish;
-      let running = false;
-      const task = a(() => {
-        running = true;
-        return new Promise(resolve => (finish = resolve));
-      });
-      await until(() => running, 10_000, 'A running');
-      const worker = new Worker(script, {eval: true, workerData: shared});
+      let running = 0;
+      const tasks = [0, 1].map(i =>
+        a(() => {
+          running++;
+          return new Promise(resolve => (finish[i] = resolve));
+        }),
+      );
+      await until(() => running === 2, 10_000, 'A running two tasks');
+      worker = new Worker(script, {eval: true, workerData: shared});
       const messages = [];
       worker.on('message', m => messages.push(m));
       const exit = new Promise(resolve => worker.on('exit', resolve));
       await until(() => messages.includes('ready'), 10_000, 'B ready');
       worker.postMessage('go');
       await until(() => a.fleet.fleetQueue >= 1, 10_000, 'A seeing B wait');
-      let releasedAt;
+      const releasedAt = [];
+      const release = i => {
+        releasedAt[i] = hr();
+        finish[i]();
+      };
       if (how === 'busy') {
-        // Two timers due together: the first finishes A's task (its release follows in the
-        // microtasks), the second holds the JS thread 500 ms, in the same timers phase.
+        // Three timers due together, one timers phase: the first gives a permit back (in the
+        // microtasks after it); the second holds the JS thread 10 ms (the client has sent the
+        // first by then) and gives the other back; the third holds it 500 ms.
+        setTimeout(() => release(0), 5);
         setTimeout(() => {
-          releasedAt = Number(process.hrtime.bigint()) / 1e6;
-          finish();
+          busy(10);
+          release(1);
         }, 5);
         setTimeout(() => busy(500), 5);
       } else {
+        setImmediate(() => release(0));
         setImmediate(() => {
-          releasedAt = Number(process.hrtime.bigint()) / 1e6;
-          finish();
+          busy(10);
+          release(1);
         });
       }
-      await task;
-      await until(() => messages.some(m => typeof m === 'number'), 10_000, 'B starting');
-      const startedAt = messages.find(m => typeof m === 'number');
+      await Promise.all(tasks);
+      await until(() => messages.filter(m => typeof m === 'number').length === 2, 10_000, 'B starting two tasks');
+      const startedAt = messages.filter(m => typeof m === 'number').sort((x, y) => x - y);
       // The client waits at most 2 ms for the phase's end; the margin is for a loaded machine.
-      // Held for the phase, B would start after the 500 ms; held for the heartbeat, after 20 s.
-      assert.ok(startedAt - releasedAt < 250, `${how}: B started ${(startedAt - releasedAt).toFixed(1)} ms after A's release`);
+      // Held for the phase, B's second start would come after the 500 ms; held for the heartbeat,
+      // after 20 s.
+      for (const i of [0, 1]) {
+        const lag = startedAt[i] - releasedAt[i];
+        assert.ok(lag < 250, `${how}: B's start ${i + 1} came ${lag.toFixed(1)} ms after A's release ${i + 1}`);
+      }
       assert.equal(await exit, 0);
+      worker = undefined;
     }
   } finally {
+    for (const f of finish) f?.(); // close() waits for running tasks
+    await worker?.terminate();
     await a.close();
   }
 });
@@ -227,9 +250,12 @@ test('a shared pool collected while its thread lives closes its loop handles: th
     const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
     if (typeof globalThis.gc !== 'function') require('node:v8').setFlagsFromString('--expose-gc');
     const collect = globalThis.gc ?? require('node:vm').runInNewContext('gc');
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => collected++);
     (async () => {
       for (let round = 0; round < 3; round++) {
         let limit = pLimit({concurrency: 2, shared: {redis: workerData.url, key: workerData.key}});
+        registry.register(limit, round);
         await limit.ready();
         await Promise.all(Array.from({length: 6}, () => limit(() => delay(1))));
         await limit.close();
@@ -239,7 +265,7 @@ test('a shared pool collected while its thread lives closes its loop handles: th
         collect();
         await delay(50);
       }
-      parentPort.postMessage('done');
+      parentPort.postMessage({collected});
     })();
   `;
   const worker = new Worker(script, {eval: true, workerData: {url: server.url, key}});
@@ -250,8 +276,10 @@ test('a shared pool collected while its thread lives closes its loop handles: th
   let timer;
   const code = await Promise.race([new Promise(resolve => worker.on('exit', resolve)), new Promise(resolve => (timer = setTimeout(resolve, 30_000, 'still running')))]);
   clearTimeout(timer);
+  if (code === 'still running') await worker.terminate();
   assert.deepEqual(errors, []);
-  assert.deepEqual(messages, ['done']);
+  assert.equal(messages.length, 1);
+  assert.ok(messages[0].collected >= 1, `no pool was collected: ${JSON.stringify(messages)}`);
   assert.equal(code, 0);
   assert.equal(await server.command('HLEN', `async-shape:{${key}}:permits`), 0);
 });

@@ -550,17 +550,19 @@ impl Flush {
   }
 
   /// Something new for the client: it goes at the end of this phase.
+  /// Called on each fresh change (the ledger's `dirty` rising: at most once per script call).
   fn arm(&self) {
     if self.closing.get() {
       self.fleet.poke();
       return;
     }
+    // The client waits for `fire`, at most `HOLD_BACK`: a JS thread that stays busy in this phase
+    // does not hold the news longer. Told at every fresh change, not only the phase's first: the
+    // client may have sent that one already (after the bound) and cleared `dirty`.
+    self.fleet.hold_back();
     if self.armed.replace(true) {
       return;
     }
-    // The client waits for `fire` (at most `HOLD_BACK`: a JS thread that stays busy in this
-    // phase does not hold the news longer).
-    self.fleet.hold_back();
     // SAFETY: initialized handles of this loop, not closing (checked above); these fail only
     // for a closing handle or a null callback.
     unsafe {

@@ -640,15 +640,22 @@ async fn session(
     };
     if sh.held_back.load(Ordering::Acquire) {
       // The JS thread's phase is not over: its end brings the rest of the news (a poke clears
-      // the flag). The stream and the timers wait that long.
+      // the flag). Grant messages are read meanwhile; the timers wait that long.
       let until = Instant::now() + HOLD_BACK;
       while sh.held_back.load(Ordering::Acquire) {
         tokio::select! {
           _ = sh.notify.notified() => {}
-          _ = tokio::time::sleep_until(until) => break,
+          message = stream.next() => match message {
+            Some(m) => on_message(sh, &m),
+            None => return unsubscribed(sh),
+          },
+          _ = tokio::time::sleep_until(until) => {
+            // A hold-back made since is dropped too: its change goes in this call.
+            sh.held_back.store(false, Ordering::Release);
+            break;
+          }
         }
       }
-      sh.held_back.store(false, Ordering::Release);
     }
     let request = sh.ledger().take_request(renew);
     if let Some(request) = request {
