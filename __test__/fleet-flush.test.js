@@ -13,24 +13,9 @@ const {startRedis, stopAllRedis, skipWithoutRedis} = require('./redis');
 
 after(stopAllRedis);
 const noRedis = skipWithoutRedis();
-const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+const {delay, until, busy, orAfter} = require('./helpers');
 let keys = 0;
 const newKey = name => `${name}-${process.pid}-${++keys}`;
-
-/** Resolves once `check()` is true, polling; rejects naming `what` after `ms`. */
-async function until(check, ms, what) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await delay(5);
-  }
-}
-
-/** Holds the JS thread for `ms` (the rest of a phase, as a busy service's would be). */
-function busy(ms) {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
 
 test('the permits given back in one short loop phase go to Redis together', {skip: noRedis, timeout: 30_000}, async () => {
   const server = await startRedis();
@@ -127,9 +112,7 @@ test('a shared pool in a worker thread: the worker ends by itself, and when term
       assert.ok((await server.command('HLEN', `async-shape:{${key}}:permits`)) > 0, 'the worker holds permits');
       await worker.terminate();
     }
-    let timer;
-    const code = await Promise.race([exit, new Promise(resolve => (timer = setTimeout(resolve, 20_000, 'still running')))]);
-    clearTimeout(timer);
+    const code = await orAfter(exit, 20_000, 'still running');
     if (code === 'still running') await worker.terminate();
     assert.notEqual(code, 'still running', `the worker (hang: ${hang}) did not end`);
     // Its permits went back on the way out (the env's cleanup hook), not at the lease's end
@@ -273,9 +256,7 @@ test('a shared pool collected while its thread lives closes its loop handles: th
   worker.on('message', m => messages.push(m));
   const errors = [];
   worker.on('error', e => errors.push(e));
-  let timer;
-  const code = await Promise.race([new Promise(resolve => worker.on('exit', resolve)), new Promise(resolve => (timer = setTimeout(resolve, 30_000, 'still running')))]);
-  clearTimeout(timer);
+  const code = await orAfter(new Promise(resolve => worker.on('exit', resolve)), 30_000, 'still running');
   if (code === 'still running') await worker.terminate();
   assert.deepEqual(errors, []);
   assert.equal(messages.length, 1);

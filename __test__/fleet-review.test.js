@@ -18,7 +18,7 @@ after(stopAllRedis);
 const noRedis = skipWithoutRedis();
 // The children's clock (see __test__/fleet-child.js): CLOCK_MONOTONIC, the same in every process.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+const {delay, until} = require('./helpers');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-review-'));
 after(() => fs.rmSync(dir, {recursive: true, force: true}));
 let keys = 0;
@@ -69,15 +69,6 @@ function spawn(file, config) {
       });
     },
   };
-}
-
-/** Polls `check` every 20 ms until it is true, at most `ms` ms. */
-async function until(check, ms, what) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await delay(20);
-  }
 }
 
 test('a SIGSTOPped holder, resumed after its lease ran out while another holds every permit, starts nothing on its stale permits', {skip: noRedis, timeout: 60_000}, async () => {

@@ -7,6 +7,31 @@ const path = require('node:path');
 
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
 
+/** Resolves once `check()` is true, polling every 10 ms; rejects naming `what` after `ms`. */
+async function until(check, ms, what) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await delay(10);
+  }
+}
+
+/** Holds the JS thread for `ms` (a busy loop). */
+function busy(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/** `promise`'s value, or `fallback` if it has not settled within `ms` (the timer is cleared). */
+async function orAfter(promise, ms, fallback) {
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise(resolve => (timer = setTimeout(resolve, ms, fallback)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Lets pending microtasks and a few loop turns run. */
 const ticks = async (n = 3) => {
   for (let i = 0; i < n; i++) await new Promise(resolve => setImmediate(resolve));
@@ -114,4 +139,4 @@ function floorGrowthInChild(source, {rounds = 11, timeout = 150_000} = {}) {
   return JSON.parse(res.stdout.trim().split('\n').pop());
 }
 
-module.exports = {delay, ticks, stateOf, deferred, runScript, eventsDuring, noUnhandledRejections, floorGrowth, floorGrowthInChild};
+module.exports = {delay, until, busy, orAfter, ticks, stateOf, deferred, runScript, eventsDuring, noUnhandledRejections, floorGrowth, floorGrowthInChild};

@@ -10,14 +10,10 @@ const path = require('node:path');
 const {monitorEventLoopDelay} = require('node:perf_hooks');
 const {monitorEventLoop, currentStall, pLimit} = require('..');
 const native = require('../lib/internal/native');
-const {delay, runScript, floorGrowth} = require('./helpers');
+const {delay, busy, runScript, floorGrowth} = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
 
-function busy(ms) {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
 
 /** About `us` microseconds of work that cannot be optimized away. */
 let sink = 0;

@@ -16,6 +16,7 @@ const native = require('../internal/native');
 const reactions = require('../internal/reactions');
 const {describe, validateOptionsObject} = require('../internal/validate');
 const {room} = require('../internal/wire');
+const {NODE_LOOP} = require('../internal/platform');
 
 const {
   STALL_MACROTASK,
@@ -48,8 +49,7 @@ const HR_OFFSET = performance.now() - Number(process.hrtime.bigint()) / NS;
 
 const nativeSupported =
   native.loopSupported() &&
-  process.versions.bun === undefined &&
-  typeof globalThis.Deno === 'undefined' &&
+  NODE_LOOP &&
   process.env.ASYNC_SHAPE_LOOP_FALLBACK !== '1';
 
 const label = isMainThread ? `the main thread (pid ${process.pid})` : `worker ${threadId} (pid ${process.pid})`;

@@ -10,6 +10,7 @@
 
 const {room, tables} = require('../internal/wire');
 const {describe} = require('../internal/validate');
+const {NODE_LOOP} = require('../internal/platform');
 
 const hasFleet = () => Object.hasOwn(tables(), 'fleet');
 let codes;
@@ -127,10 +128,6 @@ function readTls(tls, url) {
   return out;
 }
 
-// Node's libuv runs this thread's loop: the addon may hold a phase's news for the client until
-// the phase ends (its prepare and check handles). Bun's and Deno's `uv_*` exports are stubs.
-const HOST_LIBUV = process.versions.bun === undefined && typeof globalThis.Deno === 'undefined';
-
 /**
  * Checks `shared` for a pool of `concurrency` (the fleet limit; `adaptive` when the pool is
  * adaptive, which is not supported with it). Returns `{native, onEvent, leaseMs}`: `native` is
@@ -197,7 +194,7 @@ function readShared(shared, concurrency, adaptive) {
     throw new TypeError(`Expected \`shared.onEvent\` to be a function, got ${describe(onEvent)}`);
   }
   const c = fleet();
-  const native = {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local, loopFlush: HOST_LIBUV};
+  const native = {url: redis, key, leaseMs, onStoreDown: onStoreDown === 'wait' ? c.STORE_DOWN_WAIT : c.STORE_DOWN_LOCAL, localConcurrency: local, loopFlush: NODE_LOOP};
   if (quantumMs !== undefined) native.quantumMs = quantumMs;
   if (nativeTls !== undefined) native.tls = nativeTls;
   return {

@@ -35,4 +35,10 @@ function platformNames() {
   return [base];
 }
 
-module.exports = {PUBLISHED, isMusl, platformNames};
+/**
+ * Whether Node's libuv runs this process's loops: the addon may then use its `uv_*` functions
+ * (Bun's and Deno's exports of those names are stubs that abort).
+ */
+const NODE_LOOP = process.versions.bun === undefined && typeof globalThis.Deno === 'undefined';
+
+module.exports = {PUBLISHED, NODE_LOOP, isMusl, platformNames};

@@ -643,17 +643,11 @@ async fn session(
       // the flag). Grant messages are read meanwhile; the timers wait that long.
       let until = Instant::now() + HOLD_BACK;
       while sh.held_back.load(Ordering::Acquire) {
-        tokio::select! {
-          _ = sh.notify.notified() => {}
-          message = stream.next() => match message {
-            Some(m) => on_message(sh, &m),
-            None => return unsubscribed(sh),
-          },
-          _ = tokio::time::sleep_until(until) => {
-            // A hold-back made since is dropped too: its change goes in this call.
-            sh.held_back.store(false, Ordering::Release);
-            break;
-          }
+        match wait(sh, &mut stream, until).await {
+          None => return unsubscribed(sh),
+          // A hold-back made since is dropped too: its change goes in this call.
+          Some(Woke::Deadline) => sh.held_back.store(false, Ordering::Release),
+          Some(Woke::Early) => {}
         }
       }
     }
@@ -708,16 +702,31 @@ async fn session(
     let now = Instant::now();
     let tick = tick_at(sh, now);
     let wake_at = tick.map_or(heartbeat_at, |t| t.min(heartbeat_at));
-    tokio::select! {
-      _ = sh.notify.notified() => {}
-      message = stream.next() => match message {
-        Some(m) => on_message(sh, &m),
-        None => return unsubscribed(sh),
-      },
-      _ = tokio::time::sleep_until(wake_at) => {
-        sh.update(|l| l.tick(now_ns()));
-      }
+    match wait(sh, &mut stream, wake_at).await {
+      None => return unsubscribed(sh),
+      Some(Woke::Deadline) => sh.update(|l| l.tick(now_ns())),
+      Some(Woke::Early) => {}
     }
+  }
+}
+
+/// What ended a session's [`wait`].
+enum Woke {
+  /// A poke, or a message (applied to the ledger).
+  Early,
+  Deadline,
+}
+
+/// Waits between calls for a poke, a grant message (applied to the ledger) or `until`; None when
+/// the subscription closed.
+async fn wait(sh: &Shared, stream: &mut redis::aio::PubSubStream, until: Instant) -> Option<Woke> {
+  tokio::select! {
+    _ = sh.notify.notified() => Some(Woke::Early),
+    message = stream.next() => {
+      on_message(sh, &message?);
+      Some(Woke::Early)
+    }
+    _ = tokio::time::sleep_until(until) => Some(Woke::Deadline),
   }
 }
 
