@@ -9,17 +9,19 @@
 //
 // The lead's benchmark/run.js calls `fleetBenchmark({quick})` → {rows, table, goals}.
 //
+// Two rounds per run: a warm-up round, then the measured round, of the same size, with the same
+// limiter (its connections and Redis keys stay); each process keeps FEEDERS tasks submitted, so
+// the fleet stays saturated (see feed()). Without the warm-up, a run measures V8's start more
+// than the limiter: in a process's first second or so, its JIT and GC background threads run in
+// slices of 2–8 ms (seen with a run-queue trace: bpftrace on sched_switch) and, with four busy
+// processes on two cores, put multi-ms gaps into wake-ups of every thread a hand-off goes through
+// (Redis's, the other process's); measured here, the hand-off p99 of the later seconds of a long
+// run was half that of its first second.
+//
 // How each figure is measured, with no shared counter to slow the run down: every child process
 // records the start and finish time of each task with `process.hrtime` (one machine, one clock:
 // CLOCK_MONOTONIC; a start is taken after the permit is granted, a finish before it is
 // released) and sends them to the parent at the end. The parent then computes, offline:
-// Two rounds per run, each all queued at once: a warm-up round, then the measured round, of the
-// same size, with the same limiter (its connections and Redis keys stay). Without the warm-up, a
-// run measures V8's start more than the limiter: in a process's first second or so, its JIT and
-// GC background threads run in slices of 2–8 ms (seen with a run-queue trace: bpftrace on
-// sched_switch) and, with four busy processes on two cores, put multi-ms gaps into wake-ups of
-// every thread a hand-off goes through (Redis's, the other process's); measured here, the
-// hand-off p99 of the later seconds of a long run was half that of its first second.
 // - tasks/s: the measured round's tasks / (its last finish − the moment the parent said go);
 // - max in flight: the largest overlap of the recorded intervals across the fleet, in either round;
 // - hand-off: replaying the fleet's events in time order, a finish frees a slot; a start takes a
@@ -27,8 +29,7 @@
 //   used yet (no wait), else the oldest slot freed in another process: that gap, release in one
 //   process to start in another, is one hand-off sample; p50/p99 over the samples of the middle
 //   half of the round (steady state: all processes busy, none starting or draining), and p99 over
-//   the whole round, its start (every process queueing its tasks in one synchronous loop, which
-//   holds its JS thread for tens of ms) and its end included;
+//   the whole round, its start and its end included;
 // - Redis commands per task: the INFO commandstats delta over the measured round (all clients) /
 //   tasks;
 // - fairness: each process's share of the starts in the middle half of the run (25% is even).
@@ -55,6 +56,23 @@ const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'n
 // CLOCK_MONOTONIC, in ms.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+// A round's tasks are fed to the limiter by FEEDERS loops per process, each submitting its next
+// task when its last one settles: the limiter always holds 256 tasks per process (32 running,
+// the rest queued), 8 times what a process can run at once, so the fleet stays saturated. Not all
+// 16,000 at once: submitting them takes 20–50 ms of JS per process here (p-limit's too), four
+// processes on two cores at the same moment, and every hand-off in that burst waited for a CPU:
+// the whole-round p99 then measured the bench's own start (25–30 ms), not a limiter.
+const FEEDERS = 256;
+function feed(n, one) {
+  let left = n;
+  const feeder = async () => {
+    while (left > 0) {
+      left--;
+      await one();
+    }
+  };
+  return Promise.all(Array.from({length: Math.min(FEEDERS, n)}, feeder));
+}
 
 // Tasks per process in each round (the warm-up round and the measured one): sized so that each
 // round of each contender runs for about three seconds here.
@@ -88,7 +106,7 @@ async function child(config) {
     const {pLimit} = require('..');
     const limit = pLimit({concurrency: LIMIT, shared: {redis: url, key, ...(peer === 'async-shape-q0' ? {quantumMs: 0} : {})}});
     await limit.ready();
-    run = n => Promise.all(Array.from({length: n}, () => limit(task)));
+    run = n => feed(n, () => limit(task));
     close = () => {
       maxWaitMs = limit.fleet.maxWaitMs;
       return limit.close();
@@ -166,7 +184,7 @@ async function child(config) {
     // After disconnect() its blacklist timer still fires on the closed connection: not an error of the run.
     limiter.on('error', error => closing || console.error('bottleneck error:', error));
     await limiter.ready();
-    run = n => Promise.all(Array.from({length: n}, () => limiter.schedule(task)));
+    run = n => feed(n, () => limiter.schedule(task));
     close = () => {
       closing = true;
       return limiter.disconnect();
@@ -462,7 +480,7 @@ if (require.main === module) {
   }
 }
 
-const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), on one local redis-server (loopback). Each run is two rounds of the same size, all queued at once: a warm-up round (V8 compiling the hot code, its GC settling), then the measured one.`;
+const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), on one local redis-server (loopback). Each run is two rounds of the same size: a warm-up round (V8 compiling the hot code, its GC settling), then the measured one. Each process keeps 256 tasks submitted (32 running, the rest queued), a new one as each settles, so every process always has more work than the fleet lets it run.`;
 
 const PUBSUB_SETUP = `For scale, a bare Redis message between two of these processes, no limiter: ${FLEET} processes each keep ${LIMIT / FLEET} tasks of ${TASK_MS} ms in flight (the load each carries above), and every ${PUBSUB_EVERY}th finish PUBLISHes (ioredis) its time to the next process, whose message handler records the delay:`;
 
