@@ -6,17 +6,18 @@
 //   node benchmark/fleet.js            prints the table (markdown)
 //   BENCH_QUICK=1 node benchmark/fleet.js
 //   node benchmark/fleet.js --json     the measurements as JSON (the last line)
+//   FLEET_FEED=feed node benchmark/fleet.js    tasks fed as others settle (see feed())
 //
 // The lead's benchmark/run.js calls `fleetBenchmark({quick})` → {rows, table, goals}.
 //
 // Two rounds per run: a warm-up round, then the measured round, of the same size, with the same
-// limiter (its connections and Redis keys stay); each process keeps FEEDERS tasks submitted, so
-// the fleet stays saturated (see feed()). Without the warm-up, a run measures V8's start more
-// than the limiter: in a process's first second or so, its JIT and GC background threads run in
-// slices of 2–8 ms (seen with a run-queue trace: bpftrace on sched_switch) and, with four busy
-// processes on two cores, put multi-ms gaps into wake-ups of every thread a hand-off goes through
-// (Redis's, the other process's); measured here, the hand-off p99 of the later seconds of a long
-// run was half that of its first second.
+// limiter (its connections and Redis keys stay); each process submits its round at once (see
+// feed()). Without the warm-up, a run measures V8's start more than the limiter: in a process's
+// first second or so, its JIT and GC background threads run in slices of 2–8 ms (seen with a
+// run-queue trace: bpftrace on sched_switch) and, with four busy processes on two cores, put
+// multi-ms gaps into wake-ups of every thread a hand-off goes through (Redis's, the other
+// process's); measured here, the hand-off p99 of the later seconds of a long run was half that of
+// its first second.
 //
 // How each figure is measured, with no shared counter to slow the run down: every child process
 // records the start and finish time of each task with `process.hrtime` (one machine, one clock:
@@ -56,14 +57,22 @@ const version = name => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'n
 // CLOCK_MONOTONIC, in ms.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
-// A round's tasks are fed to the limiter by FEEDERS loops per process, each submitting its next
-// task when its last one settles: the limiter always holds 256 tasks per process (32 running,
-// the rest queued), 8 times what a process can run at once, so the fleet stays saturated. Not all
-// 16,000 at once: submitting them takes 20–50 ms of JS per process here (p-limit's too), four
-// processes on two cores at the same moment, and every hand-off in that burst waited for a CPU:
-// the whole-round p99 then measured the bench's own start (25–30 ms), not a limiter.
+// How a process gives a round's tasks to async-shape or bottleneck (redis-semaphore's 32 workers
+// per process, and the pubsub run's 8, each run one task at a time). By default, all at once in one
+// synchronous loop: the `Promise.all(items.map(x => limit(…)))` shape. That loop holds the JS
+// thread (20–50 ms per 16,000 submissions here), four processes run it at once on two cores, and a
+// permit handed to a process still in its loop waits for it: the round's first hand-offs are 13–30
+// ms late (about 1% of the round's hand-offs: enough to raise the whole round's p99, not the steady
+// state's), and the longest wait for a permit is 90–140 ms. FLEET_FEED=feed has FEEDERS loops per
+// process each submit their next task when their last one settles instead, as a service's steady
+// load would: no burst at the start, a longest wait of about 55 ms, but JS work and allocations per
+// task on the same threads the hand-offs need: in five alternating pairs of runs, 4–5% fewer
+// tasks/s and a steady-state hand-off p99 of 3.0–3.8 ms against 1.9–3.6 ms for the default. The
+// default measures the limiter with less of the bench in the way.
 const FEEDERS = 256;
+const FEED = process.env.FLEET_FEED === 'feed';
 function feed(n, one) {
+  if (!FEED) return Promise.all(Array.from({length: n}, one));
   let left = n;
   const feeder = async () => {
     while (left > 0) {
@@ -480,7 +489,7 @@ if (require.main === module) {
   }
 }
 
-const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), on one local redis-server (loopback). Each run is two rounds of the same size: a warm-up round (V8 compiling the hot code, its GC settling), then the measured one. Each process keeps 256 tasks submitted (32 running, the rest queued), a new one as each settles, so every process always has more work than the fleet lets it run.`;
+const FLEET_SETUP = `${FLEET} processes, a fleet limit of ${LIMIT}, tasks of ${TASK_MS} ms (setTimeout), on one local redis-server (loopback). Each run is two rounds of the same size: a warm-up round (V8 compiling the hot code, its GC settling), then the measured one. ${FEED ? `async-shape and bottleneck: each process keeps ${FEEDERS} tasks submitted, a new one as each settles (FLEET_FEED=feed; the fleet runs ${LIMIT} at a time in all)` : `async-shape and bottleneck: each process submits its round's tasks at once, in one synchronous loop`}; redis-semaphore: ${LIMIT} workers per process, each acquiring, running one task and releasing in turn.`;
 
 const PUBSUB_SETUP = `For scale, a bare Redis message between two of these processes, no limiter: ${FLEET} processes each keep ${LIMIT / FLEET} tasks of ${TASK_MS} ms in flight (the load each carries above), and every ${PUBSUB_EVERY}th finish PUBLISHes (ioredis) its time to the next process, whose message handler records the delay:`;
 
