@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the packed main package and linux-x64-gnu package (dist/, from `scripts/release.js`)
 # into fresh projects the way a user would, with no Rust toolchain on PATH, once with install
-# scripts and once with --ignore-scripts, and runs scripts/smoke.mjs and the CLI there.
+# scripts and once with --ignore-scripts, and runs scripts/smoke.mjs (with a real redis-server for
+# its fleet check) and the CLI there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$root/package.json').version")
@@ -18,6 +19,20 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# A real redis-server on loopback (.ci/run installs Debian's package): the smoke test's fleet
+# check runs two shared limits of one key through it, from the installed packages.
+command -v redis-server >/dev/null || { echo "install-test: redis-server is not installed" >&2; exit 1; }
+redis_port=$(node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 100); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -p "$redis_port" ping >/dev/null || { echo "install-test: redis-server did not answer" >&2; cat "$tmp/redis.log" >&2; exit 1; }
+export ASYNC_SHAPE_SMOKE_REDIS="redis://127.0.0.1:$redis_port"
 for mode in scripts ignore-scripts; do
   proj="$tmp/$mode"
   mkdir -p "$proj"
@@ -42,13 +57,14 @@ for mode in scripts ignore-scripts; do
   env PATH="$nocargo" node smoke.mjs | tee smoke.out
   grep -q "node_modules/async-shape-linux-x64-gnu/async-shape.linux-x64-gnu.node" smoke.out ||
     { echo "install-test: the addon did not come from the platform package" >&2; exit 1; }
+  grep -q "through Redis" smoke.out || { echo "install-test: the fleet check did not run" >&2; exit 1; }
   got=$(env PATH="$nocargo" npx --no-install async-shape --version)
   [ "$got" = "$version" ] || { echo "install-test: async-shape --version printed '$got', not $version" >&2; exit 1; }
   echo "ok: npx async-shape --version → $got"
   # The same install under the other Node majors .ci/run fetched (N-API 9 serves them all).
   for other in "$root"/.ci/.nodes/node_modules/node*/bin/node; do
     [ -x "$other" ] || continue
-    env PATH="$nocargo" "$other" smoke.mjs | sed -n 1p
+    env PATH="$nocargo" "$other" smoke.mjs | sed -n '1p;$p'
   done
 done
 echo "install-test: 2 passed, 0 failed"

@@ -15,6 +15,7 @@ const {spawnSync, execFileSync} = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const {hasRedisServer, startRedisServer} = require('../bin/redis-server');
 
 const root = path.join(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -189,9 +190,11 @@ function foreignNode(alias, spec, bin) {
 }
 
 const smoke = path.join(__dirname, 'smoke.mjs');
-function verify(info) {
+function verify(info, redisUrl) {
   const {triple, file} = info;
   const env = {...process.env, ASYNC_SHAPE_NATIVE_PATH: file};
+  // The smoke test's fleet check (loopback is shared with qemu-user and wine).
+  if (redisUrl !== undefined) env.ASYNC_SHAPE_SMOKE_REDIS = redisUrl;
   const attempt = (how, cmd, argv, extraEnv = {}) => {
     const res = output(cmd, argv, {env: {...env, ...extraEnv}, timeout: 300_000});
     if (typeof res === 'string') return {how, ok: true, log: res.trim()};
@@ -241,46 +244,61 @@ function pack(dir) {
 }
 
 // ---------------------------------------------------------------------------------------- main
-const rows = [];
-for (const t of targets) {
-  const info = inspect(t);
-  if (info.missing) fail(`${info.file} is missing: build it (drop --no-build) or pass --targets`);
-  info.check = flag('--no-verify') ? {how: 'not run (--no-verify)', ok: null} : verify(info);
-  if (info.check.ok === false) {
-    console.error(info.check.log);
-    fail(`${t}: the load check failed (${info.check.how})`);
+// A real redis-server for the smoke test's fleet check, where Debian's package is installed.
+async function verifyAll() {
+  const redis = flag('--no-verify') || !hasRedisServer() ? undefined : await startRedisServer();
+  const rows = [];
+  try {
+    for (const t of targets) {
+      const info = inspect(t);
+      if (info.missing) fail(`${info.file} is missing: build it (drop --no-build) or pass --targets`);
+      info.check = flag('--no-verify') ? {how: 'not run (--no-verify)', ok: null} : verify(info, redis?.url);
+      if (info.check.ok === false) {
+        console.error(info.check.log);
+        fail(`${t}: the load check failed (${info.check.how})`);
+      }
+      if (info.check.log) console.error(`release: ${t}: ${info.check.how}\n${info.check.log.replace(/^/gm, '  ')}`);
+      rows.push(info);
+    }
+  } finally {
+    await redis?.stop();
   }
-  if (info.check.log) console.error(`release: ${t}: ${info.check.how}\n${info.check.log.replace(/^/gm, '  ')}`);
-  rows.push(info);
+  return rows;
 }
 
-// Only this run's tarballs: an old version's would sit beside them otherwise.
-if (!flag('--no-pack')) fs.rmSync(dist, {recursive: true, force: true});
-fs.mkdirSync(dist, {recursive: true});
-const packed = [];
-if (!flag('--no-pack')) {
-  for (const t of targets) {
-    const dir = path.join(root, 'npm', platformOf(t));
-    const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    if (p.version !== pkg.version) fail(`${dir}/package.json is ${p.version}, the main package ${pkg.version}`);
-    if (pkg.optionalDependencies?.[p.name] !== pkg.version) fail(`optionalDependencies must pin ${p.name} at ${pkg.version}`);
-    // Each package ships the license (a copy, not kept in git).
-    fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
-    packed.push(pack(dir));
+async function main() {
+  const rows = await verifyAll();
+
+  // Only this run's tarballs: an old version's would sit beside them otherwise.
+  if (!flag('--no-pack')) fs.rmSync(dist, {recursive: true, force: true});
+  fs.mkdirSync(dist, {recursive: true});
+  const packed = [];
+  if (!flag('--no-pack')) {
+    for (const t of targets) {
+      const dir = path.join(root, 'npm', platformOf(t));
+      const p = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+      if (p.version !== pkg.version) fail(`${dir}/package.json is ${p.version}, the main package ${pkg.version}`);
+      if (pkg.optionalDependencies?.[p.name] !== pkg.version) fail(`optionalDependencies must pin ${p.name} at ${pkg.version}`);
+      // Each package ships the license (a copy, not kept in git).
+      fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'));
+      packed.push(pack(dir));
+    }
+    packed.push(pack(root));
   }
-  packed.push(pack(root));
+
+  const mb = n => `${(n / 1048576).toFixed(2)} MB`;
+  const table = [
+    '| target | package | built | loaded | binary size | glibc / macOS floor |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(r => {
+      const loaded = r.check.ok ? `yes: ${r.check.how}` : r.check.how;
+      const floor = r.glibc ? `GLIBC_${r.glibc}` : r.macos ? `macOS ${r.macos}` : r.triple.includes('linux') ? `n/a (needs ${r.needs.join(', ')})` : 'n/a';
+      return `| \`${r.triple}\` | \`async-shape-${platformOf(r.triple)}\` | yes | ${loaded} | ${mb(r.size)} | ${floor} |`;
+    }),
+  ].join('\n');
+  const summary = `${table}\n\nPacked into dist/:\n\n${packed.map(p => `- ${p.filename}: ${mb(p.size)} packed, ${mb(p.unpackedSize)} unpacked, ${p.files} files`).join('\n')}\n`;
+  fs.writeFileSync(path.join(dist, 'BINARIES.md'), summary);
+  console.log(summary);
 }
 
-const mb = n => `${(n / 1048576).toFixed(2)} MB`;
-const table = [
-  '| target | package | built | loaded | binary size | glibc / macOS floor |',
-  '|---|---|---|---|---|---|',
-  ...rows.map(r => {
-    const loaded = r.check.ok ? `yes: ${r.check.how}` : r.check.how;
-    const floor = r.glibc ? `GLIBC_${r.glibc}` : r.macos ? `macOS ${r.macos}` : r.triple.includes('linux') ? `n/a (needs ${r.needs.join(', ')})` : 'n/a';
-    return `| \`${r.triple}\` | \`async-shape-${platformOf(r.triple)}\` | yes | ${loaded} | ${mb(r.size)} | ${floor} |`;
-  }),
-].join('\n');
-const summary = `${table}\n\nPacked into dist/:\n\n${packed.map(p => `- ${p.filename}: ${mb(p.size)} packed, ${mb(p.unpackedSize)} unpacked, ${p.files} files`).join('\n')}\n`;
-fs.writeFileSync(path.join(dist, 'BINARIES.md'), summary);
-console.log(summary);
+main().catch(error => fail(error?.stack ?? String(error)));

@@ -1,10 +1,13 @@
 // Smoke test of an installed async-shape: copied into a project that installed it and run there
 // (`node smoke.mjs`: bare `async-shape` resolves from this file's folder), or run from the
 // repository as `node scripts/smoke.mjs <checkout>` with ASYNC_SHAPE_NATIVE_PATH pointing at a
-// binary (the release script runs it so under qemu and wine). Checks that `require` and `import` both work, pLimit runs tasks, and
-// monitorEventLoop() reports from the native sampler. Prints one line per check; exits 1 on failure.
+// binary (the release script runs it so under qemu and wine). Checks that `require` and `import`
+// both work, pLimit runs tasks, monitorEventLoop() reports from the native sampler, a shared limit
+// with its Redis down runs under its local fallback, and (with ASYNC_SHAPE_SMOKE_REDIS) two shared
+// limits share one limit through a real Redis. Prints one line per check; exits 1 on failure.
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 
@@ -45,3 +48,61 @@ assert.equal(monitor.native, true, 'the native sampler runs (libuv found in the 
 assert.ok(monitor.count > 0, 'the monitor recorded loop iterations');
 console.log(`ok: monitorEventLoop: ${monitor.report()}`);
 monitor.disable();
+
+// The fleet: a shared limit whose Redis refuses connections (a loopback port that was free a
+// moment ago) runs its tasks under its local fallback limit (`onStoreDown: 'local'`). That starts
+// the addon's Redis client thread (tokio), its connection attempts, and the end-of-phase flush
+// (libuv prepare and check handles found in the host process), then closes them all: the process
+// must still exit.
+const closedPort = await new Promise((resolve, reject) => {
+  const server = net.createServer();
+  server.on('error', reject);
+  server.listen(0, '127.0.0.1', () => {
+    const {port} = server.address();
+    server.close(() => resolve(port));
+  });
+});
+const shared = esm.default({
+  concurrency: 4,
+  shared: {redis: `redis://127.0.0.1:${closedPort}`, key: 'smoke', onStoreDown: 'local', localConcurrency: 2},
+});
+let sharedRunning = 0;
+let sharedPeak = 0;
+const sharedResults = await Promise.all(
+  [1, 2, 3, 4, 5].map(x =>
+    shared(async () => {
+      sharedPeak = Math.max(sharedPeak, ++sharedRunning);
+      await new Promise(resolve => setTimeout(resolve, 5));
+      sharedRunning--;
+      return x * 3;
+    }),
+  ),
+);
+assert.deepEqual(sharedResults, [3, 6, 9, 12, 15]);
+assert.ok(sharedPeak <= 2, `at most localConcurrency (2) tasks at once with Redis down, saw ${sharedPeak}`);
+await shared.close();
+console.log(`ok: a shared pLimit with its Redis down ran 5 tasks under localConcurrency (${sharedPeak} at a time) and closed`);
+
+// With ASYNC_SHAPE_SMOKE_REDIS (a redis:// URL; `npm run release:dry` starts a redis-server on
+// loopback and passes it, also under qemu-user and wine): two shared limits of one key, as two
+// processes would hold it, register in Redis, share a limit of 2, and give their permits back.
+const redisUrl = process.env.ASYNC_SHAPE_SMOKE_REDIS;
+if (redisUrl !== undefined) {
+  const key = `smoke-${process.platform}-${process.arch}-${process.pid}`;
+  const a = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
+  const b = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
+  await Promise.all([a.ready(), b.ready()]);
+  let inFlight = 0;
+  let fleetPeak = 0;
+  const task = x => async () => {
+    fleetPeak = Math.max(fleetPeak, ++inFlight);
+    await new Promise(resolve => setTimeout(resolve, 5));
+    inFlight--;
+    return x;
+  };
+  const both = await Promise.all([1, 2, 3, 4, 5, 6].map(x => (x % 2 ? a : b)(task(x))));
+  assert.deepEqual(both, [1, 2, 3, 4, 5, 6]);
+  assert.ok(fleetPeak <= 2, `at most 2 tasks at once across the two limits, saw ${fleetPeak}`);
+  await Promise.all([a.close(), b.close()]);
+  console.log(`ok: two shared pLimits of one key ran 6 tasks through Redis, ${fleetPeak} at a time across both, and closed`);
+}
