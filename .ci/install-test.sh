@@ -22,13 +22,16 @@ trap 'rm -rf "$tmp"' EXIT
 
 # A real redis-server on loopback (.ci/run installs Debian's package): the smoke test's fleet
 # check runs two shared limits of one key through it, from the installed packages.
-command -v redis-server >/dev/null || { echo "install-test: redis-server is not installed" >&2; exit 1; }
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  { echo "install-test: redis-server or redis-cli is not installed (Debian: redis-server)" >&2; exit 1; }
 redis_port=$(node -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" &
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" \
+  </dev/null >/dev/null 2>&1 &
 redis_pid=$!
-trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  kill -0 "$redis_pid" 2>/dev/null || break # it exited (the port was taken meanwhile)
   sleep 0.1
 done
 redis-cli -p "$redis_port" ping >/dev/null || { echo "install-test: redis-server did not answer" >&2; cat "$tmp/redis.log" >&2; exit 1; }
@@ -54,7 +57,7 @@ for mode in scripts ignore-scripts; do
   du -sh node_modules/async-shape node_modules/async-shape-linux-x64-gnu
 
   cp "$root/scripts/smoke.mjs" .
-  env PATH="$nocargo" node smoke.mjs | tee smoke.out
+  env PATH="$nocargo" timeout 120 node smoke.mjs | tee smoke.out
   grep -q "node_modules/async-shape-linux-x64-gnu/async-shape.linux-x64-gnu.node" smoke.out ||
     { echo "install-test: the addon did not come from the platform package" >&2; exit 1; }
   grep -q "through Redis" smoke.out || { echo "install-test: the fleet check did not run" >&2; exit 1; }
@@ -64,7 +67,7 @@ for mode in scripts ignore-scripts; do
   # The same install under the other Node majors .ci/run fetched (N-API 9 serves them all).
   for other in "$root"/.ci/.nodes/node_modules/node*/bin/node; do
     [ -x "$other" ] || continue
-    env PATH="$nocargo" "$other" smoke.mjs | sed -n '1p;$p'
+    env PATH="$nocargo" timeout 120 "$other" smoke.mjs | sed -n '1p;$p'
   done
 done
 echo "install-test: 2 passed, 0 failed"

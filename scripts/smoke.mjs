@@ -3,8 +3,8 @@
 // repository as `node scripts/smoke.mjs <checkout>` with ASYNC_SHAPE_NATIVE_PATH pointing at a
 // binary (the release script runs it so under qemu and wine). Checks that `require` and `import`
 // both work, pLimit runs tasks, monitorEventLoop() reports from the native sampler, a shared limit
-// with its Redis down runs under its local fallback, and (with ASYNC_SHAPE_SMOKE_REDIS) two shared
-// limits share one limit through a real Redis. Prints one line per check; exits 1 on failure.
+// with its Redis down runs under its local fallback, and (with ASYNC_SHAPE_SMOKE_REDIS, a redis://
+// URL) two shared limits share one limit through a real Redis. Prints one line per check; exits 1 on failure.
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
 import net from 'node:net';
@@ -49,22 +49,23 @@ assert.ok(monitor.count > 0, 'the monitor recorded loop iterations');
 console.log(`ok: monitorEventLoop: ${monitor.report()}`);
 monitor.disable();
 
-// The fleet: a shared limit whose Redis refuses connections (a loopback port that was free a
-// moment ago) runs its tasks under its local fallback limit (`onStoreDown: 'local'`). That starts
-// the addon's Redis client thread (tokio), its connection attempts, and the end-of-phase flush
-// (libuv prepare and check handles found in the host process), then closes them all: the process
-// must still exit.
-const closedPort = await new Promise((resolve, reject) => {
-  const server = net.createServer();
-  server.on('error', reject);
-  server.listen(0, '127.0.0.1', () => {
-    const {port} = server.address();
-    server.close(() => resolve(port));
-  });
+// The fleet: a shared limit whose "Redis" accepts connections and drops them at once runs its
+// tasks under its local fallback limit (`onStoreDown: 'local'`) while its store is not up. That
+// starts the addon's Redis client thread (tokio) and the end-of-phase flush (libuv prepare and
+// check handles found in the host process); the client's connection attempts reach the listener
+// below; then close() ends them all, and the process must still exit.
+let attempts = 0;
+const dropper = net.createServer(socket => {
+  attempts++;
+  socket.destroy();
+});
+await new Promise((resolve, reject) => {
+  dropper.on('error', reject);
+  dropper.listen(0, '127.0.0.1', resolve);
 });
 const shared = esm.default({
   concurrency: 4,
-  shared: {redis: `redis://127.0.0.1:${closedPort}`, key: 'smoke', onStoreDown: 'local', localConcurrency: 2},
+  shared: {redis: `redis://127.0.0.1:${dropper.address().port}`, key: 'smoke', onStoreDown: 'local', localConcurrency: 2},
 });
 let sharedRunning = 0;
 let sharedPeak = 0;
@@ -79,16 +80,21 @@ const sharedResults = await Promise.all(
   ),
 );
 assert.deepEqual(sharedResults, [3, 6, 9, 12, 15]);
-assert.ok(sharedPeak <= 2, `at most localConcurrency (2) tasks at once with Redis down, saw ${sharedPeak}`);
+assert.equal(sharedPeak, 2, 'localConcurrency (2) tasks at once with the store down');
+for (let waited = 0; attempts === 0 && waited < 10_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20));
+assert.ok(attempts > 0, "the client thread tried to connect to the shared limit's Redis");
+assert.equal(shared.fleet.storeUp, false);
 await shared.close();
-console.log(`ok: a shared pLimit with its Redis down ran 5 tasks under localConcurrency (${sharedPeak} at a time) and closed`);
+await new Promise(resolve => dropper.close(resolve));
+console.log(`ok: a shared pLimit with its Redis down ran 5 tasks under localConcurrency (2 at a time; ${attempts === 1 ? '1 connection attempt' : `${attempts} connection attempts`}) and closed`);
 
 // With ASYNC_SHAPE_SMOKE_REDIS (a redis:// URL; `npm run release:dry` starts a redis-server on
 // loopback and passes it, also under qemu-user and wine): two shared limits of one key, as two
 // processes would hold it, register in Redis, share a limit of 2, and give their permits back.
-const redisUrl = process.env.ASYNC_SHAPE_SMOKE_REDIS;
+const redisUrl = process.env.ASYNC_SHAPE_SMOKE_REDIS || undefined;
 if (redisUrl !== undefined) {
-  const key = `smoke-${process.platform}-${process.arch}-${process.pid}`;
+  // One key per platform, so that runs against a long-lived Redis leave one small hash each.
+  const key = `smoke-${process.platform}-${process.arch}`;
   const a = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
   const b = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
   await Promise.all([a.ready(), b.ready()]);
