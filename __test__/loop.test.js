@@ -14,7 +14,6 @@ const {delay, busy, runScript, floorGrowth} = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
 
-
 /** About `us` microseconds of work that cannot be optimized away. */
 let sink = 0;
 function work(us) {

@@ -23,19 +23,28 @@ assert.equal(esm.Pool, cjs.Pool);
 const addon = Object.keys(require.cache).find(file => file.endsWith('.node'));
 console.log(`ok: require and import (${process.platform}-${process.arch}, node ${process.version}, ${addon})`);
 
+/**
+ * Runs tasks 1..n, task x through `limits[x % limits.length]`, each 5 ms long and returning x × k:
+ * their results, and the most that ran at once across all the limits.
+ */
+async function runThrough(limits, n, k) {
+  let running = 0;
+  let peak = 0;
+  const results = await Promise.all(
+    Array.from({length: n}, (_, i) => i + 1).map(x =>
+      limits[x % limits.length](async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise(resolve => setTimeout(resolve, 5));
+        running--;
+        return x * k;
+      }),
+    ),
+  );
+  return {results, peak};
+}
+
 const limit = esm.default(2);
-let running = 0;
-let peak = 0;
-const results = await Promise.all(
-  [1, 2, 3, 4, 5].map(x =>
-    limit(async () => {
-      peak = Math.max(peak, ++running);
-      await new Promise(resolve => setTimeout(resolve, 5));
-      running--;
-      return x * 2;
-    }),
-  ),
-);
+const {results, peak} = await runThrough([limit], 5, 2);
 assert.deepEqual(results, [2, 4, 6, 8, 10]);
 assert.equal(peak, 2, 'at most 2 tasks at once');
 assert.equal(limit.activeCount + limit.pendingCount, 0);
@@ -67,18 +76,7 @@ const shared = esm.default({
   concurrency: 4,
   shared: {redis: `redis://127.0.0.1:${dropper.address().port}`, key: 'smoke', onStoreDown: 'local', localConcurrency: 2},
 });
-let sharedRunning = 0;
-let sharedPeak = 0;
-const sharedResults = await Promise.all(
-  [1, 2, 3, 4, 5].map(x =>
-    shared(async () => {
-      sharedPeak = Math.max(sharedPeak, ++sharedRunning);
-      await new Promise(resolve => setTimeout(resolve, 5));
-      sharedRunning--;
-      return x * 3;
-    }),
-  ),
-);
+const {results: sharedResults, peak: sharedPeak} = await runThrough([shared], 5, 3);
 assert.deepEqual(sharedResults, [3, 6, 9, 12, 15]);
 assert.equal(sharedPeak, 2, 'localConcurrency (2) tasks at once with the store down');
 for (let waited = 0; attempts === 0 && waited < 10_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20));
@@ -98,15 +96,7 @@ if (redisUrl !== undefined) {
   const a = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
   const b = esm.default({concurrency: 2, shared: {redis: redisUrl, key}});
   await Promise.all([a.ready(), b.ready()]);
-  let inFlight = 0;
-  let fleetPeak = 0;
-  const task = x => async () => {
-    fleetPeak = Math.max(fleetPeak, ++inFlight);
-    await new Promise(resolve => setTimeout(resolve, 5));
-    inFlight--;
-    return x;
-  };
-  const both = await Promise.all([1, 2, 3, 4, 5, 6].map(x => (x % 2 ? a : b)(task(x))));
+  const {results: both, peak: fleetPeak} = await runThrough([a, b], 6, 1);
   assert.deepEqual(both, [1, 2, 3, 4, 5, 6]);
   assert.ok(fleetPeak <= 2, `at most 2 tasks at once across the two limits, saw ${fleetPeak}`);
   await Promise.all([a.close(), b.close()]);

@@ -107,7 +107,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::napi_raw::{
-  check, js_check, new_promise, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown,
+  bool_of, check, js_check, new_promise, throw_range_error, throw_type_error, undefined, FirstThrow, JsResult, Thrown,
 };
 
 /// `shared.quantumMs`'s default (see the contract).
@@ -344,15 +344,12 @@ unsafe fn tls_of(env: sys::napi_env, tls: sys::napi_value) -> JsResult<Option<Tl
       out.ca = Some(ca);
     }
     let reject = property(env, tls, c"rejectUnauthorized")?;
-    match type_of(env, reject) {
-      sys::ValueType::napi_undefined => {}
-      sys::ValueType::napi_boolean => {
-        check(sys::napi_get_value_bool(env, reject, &mut out.reject_unauthorized), "napi_get_value_bool");
-      }
-      _ => {
+    if type_of(env, reject) != sys::ValueType::napi_undefined {
+      let Some(reject) = bool_of(env, reject) else {
         throw_type_error(env, c"Expected `shared.tls.rejectUnauthorized` to be a boolean");
         return Err(Thrown);
-      }
+      };
+      out.reject_unauthorized = reject;
     }
     Ok(Some(out))
   }
@@ -396,11 +393,7 @@ pub(crate) unsafe fn parse(env: sys::napi_env, concurrency: f64, shared: sys::na
       return Err(Thrown);
     }
     let tls = tls_of(env, property(env, shared, c"tls")?)?;
-    let flag = property(env, shared, c"loopFlush")?;
-    let mut loop_flush = false;
-    if type_of(env, flag) == sys::ValueType::napi_boolean {
-      check(sys::napi_get_value_bool(env, flag, &mut loop_flush), "napi_get_value_bool");
-    }
+    let loop_flush = bool_of(env, property(env, shared, c"loopFlush")?).unwrap_or(false);
     let config = Config {
       tls,
       url,

@@ -196,6 +196,18 @@ pub(crate) unsafe fn boolean(env: sys::napi_env, v: bool) -> sys::napi_value {
   out
 }
 
+/// The boolean in `v`, or `None` when `v` is not a boolean.
+///
+/// # Safety
+/// See the module's safety note.
+pub(crate) unsafe fn bool_of(env: sys::napi_env, v: sys::napi_value) -> Option<bool> {
+  let mut out = false;
+  // SAFETY: the module's contract; `out` is a valid place for the result. A value that is not a
+  // boolean is `napi_boolean_expected`, and nothing is thrown.
+  let status = unsafe { sys::napi_get_value_bool(env, v, &mut out) };
+  (status == sys::Status::napi_ok).then_some(out)
+}
+
 /// `undefined`.
 ///
 /// # Safety

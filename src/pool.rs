@@ -56,7 +56,7 @@
 
 use crate::fleet::{FleetBinding, Pump};
 use crate::napi_raw::{
-  array, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table,
+  array, bool_of, boolean, call_info, check, contained, define, f64_of, i32_of, is_undefined, js_check, method_table,
   new_promise, num, numbers, object, raw_entries, throw_error, throw_type_error, u32_of, undefined, Callback,
   FirstThrow, FunctionData, JsResult, Thrown,
 };
@@ -776,11 +776,10 @@ unsafe fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_
   // SAFETY: this fn's contract; this call's env and values only.
   unsafe {
     with_pool::<1>(env, info, |[reset], cell| {
-      let mut flag = false;
-      if sys::napi_get_value_bool(env, reset, &mut flag) != sys::Status::napi_ok {
+      let Some(flag) = bool_of(env, reset) else {
         throw_type_error(env, c"Expected `reset` to be a boolean");
         return Err(Thrown);
-      }
+      };
       let now = now_ns();
       let s = {
         let mut core = borrow_core(env, cell)?;
